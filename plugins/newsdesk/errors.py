@@ -1,0 +1,36 @@
+"""Errors a user can cause, reported as ``file:line: message`` rather than tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class NewsdeskError(Exception):
+    """A problem in the author's input or the configuration.
+
+    Carries the file (relative to the project, as the author knows it) and, where known,
+    the 1-based line, so every message points at what to fix.
+    """
+
+    def __init__(self, message: str, path: str | Path | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.line = line
+
+    def __str__(self) -> str:
+        where = self.path or ""
+        if where and self.line:
+            where += f":{self.line}"
+        return f"{where}: {self.message}" if where else self.message
+
+
+class NewsdeskErrors(NewsdeskError):
+    """Several problems found in one pass, reported together."""
+
+    def __init__(self, errors: list[NewsdeskError]):
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
