@@ -48,6 +48,7 @@ class InboxConfig(Config):
 
 
 class EmailConfig(Config):
+    # The trailing underscore is stripped by MkDocs: the option is `from` in mkdocs.yml.
     from_ = c.Type(str, default="Newsletter <newsletter@example.org>")
     reply_to = c.Optional(c.Type(str))
     list_id = c.Optional(c.Type(str))
@@ -61,13 +62,6 @@ class EmailConfig(Config):
     send_on_build = c.Type(bool, default=False)
     smtp = c.SubConfig(SmtpConfig)
     inbox = c.SubConfig(InboxConfig)
-
-    def load_dict(self, patch: dict) -> None:
-        # `from` is a Python keyword; accept it in YAML as the natural spelling.
-        if isinstance(patch, dict) and "from" in patch:
-            patch = dict(patch)
-            patch["from_"] = patch.pop("from")
-        super().load_dict(patch)
 
 
 class NewsdeskConfig(Config):

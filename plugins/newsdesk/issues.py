@@ -30,6 +30,13 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\
 WORDS_PER_MINUTE = 220
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML, with dates left as text so an impossible date is our message, not YAML's."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+
+
 @dataclass(frozen=True)
 class Issue:
     """One newsletter issue as the author wrote it.
@@ -127,7 +134,7 @@ def parse_issue(text: str, source: str, path: Path | None = None) -> tuple[Issue
             1,
         )
     try:
-        meta = yaml.safe_load(yaml_text) or {}
+        meta = yaml.load(yaml_text, Loader=_Loader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = 2 + mark.line if mark is not None else 1
@@ -159,10 +166,14 @@ def parse_issue(text: str, source: str, path: Path | None = None) -> tuple[Issue
     elif isinstance(raw_date, dt.date):
         date = raw_date
     else:
+        text = str(raw_date).strip()
         try:
-            date = dt.date.fromisoformat(str(raw_date).strip())
+            date = dt.date.fromisoformat(text)
         except ValueError:
-            error(f"invalid date {raw_date!r}: use an ISO date such as 2026-11-26", "date")
+            try:
+                date = dt.datetime.fromisoformat(text).date()
+            except ValueError:
+                error(f"invalid date {raw_date!r}: use an ISO date such as 2026-11-26", "date")
 
     slug = meta.get("slug", default_slug(Path(source).name))
     if not isinstance(slug, str) or not _SLUG.match(slug):

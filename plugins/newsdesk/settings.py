@@ -121,6 +121,8 @@ def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, An
     ``site`` holds ``site_url``, ``site_name``, ``site_dir`` and ``use_directory_urls``.
     """
     email = dict(plugin.get("email") or {})
+    if "from" in email:
+        email["from_"] = email.pop("from")
     smtp = dict(email.pop("smtp", None) or {})
     inbox = dict(email.pop("inbox", None) or {})
     database = os.environ.get("NEWSDESK_DB") or email.pop("database", ".newsdesk/newsdesk.sqlite3")

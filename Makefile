@@ -1,0 +1,67 @@
+# newsdesk: `make` sets everything up and publishes; `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEPLOY ?= $(BIN)/mkdocs gh-deploy --force
+export NO_MKDOCS_2_WARNING := 1
+
+# Debian packages: what the build needs (WeasyPrint's Pango, fonts) and what tests need.
+SYS_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+TEST_PACKAGES := chromium poppler-utils dovecot-imapd dovecot-pop3d
+
+.PHONY: all setup build pdf send serve publish test lint format clean
+
+all: build
+	@echo
+	@echo "The site is in site/. Look at it with 'make serve' (http://127.0.0.1:8000/),"
+	@echo "or open site/index.html in a browser."
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(MAKE) --no-print-directory sysdeps PACKAGES="$(SYS_PACKAGES)"
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+# Installs the Debian packages in PACKAGES that are missing (needs root, as on CI).
+.PHONY: sysdeps
+sysdeps:
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: setup
+	$(BIN)/mkdocs build --strict
+
+serve: setup
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+publish: build
+	$(DEPLOY)
+
+test: $(VENV)/.installed-test
+	@$(MAKE) --no-print-directory sysdeps PACKAGES="$(TEST_PACKAGES)"
+	$(BIN)/ruff check plugins tests
+	$(BIN)/ruff format --check plugins tests
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check plugins tests
+	$(BIN)/ruff format --check plugins tests
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format plugins tests
+	$(BIN)/ruff check --fix plugins tests
+
+clean:
+	rm -rf site .pytest_cache

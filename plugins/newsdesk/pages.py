@@ -1,0 +1,199 @@
+"""The pages and page parts newsdesk generates: archive, home-page blocks, issue header.
+
+Markdown is returned where the site generator should render it (so headings reach the
+table of contents and search); HTML where it wraps already rendered content. Links to
+issues in Markdown point at the issue's source file, so the site generator checks and
+rewrites them like any author's link.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from collections.abc import Callable, Sequence
+from html import escape
+from itertools import groupby
+
+from newsdesk.issues import Issue
+
+ARCHIVE_PATH = "issues/index.md"
+GLOSSARY_PATH = "glossary/index.md"
+PORTS_PATH = "ports/index.md"
+LATEST_MARKER = "<!-- newsdesk:latest -->"
+RECENT_MARKER = "<!-- newsdesk:recent -->"
+
+
+def long_date(date: dt.date) -> str:
+    """``26 November 2026``: unambiguous for readers everywhere."""
+    return f"{date.day} {date.strftime('%B')} {date.year}"
+
+
+def source_link(from_src: str, issue: Issue) -> str:
+    """A Markdown link target from the page whose source is ``from_src`` to ``issue``."""
+    return posixpath.relpath(issue.source, posixpath.dirname(from_src) or ".")
+
+
+def _label(issue: Issue, status: str) -> str:
+    parts = []
+    if issue.number is not None:
+        parts.append(f"No. {issue.number}")
+    parts.append(long_date(issue.date))
+    if status != "published":
+        parts.append(status)
+    return " · ".join(parts)
+
+
+def archive_markdown(
+    issues: Sequence[Issue],
+    *,
+    today: dt.date,
+    pdf_href: Callable[[Issue], str | None],
+    title: str = "Issues",
+) -> str:
+    """The archive: every issue grouped by year, newest first, with its summary.
+
+    ``pdf_href`` gives a link target (relative to the archive's source) for an issue's PDF,
+    or None when there is none.
+    """
+    lines = [
+        "---",
+        f"title: {title}",
+        "---",
+        "",
+        f"# {title}",
+        "",
+    ]
+    if not issues:
+        lines.append("No issues have been published yet.")
+        return "\n".join(lines) + "\n"
+    newest_first = sorted(issues, key=lambda i: (i.date, i.number or 0), reverse=True)
+    lines.append(
+        f"{len(newest_first)} issue{'s' if len(newest_first) != 1 else ''}, newest first. "
+        "New issues also arrive by "
+        '<a href="../feed.xml">RSS</a> and <a href="../atom.xml">Atom</a> feed.'
+    )
+    for year, group in groupby(newest_first, key=lambda i: i.year):
+        lines += ["", f"## {year} {{#year-{year}}}", ""]
+        for issue in group:
+            status = issue.status(today)
+            entry = f"- **[{_md_text(issue.title)}]({source_link(ARCHIVE_PATH, issue)})**"
+            entry += f" · {_label(issue, status)}"
+            pdf = pdf_href(issue)
+            if pdf:
+                entry += f" · [PDF]({pdf})"
+            lines.append(entry)
+            if issue.summary:
+                lines.append(f"  <br>{_md_text(issue.summary)}")
+    return "\n".join(lines) + "\n"
+
+
+def latest_markdown(
+    issues: Sequence[Issue],
+    *,
+    from_src: str,
+    today: dt.date,
+    pdf_href: Callable[[Issue], str | None],
+) -> str:
+    """The home page's block for the newest issue."""
+    if not issues:
+        return "*No issue has been published yet.*"
+    issue = max(issues, key=lambda i: (i.date, i.number or 0))
+    link = source_link(from_src, issue)
+    parts = [
+        '<div class="nd-latest" markdown>',
+        f'<p class="nd-kicker">Latest issue · {escape(_label(issue, issue.status(today)))}</p>',
+        "",
+        f"## [{_md_text(issue.title)}]({link}) {{#latest-issue}}",
+        "",
+    ]
+    if issue.summary:
+        parts += [_md_text(issue.summary), ""]
+    buttons = f"[Read the issue]({link}){{ .md-button .md-button--primary }}"
+    pdf = pdf_href(issue)
+    if pdf:
+        buttons += f" [Download PDF]({pdf}){{ .md-button }}"
+    parts += [buttons, "", "</div>"]
+    return "\n".join(parts)
+
+
+def recent_markdown(
+    issues: Sequence[Issue], *, from_src: str, today: dt.date, count: int, archive_src: str
+) -> str:
+    """The home page's list of recent issues after the newest one, with a link to all."""
+    newest_first = sorted(issues, key=lambda i: (i.date, i.number or 0), reverse=True)[1:]
+    archive = posixpath.relpath(archive_src, posixpath.dirname(from_src) or ".")
+    if not newest_first:
+        return f"[All issues]({archive})"
+    lines = []
+    for issue in newest_first[:count]:
+        lines.append(
+            f"- [{_md_text(issue.title)}]({source_link(from_src, issue)})"
+            f" · {_label(issue, issue.status(today))}"
+        )
+    lines += ["", f"[All {len(newest_first) + 1} issues]({archive})"]
+    return "\n".join(lines)
+
+
+def issue_header_html(
+    issue: Issue, *, newsletter_name: str, status: str, pdf_url: str | None
+) -> str:
+    """The block above an issue's text: kicker, title, date, author, reading time, tags."""
+    kicker = escape(newsletter_name)
+    if issue.number is not None:
+        kicker += f" · Issue {issue.number}"
+    meta = [
+        f'<time class="nd-date" datetime="{issue.date.isoformat()}">'
+        f"{escape(long_date(issue.date))}</time>"
+    ]
+    if issue.author:
+        meta.append(f'<span class="nd-author">by {escape(issue.author)}</span>')
+    meta.append(f'<span class="nd-reading-time">{issue.reading_minutes} min read</span>')
+    out = ['<header class="nd-issue-header">']
+    if status != "published":
+        what = (
+            "Draft: not published, shown only in preview"
+            if status == "draft"
+            else f"Scheduled for {long_date(issue.date)}: shown only in preview"
+        )
+        out.append(f'<p class="nd-status nd-status--{status}">{escape(what)}</p>')
+    out.append(f'<p class="nd-kicker">{kicker}</p>')
+    out.append(f'<h1 id="issue-title">{escape(issue.title)}</h1>')
+    out.append(f'<p class="nd-meta">{" · ".join(meta)}</p>')
+    if issue.tags:
+        tags = "".join(f"<li>{escape(t)}</li>" for t in issue.tags)
+        out.append(f'<ul class="nd-tags" aria-label="Tags">{tags}</ul>')
+    if pdf_url:
+        out.append(f'<p class="nd-pdf"><a href="{escape(pdf_url)}" download>Download PDF</a></p>')
+    out.append("</header>")
+    return "\n".join(out)
+
+
+def issue_footer_html(
+    previous: tuple[Issue, str] | None, following: tuple[Issue, str] | None
+) -> str:
+    """Links to the previous and next issue (each given with its URL from this page)."""
+    if not previous and not following:
+        return ""
+    out = ['<nav class="nd-issue-nav" aria-label="Previous and next issue">']
+    if previous:
+        issue, url = previous
+        out.append(
+            f'<a class="nd-prev" rel="prev" href="{escape(url)}">'
+            f'<span class="nd-dir">Previous issue</span> {escape(issue.title)}</a>'
+        )
+    if following:
+        issue, url = following
+        out.append(
+            f'<a class="nd-next" rel="next" href="{escape(url)}">'
+            f'<span class="nd-dir">Next issue</span> {escape(issue.title)}</a>'
+        )
+    out.append("</nav>")
+    return "\n".join(out)
+
+
+def _md_text(text: str) -> str:
+    """Text safe inside Markdown link text or a list item: no markup, no raw HTML."""
+    text = escape(text, quote=False)
+    for ch in "\\`*_[]<>|":
+        text = text.replace(ch, "\\" + ch)
+    return text.replace("\n", " ")

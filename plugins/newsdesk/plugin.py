@@ -1,0 +1,188 @@
+"""The MkDocs adapter: translates MkDocs events into calls on the newsdesk core.
+
+Nothing here decides what a page says; it only moves files, pages and settings between
+MkDocs and :class:`newsdesk.publication.Publication`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.pages import Page
+
+from newsdesk import feeds, pages
+from newsdesk._mkdocs import settings_from_config
+from newsdesk.config import NewsdeskConfig
+from newsdesk.errors import NewsdeskError
+from newsdesk.publication import Publication
+from newsdesk.rendering import write_renderings
+
+log = logging.getLogger("mkdocs.plugins.newsdesk")
+
+ASSETS = Path(__file__).parent / "assets"
+SITE_CSS = "assets/newsdesk/newsdesk.css"
+
+
+class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
+    """Builds the newsletter's issue pages, archive, feeds and more from ``newsletters/``."""
+
+    supports_multiple_instances = False
+
+    def __init__(self) -> None:
+        self.command = "build"
+        self.publication: Publication | None = None
+        self.error: NewsdeskError | None = None
+
+    def load_config(self, options: dict[str, Any], config_file_path: str | None = None):
+        errors, warnings = super().load_config(options, config_file_path)
+        # A mistyped option silently does nothing; make it an error, not a warning.
+        unknown = [(k, w) for k, w in warnings if "Unrecognised configuration name" in str(w)]
+        warnings = [w for w in warnings if w not in unknown]
+        return errors + [(k, f"{w} (newsdesk)") for k, w in unknown], warnings
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        self.command = command
+
+    @property
+    def preview(self) -> bool:
+        return self.command == "serve"
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        if not config.site_url:
+            raise PluginError(
+                f"{config.config_file_path}: newsdesk needs 'site_url' (the address the site "
+                "is published at): feeds, PDFs and emails carry absolute links"
+            )
+        settings = settings_from_config(config, self.config)
+        pdfs = settings.pdf.enabled and (not self.preview or settings.pdf.on_serve)
+        self.publication = Publication(
+            settings, today=dt.date.today(), preview=self.preview, pdfs=pdfs
+        )
+        if SITE_CSS not in config.extra_css:
+            config.extra_css.append(SITE_CSS)
+        return config
+
+    def on_files(self, files: Files, config: MkDocsConfig) -> Files:
+        pub = self._pub
+        self.error = None
+        try:
+            pub.load()
+        except NewsdeskError as exc:
+            if not self.preview:
+                raise PluginError(str(exc)) from None
+            # Live preview keeps running; the error shows in the log and on every page.
+            self.error = exc
+            log.error(str(exc))
+        for warning in pub.warnings:
+            log.warning(warning)
+
+        for issue in pub.issues:
+            f = File.generated(
+                config,
+                issue.source,
+                abs_src_path=str(issue.path),
+                inclusion=InclusionLevel.NOT_IN_NAV,
+            )
+            f.dest_uri = pub.issue_dest(issue)
+            files.append(f)
+            if pub.pdf_path(issue):
+                pdf = File.generated(config, pub.pdf_source(issue), content=b"")
+                pdf.dest_uri = pub.pdf_path(issue)
+                files.append(pdf)
+        self._add_newsletter_assets(files, config)
+        files.append(File.generated(config, pages.ARCHIVE_PATH, content=pub.archive_markdown()))
+        files.append(File.generated(config, pages.GLOSSARY_PATH, content=pub.glossary_markdown()))
+        files.append(File.generated(config, pages.PORTS_PATH, content=pub.ports_markdown()))
+        files.append(File.generated(config, SITE_CSS, abs_src_path=str(ASSETS / "newsdesk.css")))
+        return files
+
+    def _add_newsletter_assets(self, files: Files, config: MkDocsConfig) -> None:
+        """Images and other files beside the issues are published at the same path."""
+        pub = self._pub
+        folder = pub.settings.newsletters_dir
+        prefix = pub.newsletters_prefix()
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+            rel = path.relative_to(folder).as_posix()
+            if (
+                not path.is_file()
+                or path.suffix in (".md", ".yml", ".yaml")
+                or any(part.startswith(".") for part in path.relative_to(folder).parts)
+            ):
+                continue
+            files.append(File.generated(config, prefix + rel, abs_src_path=str(path)))
+
+    def on_page_markdown(
+        self, markdown: str, page: Page, config: MkDocsConfig, files: Files
+    ) -> str:
+        return self._pub.expand_markers(markdown, page.file.src_uri)
+
+    def on_page_content(self, html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+        self._pub.record(page.file.src_uri, page.url, html)
+        return html
+
+    def on_env(self, env, config: MkDocsConfig, files: Files):
+        pub = self._pub
+        try:
+            final = pub.finish()
+        except NewsdeskError as exc:
+            raise PluginError(str(exc)) from None
+        for file in files.documentation_pages():
+            page = file.page
+            if page is not None and file.src_uri in final:
+                page.content = final[file.src_uri]
+        return env
+
+    def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
+        pub = self._pub
+        head = feeds.head_links(pub.settings.site_url, config.site_name)
+        output = output.replace("</head>", head + "</head>", 1)
+        if self.error is not None:
+            banner = (
+                '<div class="nd-build-error" role="alert"><strong>newsdesk:</strong><pre>'
+                f"{escape(str(self.error))}</pre></div>"
+            )
+            output = output.replace(
+                '<div class="md-content"', banner + '<div class="md-content"', 1
+            )
+        return output
+
+    def on_post_build(self, config: MkDocsConfig) -> None:
+        pub = self._pub
+        renderings = pub.renderings()
+        site_dir = Path(config.site_dir)
+        fg = feeds.build_feed(
+            renderings,
+            site_url=pub.settings.site_url,
+            title=config.site_name,
+            description=config.site_description or "",
+            limit=pub.settings.feed_limit,
+        )
+        feeds.write_feeds(fg, site_dir)
+        if not self.preview:
+            write_renderings(pub.settings.state_dir, renderings)
+        for issue in pub.issues:
+            pdf = pub.pdf_path(issue)
+            # Until the PDF step runs, drop the placeholders MkDocs copied for link checking.
+            if pdf and (site_dir / pdf).exists() and (site_dir / pdf).stat().st_size == 0:
+                (site_dir / pdf).unlink()
+
+    def on_serve(self, server, config: MkDocsConfig, builder):
+        pub = self._pub
+        server.watch(str(pub.settings.newsletters_dir))
+        if pub.settings.glossary.file.exists():
+            server.watch(str(pub.settings.glossary.file))
+        return server
+
+    @property
+    def _pub(self) -> Publication:
+        if self.publication is None:  # pragma: no cover - MkDocs always calls on_config first
+            raise PluginError("newsdesk: the plugin was used before its configuration was loaded")
+        return self.publication
