@@ -1,0 +1,613 @@
+"""Subscribers and the delivery ledger in SQLite (stdlib ``sqlite3``, WAL).
+
+One database (``email.database``) is shared by the sender, the subscription service and the
+inbox reader, each in its own process; WAL lets them read while one writes, and every
+write is a short transaction. The schema is versioned with ``PRAGMA user_version``.
+
+Tables:
+
+- ``subscribers``: one row per normalised address, with its status (``pending``,
+  ``active``, ``unsubscribed``, ``bounced``) and a soft-bounce counter;
+- ``events``: every status change with its time and source (``web``, ``import``,
+  ``one-click``, ``mailto``, ``bounce``, ``cli``), so a complaint can be answered;
+- ``issues``: the ledger of issues: the number, title and date each was sent with, and its
+  state (``sending``, ``sent`` or ``archived`` for the back catalogue never mailed);
+- ``deliveries``: one row per (issue, subscriber): ``pending``, ``sending``, ``sent``,
+  ``failed`` or ``skipped`` (unsubscribed before their turn), committed one by one.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from newsdesk.errors import NewsdeskError
+from newsdesk.mail.addresses import InvalidAddress, clean_name, normalise_email
+
+STATUSES = ("pending", "active", "unsubscribed", "bounced")
+SOURCES = ("web", "import", "one-click", "mailto", "bounce", "cli")
+DELIVERY_STATES = ("pending", "sending", "sent", "failed", "skipped")
+ISSUE_STATES = ("sending", "sent", "archived")
+
+_MIGRATIONS: list[str] = [
+    # version 1
+    """
+    CREATE TABLE subscribers (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL CHECK (status IN ('pending','active','unsubscribed','bounced')),
+        source TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        soft_bounces INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX subscribers_status ON subscribers (status);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id),
+        at TEXT NOT NULL,
+        old_status TEXT,
+        new_status TEXT NOT NULL,
+        source TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX events_subscriber ON events (subscriber_id);
+    CREATE TABLE issues (
+        slug TEXT PRIMARY KEY,
+        number INTEGER,
+        title TEXT NOT NULL,
+        date TEXT NOT NULL,
+        url TEXT NOT NULL DEFAULT '',
+        content_hash TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL CHECK (state IN ('sending','sent','archived')),
+        started_at TEXT,
+        finished_at TEXT
+    );
+    CREATE TABLE deliveries (
+        issue_slug TEXT NOT NULL REFERENCES issues (slug),
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id),
+        state TEXT NOT NULL
+            CHECK (state IN ('pending','sending','sent','failed','skipped')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT NOT NULL DEFAULT '',
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (issue_slug, subscriber_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX deliveries_state ON deliveries (issue_slug, state);
+    """,
+]
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def now_iso() -> str:
+    """The current UTC time as stored: ISO 8601 with seconds."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    email: str
+    name: str
+    status: str
+    source: str
+    created_at: str
+    soft_bounces: int = 0
+
+
+@dataclass(frozen=True)
+class Event:
+    subscriber_id: int
+    at: str
+    old_status: str | None
+    new_status: str
+    source: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class IssueRecord:
+    """An issue as the ledger knows it."""
+
+    slug: str
+    number: int | None
+    title: str
+    date: str
+    url: str
+    state: str
+    started_at: str | None
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    issue_slug: str
+    subscriber_id: int
+    email: str
+    name: str
+    subscriber_status: str
+    state: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class IssueCounts:
+    slug: str
+    number: int | None
+    title: str
+    date: str
+    state: str
+    recipients: int
+    sent: int
+    failed: int
+    pending: int
+    skipped: int
+
+
+@dataclass
+class Rejected:
+    line: int
+    email: str
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    """What an import did: ``imported`` new subscribers, ``existing`` already on the list."""
+
+    imported: int = 0
+    existing: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+class Store:
+    """The database. Open with :meth:`open`; use as a context manager to close it."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating or migrating) the database at ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise NewsdeskError(f"cannot open the database: {exc}", path) from None
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL survives a crash or kill of the process; only a power loss
+        # may roll back the last commits, and then a message goes twice, none is lost.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        store = cls(conn, path)
+        store._migrate()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``), committed or rolled back."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise NewsdeskError(
+                f"the database has schema version {version}; this newsdesk knows "
+                f"{SCHEMA_VERSION} (upgrade newsdesk)",
+                self.path,
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self.transaction() as conn:
+                for statement in _MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number + 1}")
+
+    # -- subscribers ---------------------------------------------------------------------
+
+    def _row_to_subscriber(self, row: sqlite3.Row) -> Subscriber:
+        return Subscriber(
+            id=row["id"],
+            email=row["email"],
+            name=row["name"],
+            status=row["status"],
+            source=row["source"],
+            created_at=row["created_at"],
+            soft_bounces=row["soft_bounces"],
+        )
+
+    def get(self, key: int | str) -> Subscriber | None:
+        """The subscriber with this id or (normalised) address."""
+        if isinstance(key, int):
+            row = self.conn.execute("SELECT * FROM subscribers WHERE id = ?", (key,)).fetchone()
+        else:
+            try:
+                email = normalise_email(key)
+            except InvalidAddress:
+                return None
+            row = self.conn.execute(
+                "SELECT * FROM subscribers WHERE email = ?", (email,)
+            ).fetchone()
+        return self._row_to_subscriber(row) if row else None
+
+    def subscribers(self, status: str | None = None) -> list[Subscriber]:
+        """All subscribers (or those with ``status``), in the order they joined."""
+        if status is not None and status not in STATUSES:
+            raise NewsdeskError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
+        if status is None:
+            rows = self.conn.execute("SELECT * FROM subscribers ORDER BY id")
+        else:
+            rows = self.conn.execute(
+                "SELECT * FROM subscribers WHERE status = ? ORDER BY id", (status,)
+            )
+        return [self._row_to_subscriber(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Number of subscribers per status."""
+        result = dict.fromkeys(STATUSES, 0)
+        for row in self.conn.execute("SELECT status, count(*) FROM subscribers GROUP BY status"):
+            result[row[0]] = row[1]
+        return result
+
+    def _insert(
+        self, conn: sqlite3.Connection, email: str, name: str, status: str, source: str
+    ) -> int:
+        at = now_iso()
+        cur = conn.execute(
+            "INSERT INTO subscribers (email, name, status, source, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (email, name, status, source, at, at),
+        )
+        sid = int(cur.lastrowid or 0)
+        conn.execute(
+            "INSERT INTO events (subscriber_id, at, old_status, new_status, source)"
+            " VALUES (?, ?, NULL, ?, ?)",
+            (sid, at, status, source),
+        )
+        return sid
+
+    def add(
+        self, email: str, name: str = "", *, status: str = "active", source: str = "cli"
+    ) -> Subscriber:
+        """Add a new subscriber. Raises :class:`InvalidAddress` for a bad address or name,
+        and when the address is already on the list (whatever its status)."""
+        _check(status, STATUSES, "status")
+        _check(source, SOURCES, "source")
+        address = normalise_email(email)
+        clean = clean_name(name)
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT status FROM subscribers WHERE email = ?", (address,)
+            ).fetchone()
+            if row:
+                raise InvalidAddress(f"{address} is already on the list ({row[0]})")
+            sid = self._insert(conn, address, clean, status, source)
+        sub = self.get(sid)
+        assert sub is not None
+        return sub
+
+    def set_status(
+        self, key: int | str, status: str, source: str, detail: str = ""
+    ) -> Subscriber | None:
+        """Change a subscriber's status and record the event; ``None`` if there is no such
+        subscriber. Setting the status it already has records nothing."""
+        _check(status, STATUSES, "status")
+        _check(source, SOURCES, "source")
+        sub = self.get(key)
+        if sub is None:
+            return None
+        with self.transaction() as conn:
+            row = conn.execute("SELECT status FROM subscribers WHERE id = ?", (sub.id,)).fetchone()
+            old = row[0]
+            if old != status:
+                at = now_iso()
+                conn.execute(
+                    "UPDATE subscribers SET status = ?, updated_at = ?,"
+                    " soft_bounces = CASE WHEN ? = 'active' THEN 0 ELSE soft_bounces END"
+                    " WHERE id = ?",
+                    (status, at, status, sub.id),
+                )
+                conn.execute(
+                    "INSERT INTO events (subscriber_id, at, old_status, new_status, source,"
+                    " detail) VALUES (?, ?, ?, ?, ?, ?)",
+                    (sub.id, at, old, status, source, detail),
+                )
+        return self.get(sub.id)
+
+    def soft_bounce(self, key: int | str, limit: int, detail: str = "") -> Subscriber | None:
+        """Count a soft bounce; at ``limit`` in a row the subscriber is marked bounced."""
+        sub = self.get(key)
+        if sub is None:
+            return None
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE subscribers SET soft_bounces = soft_bounces + 1 WHERE id = ?", (sub.id,)
+            )
+        sub = self.get(sub.id)
+        assert sub is not None
+        if sub.soft_bounces >= limit and sub.status != "bounced":
+            return self.set_status(sub.id, "bounced", "bounce", detail or "soft-bounce limit")
+        return sub
+
+    def reset_soft_bounces(self, key: int | str) -> None:
+        """Forget soft bounces (a delivery succeeded)."""
+        sub = self.get(key)
+        if sub is not None:
+            with self.transaction() as conn:
+                conn.execute("UPDATE subscribers SET soft_bounces = 0 WHERE id = ?", (sub.id,))
+
+    def events(self, key: int | str) -> list[Event]:
+        """A subscriber's history, oldest first."""
+        sub = self.get(key)
+        if sub is None:
+            return []
+        rows = self.conn.execute(
+            "SELECT * FROM events WHERE subscriber_id = ? ORDER BY id", (sub.id,)
+        )
+        return [
+            Event(
+                r["subscriber_id"],
+                r["at"],
+                r["old_status"],
+                r["new_status"],
+                r["source"],
+                r["detail"],
+            )
+            for r in rows
+        ]
+
+    def import_csv(self, path: Path, *, display: str | None = None) -> ImportResult:
+        """Import ``email,name`` rows (with a header row) in one transaction.
+
+        Rejected rows (bad address, duplicate in the file, someone who unsubscribed or
+        bounced, a name with control characters, wrong column count) are listed with their
+        line numbers; addresses already subscribed are counted as ``existing``. Nobody who
+        left is reactivated. A file that is not a readable CSV with that header raises
+        :class:`NewsdeskError`.
+        """
+        shown = display or str(path)
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except FileNotFoundError:
+            raise NewsdeskError("no such file", shown) from None
+        except UnicodeDecodeError as exc:
+            line = path.read_bytes()[: exc.start].count(b"\n") + 1
+            raise NewsdeskError("the file is not UTF-8 text", shown, line) from None
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            raise NewsdeskError(f"not a CSV file: {exc}", shown, 1) from None
+        if header is None:
+            raise NewsdeskError("the file is empty (expected a header row 'email,name')", shown)
+        columns = [h.strip().lower() for h in header]
+        if "email" not in columns:
+            raise NewsdeskError("the header row must name the columns 'email' and 'name'", shown, 1)
+        email_col = columns.index("email")
+        name_col = columns.index("name") if "name" in columns else None
+        result = ImportResult()
+        seen: dict[str, int] = {}
+        with self.transaction() as conn:
+            line = 1
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    line = reader.line_num
+                    raise NewsdeskError(f"not a valid CSV row: {exc}", shown, line) from None
+                line = reader.line_num
+                if not row or all(not cell.strip() for cell in row):
+                    continue
+                raw = row[email_col] if email_col < len(row) else ""
+                if len(row) != len(columns):
+                    result.rejected.append(
+                        Rejected(line, raw, f"expected {len(columns)} columns, found {len(row)}")
+                    )
+                    continue
+                try:
+                    address = normalise_email(raw)
+                    name = clean_name(row[name_col] if name_col is not None else "")
+                except InvalidAddress as exc:
+                    result.rejected.append(Rejected(line, raw, str(exc)))
+                    continue
+                if address in seen:
+                    result.rejected.append(
+                        Rejected(line, raw, f"duplicate of line {seen[address]}")
+                    )
+                    continue
+                seen[address] = line
+                existing = conn.execute(
+                    "SELECT status FROM subscribers WHERE email = ?", (address,)
+                ).fetchone()
+                if existing is None:
+                    self._insert(conn, address, name, "active", "import")
+                    result.imported += 1
+                elif existing[0] in ("unsubscribed", "bounced"):
+                    result.rejected.append(
+                        Rejected(line, raw, f"{existing[0]} earlier; an import does not reactivate")
+                    )
+                else:
+                    result.existing += 1
+        return result
+
+    # -- the ledger ----------------------------------------------------------------------
+
+    def _row_to_issue(self, row: sqlite3.Row) -> IssueRecord:
+        return IssueRecord(
+            slug=row["slug"],
+            number=row["number"],
+            title=row["title"],
+            date=row["date"],
+            url=row["url"],
+            state=row["state"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+        )
+
+    def issue(self, slug: str) -> IssueRecord | None:
+        row = self.conn.execute("SELECT * FROM issues WHERE slug = ?", (slug,)).fetchone()
+        return self._row_to_issue(row) if row else None
+
+    def issues(self) -> list[IssueRecord]:
+        """Every issue in the ledger, oldest first."""
+        rows = self.conn.execute("SELECT * FROM issues ORDER BY date, number, slug")
+        return [self._row_to_issue(r) for r in rows]
+
+    def archive_issue(
+        self, slug: str, number: int | None, title: str, date: str, url: str = ""
+    ) -> None:
+        """Record an issue of the back catalogue as never to be mailed."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO issues (slug, number, title, date, url, state,"
+                " finished_at) VALUES (?, ?, ?, ?, ?, 'archived', ?)",
+                (slug, number, title, date, url, now_iso()),
+            )
+
+    def start_issue(
+        self,
+        slug: str,
+        number: int | None,
+        title: str,
+        date: str,
+        url: str = "",
+        content_hash: str = "",
+    ) -> int:
+        """Begin sending an issue: its recipients are the active subscribers now.
+
+        Returns the number of recipients; with none, nothing is recorded (the issue stays
+        unsent). An issue already being sent keeps its recipients.
+        """
+        with self.transaction() as conn:
+            row = conn.execute("SELECT state FROM issues WHERE slug = ?", (slug,)).fetchone()
+            if row is not None and row[0] != "archived":
+                return conn.execute(
+                    "SELECT count(*) FROM deliveries WHERE issue_slug = ?", (slug,)
+                ).fetchone()[0]
+            active = conn.execute(
+                "SELECT count(*) FROM subscribers WHERE status = 'active'"
+            ).fetchone()[0]
+            if not active:
+                return 0
+            at = now_iso()
+            conn.execute(
+                "INSERT INTO issues (slug, number, title, date, url, content_hash, state,"
+                " started_at) VALUES (?, ?, ?, ?, ?, ?, 'sending', ?)"
+                " ON CONFLICT (slug) DO UPDATE SET state = 'sending', number = excluded.number,"
+                " title = excluded.title, started_at = excluded.started_at,"
+                " finished_at = NULL",
+                (slug, number, title, date, url, content_hash, at),
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO deliveries (issue_slug, subscriber_id, state, updated_at)"
+                " SELECT ?, id, 'pending', ? FROM subscribers WHERE status = 'active'",
+                (slug, at),
+            )
+            return active
+
+    def open_deliveries(self, slug: str) -> list[Delivery]:
+        """Deliveries of ``slug`` still to make (``pending``, or ``sending`` at a crash)."""
+        rows = self.conn.execute(
+            "SELECT d.issue_slug, d.subscriber_id, s.email, s.name, s.status, d.state,"
+            " d.attempts FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+            " WHERE d.issue_slug = ? AND d.state IN ('pending', 'sending')"
+            " ORDER BY d.subscriber_id",
+            (slug,),
+        )
+        return [Delivery(*r) for r in rows]
+
+    def subscriber_status(self, subscriber_id: int) -> str | None:
+        row = self.conn.execute(
+            "SELECT status FROM subscribers WHERE id = ?", (subscriber_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def mark(
+        self,
+        slug: str,
+        subscriber_id: int,
+        state: str,
+        error: str = "",
+        *,
+        attempt: bool = False,
+    ) -> None:
+        """Record a delivery's new state, committed at once."""
+        _check(state, DELIVERY_STATES, "delivery state")
+        self.conn.execute(
+            "UPDATE deliveries SET state = ?, error = ?, updated_at = ?,"
+            " attempts = attempts + ? WHERE issue_slug = ? AND subscriber_id = ?",
+            (state, error, now_iso(), 1 if attempt else 0, slug, subscriber_id),
+        )
+
+    def finish_issue(self, slug: str) -> bool:
+        """Mark the issue sent when no delivery is open; whether it is."""
+        with self.transaction() as conn:
+            open_ = conn.execute(
+                "SELECT count(*) FROM deliveries WHERE issue_slug = ?"
+                " AND state IN ('pending', 'sending')",
+                (slug,),
+            ).fetchone()[0]
+            if open_:
+                return False
+            conn.execute(
+                "UPDATE issues SET state = 'sent', finished_at = ? WHERE slug = ?",
+                (now_iso(), slug),
+            )
+            return True
+
+    def issue_counts(self) -> list[IssueCounts]:
+        """Per issue in the ledger: recipients and deliveries per state."""
+        rows = self.conn.execute(
+            "SELECT i.slug, i.number, i.title, i.date, i.state, count(d.subscriber_id),"
+            " sum(d.state = 'sent'), sum(d.state = 'failed'),"
+            " sum(d.state IN ('pending', 'sending')), sum(d.state = 'skipped')"
+            " FROM issues i LEFT JOIN deliveries d ON d.issue_slug = i.slug"
+            " GROUP BY i.slug ORDER BY i.date, i.number, i.slug"
+        )
+        return [
+            IssueCounts(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6] or 0, r[7] or 0, r[8] or 0, r[9] or 0
+            )
+            for r in rows
+        ]
+
+    def failures(self, slug: str) -> list[tuple[str, str]]:
+        """(address, error) of the failed deliveries of an issue."""
+        rows = self.conn.execute(
+            "SELECT s.email, d.error FROM deliveries d JOIN subscribers s"
+            " ON s.id = d.subscriber_id WHERE d.issue_slug = ? AND d.state = 'failed'"
+            " ORDER BY s.email",
+            (slug,),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+
+def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}")

@@ -1,0 +1,97 @@
+"""The list's secret and the HMAC tokens signed with it.
+
+Tokens go into unsubscribe links, ``mailto:`` subjects, confirmation links and VERP
+envelope senders, so they use only lower-case letters, digits and one dot: they survive
+mail servers that change the case of local parts. A token is ``payload.mac`` where the
+payload is the subject (a subscriber id or an address), optionally with an expiry time, and
+the MAC is a truncated HMAC-SHA256 over the purpose and the payload.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from pathlib import Path
+
+SECRET_FILE = "secret"
+ENV_SECRET = "NEWSDESK_SECRET"
+_MAC_BYTES = 15  # 120 bits
+
+
+def load_secret(state_dir: Path) -> bytes:
+    """The secret: ``NEWSDESK_SECRET``, or ``.newsdesk/secret`` generated once with mode 0600."""
+    env = os.environ.get(ENV_SECRET)
+    if env:
+        return env.encode()
+    path = state_dir / SECRET_FILE
+    state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(secrets.token_hex(32).encode())
+    return path.read_bytes().strip()
+
+
+def _b32(data: bytes) -> str:
+    return base64.b32encode(data).decode().rstrip("=").lower()
+
+
+def _unb32(text: str) -> bytes:
+    text = text.upper()
+    return base64.b32decode(text + "=" * (-len(text) % 8))
+
+
+def _mac(secret: bytes, purpose: str, payload: bytes) -> bytes:
+    return hmac.new(secret, purpose.encode() + b"\0" + payload, hashlib.sha256).digest()[
+        :_MAC_BYTES
+    ]
+
+
+def make_token(
+    secret: bytes, purpose: str, subject: str | int, *, expires_at: float | None = None
+) -> str:
+    """A token binding ``subject`` (subscriber id or address) to ``purpose``.
+
+    ``purpose`` separates uses (``"unsubscribe"``, ``"confirm"``, ``"bounce"``): a token
+    made for one is rejected for another. ``expires_at`` (Unix time) limits its life.
+    """
+    payload = f"{subject}|{'' if expires_at is None else int(expires_at)}"
+    raw = payload.encode()
+    return f"{_b32(raw)}.{_b32(_mac(secret, purpose, raw))}"
+
+
+def verify_token(
+    secret: bytes, purpose: str, token: str, *, now: float | None = None
+) -> str | None:
+    """The subject of a valid, unexpired token for ``purpose``, or ``None``.
+
+    The MAC is compared in constant time; the token's case is ignored.
+    """
+    try:
+        payload_part, mac_part = token.strip().lower().split(".")
+        raw = _unb32(payload_part)
+        mac = _unb32(mac_part)
+    except (ValueError, TypeError):
+        return None
+    if not hmac.compare_digest(mac, _mac(secret, purpose, raw)):
+        return None
+    try:
+        payload = raw.decode()
+    except UnicodeDecodeError:
+        return None
+    subject, sep, expiry = payload.rpartition("|")
+    if not sep:
+        return None
+    if not expiry:
+        return subject
+    if not expiry.isdigit() or int(expiry) < (time.time() if now is None else now):
+        return None
+    return subject

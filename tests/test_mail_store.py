@@ -1,0 +1,208 @@
+"""The subscriber store and ledger, the address rules and the tokens."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+
+import pytest
+
+from newsdesk.errors import NewsdeskError
+from newsdesk.mail.addresses import InvalidAddress, clean_name, is_loopback, normalise_email
+from newsdesk.mail.store import SCHEMA_VERSION, Store
+from newsdesk.mail.tokens import load_secret, make_token, verify_token
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open(tmp_path / "db" / "newsdesk.sqlite3") as s:
+        yield s
+
+
+def test_schema_is_versioned_and_wal(store, tmp_path):
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+    # reopening does not migrate again and keeps the data
+    with Store.open(store.path) as again:
+        again.add("a@example.org")
+        assert [s.email for s in again.subscribers()] == ["a@example.org"]
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "x.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(NewsdeskError, match="schema version"):
+        Store.open(path)
+
+
+def test_addresses_are_normalised_and_validated():
+    assert normalise_email("  Alice@Example.ORG ") == "alice@example.org"
+    assert normalise_email("bob@bücher.example") == "bob@xn--bcher-kva.example"
+    for bad in (
+        "",
+        "no-at-sign",
+        "a@b@example.org",
+        "a@example.org\r\nBcc: x@example.net",
+        "a b@example.org",
+        "ü@example.org",
+    ):
+        with pytest.raises(InvalidAddress):
+            normalise_email(bad)
+    assert clean_name("  Zoë ") == "Zoë"
+    with pytest.raises(InvalidAddress, match="control"):
+        clean_name("Eve\r\nBcc: victim@example.net")
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("mail.example.org")
+
+
+def test_status_changes_are_recorded_with_source(store):
+    sub = store.add("Ann@example.org", "Ann", source="web", status="pending")
+    assert sub.status == "pending" and sub.email == "ann@example.org"
+    store.set_status(sub.id, "active", "web")
+    store.set_status("ann@example.org", "unsubscribed", "one-click", "List-Unsubscribe-Post")
+    store.set_status(sub.id, "unsubscribed", "mailto")  # no change, no event
+    events = store.events(sub.id)
+    assert [(e.old_status, e.new_status, e.source) for e in events] == [
+        (None, "pending", "web"),
+        ("pending", "active", "web"),
+        ("active", "unsubscribed", "one-click"),
+    ]
+    assert events[-1].detail == "List-Unsubscribe-Post"
+    with pytest.raises(InvalidAddress, match="already on the list"):
+        store.add("ann@EXAMPLE.org")
+    with pytest.raises(ValueError):
+        store.set_status(sub.id, "gone", "cli")
+    assert store.set_status("nobody@example.org", "active", "cli") is None
+
+
+def test_soft_bounces_count_up_to_the_limit(store):
+    sub = store.add("s@example.org")
+    assert store.soft_bounce(sub.id, 3).soft_bounces == 1
+    store.reset_soft_bounces(sub.id)
+    for _ in range(3):
+        result = store.soft_bounce(sub.id, 3)
+    assert result.status == "bounced"
+    assert store.events(sub.id)[-1].source == "bounce"
+
+
+CSV_ROWS = [
+    "email,name",
+    "good@example.org,Good",
+    "not-an-address,Bad",
+    "GOOD@example.org,Again",
+    '"eve@example.org","Eve\x07"',
+    "left@example.org,Left",
+    "extra@example.org,Extra,column",
+    ",No address",
+    "",
+    "zoe@example.org,Zoë",
+    "bounced@example.org,",
+    "there@example.org,Already",
+]
+
+
+def test_import_csv_rejects_every_kind_of_bad_row(store, tmp_path):
+    store.add("left@example.org")
+    store.set_status("left@example.org", "unsubscribed", "one-click")
+    store.add("bounced@example.org")
+    store.set_status("bounced@example.org", "bounced", "bounce")
+    store.add("there@example.org")
+    path = tmp_path / "list.csv"
+    path.write_text("\ufeff" + "\r\n".join(CSV_ROWS) + "\r\n", encoding="utf-8")
+    result = store.import_csv(path)
+    assert result.imported == 2 and result.existing == 1
+    reasons = {r.line: r.reason for r in result.rejected}
+    assert set(reasons) == {3, 4, 5, 6, 7, 8, 11}
+    assert "duplicate of line 2" in reasons[4]
+    assert "control" in reasons[5]
+    assert "does not reactivate" in reasons[6] and "does not reactivate" in reasons[11]
+    assert "columns" in reasons[7]
+    assert store.get("left@example.org").status == "unsubscribed"
+    assert store.get("bounced@example.org").status == "bounced"
+    assert store.get("zoe@example.org").name == "Zoë"
+    assert store.events("good@example.org")[0].source == "import"
+
+
+def test_import_csv_file_level_errors(store, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"email,name\na@example.org,\xff\xfe\n")
+    with pytest.raises(NewsdeskError) as err:
+        store.import_csv(bad, display="bad.csv")
+    assert err.value.line == 2 and "UTF-8" in str(err.value)
+    nohead = tmp_path / "nohead.csv"
+    nohead.write_text("a@example.org,Ann\n")
+    with pytest.raises(NewsdeskError, match="header"):
+        store.import_csv(nohead)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(NewsdeskError, match="empty"):
+        store.import_csv(empty)
+    with pytest.raises(NewsdeskError, match="no such file"):
+        store.import_csv(tmp_path / "missing.csv")
+    assert store.subscribers() == []
+
+
+def test_ledger_recipients_are_fixed_at_start(store):
+    a = store.add("a@example.org")
+    store.add("b@example.org")
+    store.add("p@example.org", status="pending")
+    assert store.start_issue("one", 1, "One", "2026-01-01") == 2
+    store.add("late@example.org")
+    assert store.start_issue("one", 1, "One", "2026-01-01") == 2
+    open_ = store.open_deliveries("one")
+    assert [d.email for d in open_] == ["a@example.org", "b@example.org"]
+    store.mark("one", a.id, "sending", attempt=True)
+    store.mark("one", a.id, "sent")
+    assert not store.finish_issue("one")
+    store.mark("one", open_[1].subscriber_id, "failed", "550 no such user")
+    assert store.finish_issue("one")
+    (counts,) = store.issue_counts()
+    assert (counts.recipients, counts.sent, counts.failed, counts.pending, counts.state) == (
+        2,
+        1,
+        1,
+        0,
+        "sent",
+    )
+    assert store.failures("one") == [("b@example.org", "550 no such user")]
+
+
+def test_issue_without_active_subscribers_stays_unsent(store):
+    assert store.start_issue("one", 1, "One", "2026-01-01") == 0
+    assert store.issue("one") is None
+    store.archive_issue("zero", 0, "Zero", "2025-12-01")
+    assert store.issue("zero").state == "archived"
+
+
+def test_tokens_roundtrip_and_reject_tampering():
+    secret = b"s3cret"
+    token = make_token(secret, "unsubscribe", 42)
+    assert token == token.lower() and set(token) <= set("abcdefghijklmnopqrstuvwxyz234567.")
+    assert verify_token(secret, "unsubscribe", token) == "42"
+    assert verify_token(secret, "unsubscribe", token.upper()) == "42"
+    assert verify_token(secret, "confirm", token) is None
+    assert verify_token(b"other", "unsubscribe", token) is None
+    _payload, mac = token.split(".")
+    forged = make_token(secret, "unsubscribe", 43).split(".")[0] + "." + mac
+    assert verify_token(secret, "unsubscribe", forged) is None
+    assert verify_token(secret, "unsubscribe", "garbage") is None
+    assert verify_token(secret, "unsubscribe", "a.b.c") is None
+    assert verify_token(secret, "unsubscribe", "") is None
+    odd = make_token(secret, "confirm", "a|b@example.org", expires_at=2000)
+    assert verify_token(secret, "confirm", odd, now=1999) == "a|b@example.org"
+    assert verify_token(secret, "confirm", odd, now=2001) is None
+
+
+def test_secret_is_generated_once_with_mode_0600(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEWSDESK_SECRET", raising=False)
+    first = load_secret(tmp_path / ".newsdesk")
+    assert len(first) == 64
+    mode = stat.S_IMODE(os.stat(tmp_path / ".newsdesk" / "secret").st_mode)
+    assert mode == 0o600
+    assert load_secret(tmp_path / ".newsdesk") == first
+    monkeypatch.setenv("NEWSDESK_SECRET", "from-env")
+    assert load_secret(tmp_path / ".newsdesk") == b"from-env"
