@@ -147,7 +147,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         if self.error is not None:
             banner = (
                 '<div class="nd-build-error" role="alert"><strong>newsdesk:</strong><pre>'
-                f"{escape(str(self.error))}</pre></div>"
+                f"{escape(str(self.error), quote=False)}</pre></div>"
             )
             output = output.replace(
                 '<div class="md-content"', banner + '<div class="md-content"', 1

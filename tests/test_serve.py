@@ -1,0 +1,65 @@
+"""`mkdocs serve`: a mistake in an issue is shown, and the server keeps running."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+
+from tests.conftest import MKDOCS, Project
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
+def wait_for(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def test_serve_survives_a_bad_issue_and_shows_the_error(project: Project, tmp_path) -> None:
+    project.issue("2025-01-01-ok.md", "Fine text.\n", title="Fine", date="2025-01-01")
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [str(MKDOCS), "serve", "-a", f"127.0.0.1:{port}"],
+            cwd=project.root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        )
+    base = f"http://127.0.0.1:{port}/news/"
+    try:
+        assert wait_for(lambda: "Fine" in fetch(base + "issues/2025/ok/")), log_path.read_text()
+        project.raw_issue("2025-02-01-bad.md", "---\ntitle: Bad\ndate: 2025-02-30\n---\ntext\n")
+        message = "newsletters/2025-02-01-bad.md:3: invalid date '2025-02-30'"
+        assert wait_for(lambda: message in fetch(base)), log_path.read_text()
+        assert message in log_path.read_text()
+        assert "Traceback" not in log_path.read_text()
+        assert server.poll() is None, "the server must keep running"
+        project.raw_issue(
+            "2025-02-01-bad.md", "---\ntitle: Repaired\ndate: 2025-02-28\n---\ntext\n"
+        )
+        assert wait_for(lambda: "Repaired" in fetch(base + "issues/2025/bad/"))
+        assert message not in fetch(base)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
