@@ -1,0 +1,540 @@
+"""The print edition: one PDF per published issue, made with WeasyPrint.
+
+Each issue's :class:`~newsdesk.rendering.IssueRendering` is laid into the project's own
+print template (``templates/print.html`` with ``assets/print.css``), never Material's
+screen page. PDFs are cached under ``cache_dir`` by a key of everything that shapes them,
+so a rebuild with nothing changed renders none. The rest run in worker processes, one
+per PDF and at most ``jobs`` at a time; a worker that passes the time limit is killed and
+its PDF skipped with a warning. Nothing is fetched from the network: the site's own
+files are read from ``site_dir``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import mimetypes
+import multiprocessing
+import os
+import shutil
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import jinja2
+from lxml import html as lxml_html
+from markupsafe import Markup
+
+from newsdesk.rendering import IssueRendering
+
+PACKAGE = Path(__file__).parent
+TEMPLATE = PACKAGE / "templates" / "print.html"
+STYLESHEET = PACKAGE / "assets" / "print.css"
+PAPERS = {"A4": "A4", "Letter": "letter"}
+PDF_VARIANT = "pdf/ua-1"
+"""Tagged PDF that declares PDF/UA-1 conformance: structure tree, language, title."""
+CACHE_VERSION = 1
+MONTHS = (
+    *("January", "February", "March", "April", "May", "June"),
+    *("July", "August", "September", "October", "November", "December"),
+)
+
+log = logging.getLogger("newsdesk.pdf")
+
+
+@dataclass
+class PdfReport:
+    """What one PDF step did; warnings and errors each name the issue they concern."""
+
+    rendered: int = 0
+    reused: int = 0
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    skipped: int = 0
+    """PDFs not made: timed out or failed."""
+    seconds: float = 0.0
+    written: list[str] = field(default_factory=list)
+    """The PDFs now in the site, relative to its root."""
+
+    @property
+    def summary(self) -> str:
+        """The build's one log line about PDFs."""
+        return f"newsdesk: PDFs: {self.rendered} rendered, {self.reused} reused"
+
+
+def pdf_path(rendering: IssueRendering) -> str:
+    """Where the issue's PDF lives, relative to the site root.
+
+    ``issues/<year>/<slug>/<slug>.pdf``, or the path of ``rendering.pdf_url`` when the
+    build gave one under the site's address.
+    """
+    site_url = _with_slash(rendering.site_url) if rendering.site_url else ""
+    if rendering.pdf_url and site_url and rendering.pdf_url.startswith(site_url):
+        return unquote(urlsplit(rendering.pdf_url[len(site_url) :]).path)
+    return f"issues/{rendering.date.year}/{rendering.slug}/{rendering.slug}.pdf"
+
+
+def print_html(rendering: IssueRendering, *, newsletter_name: str = "") -> str:
+    """The print document of an issue: the template filled in, ready for WeasyPrint."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE.parent),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    date: dt.date = rendering.date
+    return env.get_template(TEMPLATE.name).render(
+        language=rendering.language or "en",
+        newsletter_name=newsletter_name or rendering.newsletter_name or "Newsletter",
+        number=rendering.number,
+        title=rendering.title,
+        date_iso=date.isoformat(),
+        date_text=f"{date.day} {MONTHS[date.month - 1]} {date.year}",
+        author=rendering.author,
+        summary=rendering.summary,
+        tags=rendering.tags,
+        url=rendering.url,
+        body=Markup(print_body(rendering.html, page_url=rendering.url)),
+        terms=rendering.terms,
+    )
+
+
+def print_body(html: str, *, page_url: str = "") -> str:
+    """The content HTML made for paper.
+
+    Glossary links become plain text (the appendix explains the terms); links within the
+    issue page become links within the PDF; every other link gets its address printed in
+    a footnote, unless the link text already is that address.
+    """
+    if not html.strip():
+        return html
+    root = lxml_html.fragment_fromstring(html, create_parent="div")
+    page = page_url.split("#", 1)[0]
+    for a in list(root.iter("a")):
+        href = (a.get("href") or "").strip()
+        if "nd-term" in (a.get("class") or "").split():
+            a.tag = "span"
+            for attr in ("href", "title", "target", "rel"):
+                a.attrib.pop(attr, None)
+            continue
+        if not href or href.startswith("#"):
+            continue
+        if page and href.startswith(page + "#"):
+            a.set("href", href[len(page) :])
+            continue
+        shown = href.removeprefix("mailto:")
+        text = " ".join(a.text_content().split())
+        if text in (shown, href, shown.split("://", 1)[-1].rstrip("/")) or _in_heading(a):
+            continue
+        note = lxml_html.Element("span", {"class": "nd-fn"})
+        note.text = shown
+        note.tail, a.tail = a.tail, None
+        a.addnext(note)
+    return (root.text or "") + "".join(
+        lxml_html.tostring(child, encoding="unicode") for child in root
+    )
+
+
+def _in_heading(element: Any) -> bool:
+    return any(p.tag in ("h1", "h2", "h3", "h4", "h5", "h6") for p in element.iterancestors())
+
+
+def render_pdfs(
+    renderings: Sequence[IssueRendering],
+    *,
+    site_dir: Path,
+    site_url: str,
+    cache_dir: Path,
+    paper: str = "A4",
+    timeout: float = 120,
+    jobs: int = 0,
+    newsletter_name: str = "",
+) -> PdfReport:
+    """Write ``site_dir / pdf_path(r)`` for every rendering; return what happened.
+
+    A PDF whose cache key (the issue's content hash, the images it uses, the template,
+    stylesheet, paper and WeasyPrint version) is unchanged is copied from ``cache_dir``.
+    The others are rendered in parallel (``jobs`` processes, ``0`` for one per CPU); one
+    that takes longer than ``timeout`` seconds is stopped and skipped with a warning. A
+    failure is an error naming the issue; the other PDFs are still made.
+    """
+    if paper not in PAPERS:
+        raise ValueError(f"paper must be one of {', '.join(PAPERS)}, not {paper!r}")
+    started = time.monotonic()
+    site_url = _with_slash(site_url)
+    site_dir = Path(site_dir)
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    report = PdfReport()
+    setup = _setup_fingerprint(paper, newsletter_name)
+    todo: list[_Job] = []
+    for r in renderings:
+        key = _cache_key(r, setup, site_dir, site_url)
+        entry = _read_entry(cache_dir, r.slug)
+        cached = cache_dir / f"{r.slug}.pdf"
+        if entry.get("key") == key and cached.is_file():
+            _publish(cached, site_dir / pdf_path(r))
+            report.reused += 1
+            report.written.append(pdf_path(r))
+            report.warnings.extend(entry.get("warnings", []))
+            continue
+        todo.append(
+            _Job(
+                rendering=r,
+                key=key,
+                site_dir=site_dir,
+                site_url=site_url,
+                paper=paper,
+                newsletter_name=newsletter_name,
+                target=cached,
+            )
+        )
+
+    workers = min(len(todo), _cpu_count() if jobs <= 0 else jobs)
+    for job, outcome in _run(todo, workers, timeout):
+        r = job.rendering
+        name = _name(r)
+        status, detail = outcome
+        if status == "ok":
+            warnings = [f"{name}: PDF: {w}" for w in detail]
+            _write_entry(cache_dir, r.slug, {"key": job.key, "warnings": warnings})
+            _publish(job.target, site_dir / pdf_path(r))
+            report.rendered += 1
+            report.written.append(pdf_path(r))
+            report.warnings.extend(warnings)
+            continue
+        report.skipped += 1
+        _forget(cache_dir, r.slug)
+        stale = site_dir / pdf_path(r)
+        if stale.is_file():
+            stale.unlink()
+        if status == "timeout":
+            report.warnings.append(
+                f"{name}: PDF skipped: rendering took longer than {timeout:g} s "
+                "(pdf.timeout); the issue has no PDF"
+            )
+        else:
+            report.errors.append(f"{name}: PDF failed: {detail}")
+
+    _prune(cache_dir, {r.slug for r in renderings})
+    report.seconds = time.monotonic() - started
+    return report
+
+
+# --- cache -------------------------------------------------------------------------------
+
+
+def _setup_fingerprint(paper: str, newsletter_name: str) -> str:
+    """Everything besides the issue that shapes its PDF."""
+    h = hashlib.sha256()
+    for part in (
+        str(CACHE_VERSION),
+        _weasyprint_version(),
+        paper,
+        newsletter_name,
+        PDF_VARIANT,
+    ):
+        h.update(part.encode() + b"\0")
+    for file in (TEMPLATE, STYLESHEET, Path(__file__)):
+        h.update(file.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _weasyprint_version() -> str:
+    try:
+        return metadata.version("weasyprint")
+    except metadata.PackageNotFoundError:  # pragma: no cover - it is a dependency
+        return "?"
+
+
+def _cache_key(r: IssueRendering, setup: str, site_dir: Path, site_url: str) -> str:
+    """The issue's content hash, plus the bytes of the site's images it shows."""
+    h = hashlib.sha256(f"{setup}\0{r.content_hash}\0{site_url}\0".encode())
+    for url in sorted(_resource_urls(r.html)):
+        path = _site_file(url, site_url, site_dir)
+        h.update(url.encode() + b"\0")
+        if path is not None and path.is_file():
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+        else:
+            h.update(b"missing")
+    return h.hexdigest()
+
+
+def _resource_urls(html: str) -> set[str]:
+    if not html.strip():
+        return set()
+    root = lxml_html.fragment_fromstring(html, create_parent="div")
+    found = root.xpath("//img/@src | //object/@data | //*[local-name()='image']/@href")
+    return {str(u) for u in found}
+
+
+def _read_entry(cache_dir: Path, slug: str) -> dict[str, Any]:
+    try:
+        data = json.loads((cache_dir / f"{slug}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_entry(cache_dir: Path, slug: str, entry: dict[str, Any]) -> None:
+    tmp = cache_dir / f"{slug}.json.tmp"
+    tmp.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(cache_dir / f"{slug}.json")
+
+
+def _forget(cache_dir: Path, slug: str) -> None:
+    for suffix in (".json", ".pdf", ".pdf.part"):
+        (cache_dir / f"{slug}{suffix}").unlink(missing_ok=True)
+
+
+def _prune(cache_dir: Path, slugs: set[str]) -> None:
+    """Drop cached PDFs of issues no longer published, and leftovers of killed workers."""
+    for path in cache_dir.iterdir():
+        slug = path.name.split(".", 1)[0]
+        if path.name.endswith((".part", ".tmp")) or (
+            path.suffix in (".pdf", ".json") and slug not in slugs
+        ):
+            path.unlink(missing_ok=True)
+
+
+def _publish(cached: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(cached, dest)
+
+
+# --- resources ---------------------------------------------------------------------------
+
+
+def _with_slash(url: str) -> str:
+    return url.rstrip("/") + "/"
+
+
+def _site_file(url: str, site_url: str, site_dir: Path) -> Path | None:
+    """The file in ``site_dir`` that ``url`` names, or None when it is not the site's."""
+    if not url.startswith(site_url):
+        return None
+    rel = unquote(urlsplit(url[len(site_url) :]).path)
+    if not rel or rel.endswith("/"):
+        rel += "index.html"
+    root = site_dir.resolve()
+    path = (root / rel).resolve()
+    return path if path.is_relative_to(root) else None
+
+
+def _site_fetcher(site_dir: Path, site_url: str) -> Any:
+    """A WeasyPrint URL fetcher that reads the site's files and data: URIs, nothing else."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class SiteFetcher(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            path = _site_file(url, site_url, site_dir)
+            if path is None:
+                raise ValueError("not part of the site, and PDFs fetch nothing from the network")
+            if not path.is_file():
+                raise FileNotFoundError("no such file in the built site")
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": kind})
+
+    return SiteFetcher()
+
+
+# --- workers -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Job:
+    rendering: IssueRendering
+    key: str
+    site_dir: Path
+    site_url: str
+    paper: str
+    newsletter_name: str
+    target: Path
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage().strip()
+        if message.endswith(":"):  # WeasyPrint gives no reason for a broken SVG
+            message += " not a valid image"
+        if message not in self.messages:
+            self.messages.append(message)
+
+
+def write_pdf(job: _Job) -> list[str]:
+    """Render one issue to ``job.target``; return WeasyPrint's warnings about it."""
+    from weasyprint import CSS, HTML
+
+    collect = _Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(collect)
+    logger.propagate = False
+    try:
+        fetcher = _site_fetcher(job.site_dir, job.site_url)
+        r = job.rendering
+        document = HTML(
+            string=print_html(r, newsletter_name=job.newsletter_name),
+            base_url=r.url or job.site_url,
+            url_fetcher=fetcher,
+        )
+        stylesheets = [
+            CSS(filename=str(STYLESHEET), url_fetcher=fetcher),
+            CSS(string=f"@page {{ size: {PAPERS[job.paper]}; }}"),
+        ]
+        part = job.target.with_name(job.target.name + ".part")
+        document.write_pdf(
+            part, stylesheets=stylesheets, pdf_variant=PDF_VARIANT, presentational_hints=True
+        )
+        part.replace(job.target)
+    finally:
+        logger.removeHandler(collect)
+    return collect.messages
+
+
+def _serve(conn: Connection) -> None:
+    """A worker process: render the jobs the parent sends until it sends None."""
+    conn.send(("ready", None))
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        try:
+            outcome: tuple[str, Any] = ("ok", write_pdf(job))
+        except Exception as exc:
+            outcome = ("error", f"{type(exc).__name__}: {exc}")
+        conn.send(outcome)
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # A fork server with WeasyPrint loaded starts workers quickly and, unlike plain fork,
+    # is safe when the caller runs threads (mkdocs serve does).
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["weasyprint", "newsdesk.pdf"])
+        return ctx
+    return multiprocessing.get_context("spawn")  # pragma: no cover - not POSIX
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    job: _Job | None = None
+    deadline: float = 0.0
+    ready: bool = False
+
+
+BOOT_TIMEOUT = 60.0
+"""Seconds a new worker may take to start (import WeasyPrint) before it counts as broken."""
+
+
+def _run(
+    todo: Sequence[_Job], workers: int, timeout: float
+) -> Iterator[tuple[_Job, tuple[str, Any]]]:
+    """Render the jobs in ``workers`` processes, yielding each job with its outcome.
+
+    Outcomes: ``("ok", warnings)``, ``("error", message)`` or ``("timeout", None)``. A
+    worker past its job's deadline is killed and, if jobs remain, replaced. The clock of
+    a job starts when a started worker receives it.
+    """
+    if not todo:
+        return
+    ctx = _context()
+    pending = deque(todo)
+    pool: dict[Connection, _Worker] = {}
+    try:
+        while pending or any(w.job for w in pool.values()):
+            while pending and len(pool) < workers:
+                receiver, sender = ctx.Pipe()
+                process = ctx.Process(target=_serve, args=(sender,), name="newsdesk-pdf")
+                process.daemon = True
+                process.start()
+                sender.close()
+                boot = time.monotonic() + BOOT_TIMEOUT
+                pool[receiver] = _Worker(process, receiver, deadline=boot)
+            for w in pool.values():
+                if w.ready and w.job is None and pending:
+                    w.job = pending.popleft()
+                    w.deadline = time.monotonic() + timeout
+                    w.conn.send(w.job)
+            next_deadline = min(w.deadline for w in pool.values())
+            ready = wait(list(pool), timeout=max(0.0, next_deadline - time.monotonic()))
+            for conn in ready:
+                w = pool[conn]  # type: ignore[index]
+                try:
+                    status, detail = w.conn.recv()
+                except EOFError:
+                    del pool[w.conn]
+                    code = _stop(w, grace=5)
+                    message = f"the PDF renderer stopped unexpectedly (exit code {code})"
+                    if w.job is not None:
+                        yield w.job, ("error", message)
+                    elif not pool:
+                        # Workers cannot even start: fail what is left rather than loop.
+                        while pending:
+                            yield pending.popleft(), ("error", message)
+                    continue
+                if status == "ready":
+                    w.ready = True
+                    w.deadline = float("inf")
+                    continue
+                job, w.job, w.deadline = w.job, None, float("inf")
+                if job is not None:
+                    yield job, (status, detail)
+            now = time.monotonic()
+            for w in list(pool.values()):
+                if now >= w.deadline:
+                    del pool[w.conn]
+                    _stop(w, grace=0)
+                    if w.job is not None:
+                        yield w.job, ("timeout", None)
+                    elif not pool:
+                        while pending:
+                            yield pending.popleft(), ("error", "the PDF renderer did not start")
+    finally:
+        for w in pool.values():
+            if w.job is None:
+                with contextlib.suppress(OSError):
+                    w.conn.send(None)
+        for w in pool.values():
+            _stop(w, grace=5 if w.job is None else 0)
+
+
+def _stop(worker: _Worker, grace: float) -> int | None:
+    """Wait ``grace`` seconds for a worker to end, then kill it; return its exit code."""
+    worker.process.join(grace)
+    if worker.process.is_alive():
+        worker.process.kill()
+        worker.process.join()
+    code = worker.process.exitcode
+    worker.conn.close()
+    worker.process.close()
+    return code
+
+
+def _name(r: IssueRendering) -> str:
+    return r.source or f"issue {r.slug!r}"

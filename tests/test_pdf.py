@@ -1,0 +1,360 @@
+"""The print edition: real PDFs rendered by WeasyPrint, read back with pypdf and pdftotext."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from pypdf import PdfReader
+
+from newsdesk.pdf import PdfReport, pdf_path, print_body, render_pdfs
+from newsdesk.rendering import IssueRendering, TermNote
+
+SITE = "https://letter.example.org/news/"
+NAME = "Happy Computing"
+PDFTOTEXT = shutil.which("pdftotext")
+needs_pdftotext = pytest.mark.skipif(PDFTOTEXT is None, reason="poppler-utils not installed")
+
+PARAGRAPH = (
+    "<p>POP delivers your mail from a server at once; IMAP keeps it on the server and "
+    "synchronises every change, so each device sees the same folders and the same flags. "
+    "SMTP carries the mail between servers and from your program to the first server.</p>"
+)
+
+BODY = f"""
+<p>This week: how <a class="nd-term" href="{SITE}glossary/#pop" title="Post Office Protocol">POP</a>
+and IMAP fetch your mail. Read <a href="https://www.example.net/rfc/1939">the POP3 RFC</a>
+or see <a href="{SITE}issues/2026/email-servers/#ports">the ports below</a>.</p>
+<h2 id="terms">The terms</h2>
+{PARAGRAPH * 6}
+<ul><li>110 – Default non-encrypted port.</li><li>995 – POP over TLS.</li></ul>
+<h3 id="ports">Email port numbers</h3>
+<table class="nd-ports"><thead><tr><th>Protocol</th><th>Port</th><th>Security</th></tr></thead>
+<tbody><tr><td>POP3</td><td>110</td><td>none</td></tr>
+<tr><td>IMAPS</td><td>993</td><td>implicit TLS</td></tr></tbody></table>
+<pre><code>openssl s_client -connect mail.example.org:993
+</code></pre>
+<p><img alt="A mail server diagram" src="{SITE}issues/2026/email-servers/diagram.png"></p>
+<h2 id="more">More reading</h2>
+{PARAGRAPH * 8}
+<p>Write to <a href="mailto:editor@example.org">the editor</a>.</p>
+"""
+
+
+def rendering(slug: str = "email-servers", **changes: object) -> IssueRendering:
+    """An issue rendering as the build makes it, with everything absolute to SITE."""
+    fields: dict[str, object] = dict(
+        slug=slug,
+        number=1,
+        title="Email Servers",
+        date=dt.date(2026, 11, 26),
+        author="Michael DeFlorio",
+        summary="How email servers are configured.",
+        tags=("email", "pop"),
+        source=f"newsletters/2026-11-26-{slug}.md",
+        url=f"{SITE}issues/2026/{slug}/",
+        pdf_url=f"{SITE}issues/2026/{slug}/{slug}.pdf",
+        html=BODY,
+        terms=(
+            TermNote("POP", "Post Office Protocol", "Fetches mail and removes it.", SITE + "g/"),
+            TermNote("IMAP", "Internet Message Access Protocol", "Keeps mail on the server.", ""),
+        ),
+        newsletter_name=NAME,
+        site_url=SITE,
+    )
+    fields.update(changes)
+    return IssueRendering(**fields)  # type: ignore[arg-type]
+
+
+def make_site(folder: Path) -> Path:
+    """A built site holding the diagram the issue shows."""
+    images = folder / "issues" / "2026" / "email-servers"
+    images.mkdir(parents=True, exist_ok=True)
+    image = Image.new("RGB", (400, 150), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((10, 10, 390, 140), outline="navy", width=4)
+    draw.ellipse((150, 30, 250, 120), fill="orange")
+    image.save(images / "diagram.png")
+    return folder
+
+
+def render(tmp: Path, items: list[IssueRendering], **options: object) -> PdfReport:
+    options = {"timeout": 60, "jobs": 2, "newsletter_name": NAME, **options}
+    return render_pdfs(
+        items,
+        site_dir=tmp / "site",
+        site_url=SITE,
+        cache_dir=tmp / "cache",
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def text_of(pdf: Path) -> str:
+    assert PDFTOTEXT is not None
+    result = subprocess.run([PDFTOTEXT, str(pdf), "-"], capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+def distinct_images(reader: PdfReader) -> set[bytes]:
+    """The images of a PDF (WeasyPrint lists every image in every page's resources)."""
+    return {image.data for page in reader.pages for image in page.images}
+
+
+def outline_titles(reader: PdfReader) -> list[str]:
+    titles: list[str] = []
+
+    def walk(items: list) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                titles.append(item.title)
+
+    walk(reader.outline)
+    return titles
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PdfReport]:
+    """The seed-like issue on A4 and a second issue on Letter, rendered once."""
+    tmp = tmp_path_factory.mktemp("edition")
+    make_site(tmp / "site")
+    report = render(tmp, [rendering()])
+    letter = render(tmp / "letter", [rendering("letter-issue", title="On Letter")], paper="Letter")
+    assert letter.errors == [] and letter.rendered == 1
+    return tmp, report
+
+
+# --- the document ------------------------------------------------------------------------
+
+
+def test_pdf_path_is_beside_the_issue_page() -> None:
+    assert pdf_path(rendering()) == "issues/2026/email-servers/email-servers.pdf"
+    assert pdf_path(rendering(pdf_url=None)) == "issues/2026/email-servers/email-servers.pdf"
+
+
+def test_print_body_makes_links_fit_for_paper() -> None:
+    body = print_body(BODY, page_url=f"{SITE}issues/2026/email-servers/")
+    assert 'class="nd-term">POP</span>' in body
+    assert "glossary/#pop" not in body
+    assert '<span class="nd-fn">https://www.example.net/rfc/1939</span>' in body
+    assert '<span class="nd-fn">editor@example.org</span>' in body
+    # A link within the issue becomes a link within the PDF, with no address printed.
+    assert 'href="#ports"' in body
+    assert f'<span class="nd-fn">{SITE}issues' not in body
+    # A link whose text is its address is not printed twice.
+    bare = print_body('<p><a href="https://example.org/x">https://example.org/x</a></p>')
+    assert "nd-fn" not in bare
+
+
+def test_report_and_files(edition: tuple[Path, PdfReport]) -> None:
+    tmp, report = edition
+    assert (report.rendered, report.reused, report.errors, report.warnings) == (1, 0, [], [])
+    assert report.summary == "newsdesk: PDFs: 1 rendered, 0 reused"
+    pdf = tmp / "site" / "issues/2026/email-servers/email-servers.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    assert report.written == ["issues/2026/email-servers/email-servers.pdf"]
+
+
+@needs_pdftotext
+def test_text_holds_the_whole_issue(edition: tuple[Path, PdfReport]) -> None:
+    tmp, _ = edition
+    pdf = tmp / "site" / "issues/2026/email-servers/email-servers.pdf"
+    text = text_of(pdf)
+    pages = text.split("\f")
+    flat = " ".join(text.split())
+    # Title block
+    assert "HAPPY COMPUTING" in pages[0]
+    assert "Issue 1 · 26 November 2026 · Michael DeFlorio" in flat
+    assert "Email Servers" in pages[0]
+    # Body: headings, lists, port table, code
+    for words in (
+        "The terms",
+        "110 – Default non-encrypted port.",
+        "IMAPS 993 implicit TLS",
+        "openssl s_client -connect mail.example.org:993",
+        "Write to the editor",
+    ):
+        assert words in flat, words
+    # Glossary link as plain text, external addresses printed
+    assert "how POP and IMAP fetch your mail" in flat
+    assert "https://www.example.net/rfc/1939" in flat
+    assert "editor@example.org" in flat
+    assert f"{SITE}glossary" not in flat
+    # Appendix after the body
+    appendix = flat.index("Terms in this issue")
+    assert appendix > flat.index("Write to the editor")
+    assert "POP (Post Office Protocol) Fetches mail and removes it." in flat[appendix:]
+    assert "IMAP (Internet Message Access Protocol) Keeps mail on the server." in flat
+    # Page numbers, running header from page 2
+    n = len(PdfReader(pdf).pages)
+    assert n >= 2
+    assert "page 1 of " + str(n) in pages[0]
+    assert f"page {n} of {n}" in pages[n - 1]
+    assert "Happy Computing" in pages[1] and "Email Servers" in pages[1]
+
+
+def test_metadata_outline_tags_fonts(edition: tuple[Path, PdfReport]) -> None:
+    tmp, _ = edition
+    reader = PdfReader(tmp / "site" / "issues/2026/email-servers/email-servers.pdf")
+    meta = reader.metadata
+    assert meta is not None
+    assert meta.title == "Email Servers"
+    assert meta.author == "Michael DeFlorio"
+    assert str(meta["/CreationDate"]).startswith("D:20261126")
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "en"
+    # Tagged PDF declaring PDF/UA-1
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert "/StructTreeRoot" in root
+    assert b"pdfuaid:part" in root["/Metadata"].get_object().get_data()
+    assert outline_titles(reader) == [
+        "Email Servers",
+        "The terms",
+        "Email port numbers",
+        "More reading",
+        "Terms in this issue",
+    ]
+    # A4, fonts embedded, the site's image included
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)
+    fonts = 0
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descendant = font.get("/DescendantFonts")
+            descriptor = (descendant[0].get_object() if descendant else font)["/FontDescriptor"]
+            assert any(k.startswith("/FontFile") for k in descriptor), font["/BaseFont"]
+            fonts += 1
+    assert fonts > 0
+    assert len(distinct_images(reader)) == 1
+    # The glossary link is plain text; external links stay clickable.
+    uris = [
+        annot.get_object()["/A"].get("/URI")
+        for page in reader.pages
+        for annot in page.get("/Annots", [])
+        if "/A" in annot.get_object()
+    ]
+    assert "https://www.example.net/rfc/1939" in uris
+    assert not any("glossary" in str(u) for u in uris)
+
+
+def test_letter_paper(edition: tuple[Path, PdfReport]) -> None:
+    tmp, _ = edition
+    reader = PdfReader(tmp / "letter" / "site" / "issues/2026/letter-issue/letter-issue.pdf")
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (612, 792)
+
+
+# --- the cache ---------------------------------------------------------------------------
+
+
+def test_cache_reuses_unchanged_and_renders_changed(tmp_path: Path) -> None:
+    make_site(tmp_path / "site")
+    small = rendering(html="<p>Short issue.</p>")
+    assert render(tmp_path, [small]).rendered == 1
+    target = tmp_path / "site" / pdf_path(small)
+
+    # MkDocs' clean step empties site/; the cache outside it brings the PDF back.
+    shutil.rmtree(tmp_path / "site")
+    make_site(tmp_path / "site")
+    again = render(tmp_path, [small])
+    assert (again.rendered, again.reused) == (0, 1)
+    assert again.summary == "newsdesk: PDFs: 0 rendered, 1 reused"
+    assert target.read_bytes().startswith(b"%PDF-")
+
+    changed = dataclasses.replace(small, html="<p>Short issue, corrected.</p>", content_hash="")
+    assert (render(tmp_path, [changed]).rendered, render(tmp_path, [changed]).rendered) == (1, 0)
+    assert render(tmp_path, [changed], paper="Letter").rendered == 1
+
+    # An image the issue shows changed on disk: its PDF is stale.
+    with_image = dataclasses.replace(small, html=BODY, content_hash="")
+    assert render(tmp_path, [with_image]).rendered == 1
+    image = tmp_path / "site" / "issues/2026/email-servers/diagram.png"
+    Image.new("RGB", (40, 40), "red").save(image)
+    assert render(tmp_path, [with_image]).rendered == 1
+    assert render(tmp_path, [with_image]).reused == 1
+
+    # An issue no longer published leaves the cache.
+    render(tmp_path, [])
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+# --- bad input ---------------------------------------------------------------------------
+
+
+@needs_pdftotext
+def test_missing_image_broken_svg_and_outside_urls_only_warn(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    (site / "broken.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'><rect", "utf-8")
+    html = (
+        "<p>Before the pictures.</p>"
+        f'<p><img alt="gone" src="{SITE}issues/2026/email-servers/missing.png"></p>'
+        f'<p><img alt="bad" src="{SITE}broken.svg"></p>'
+        '<p><img alt="far" src="https://images.example.net/tracker.png"></p>'
+        f'<p><img alt="up" src="{SITE}../../etc/passwd"></p>'
+        '<p><img alt="dot" src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAA'
+        'fFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="></p>'
+        "<p>After the pictures.</p>"
+    )
+    issue = rendering("pictures", html=html)
+    report = render(tmp_path, [issue])
+    assert report.errors == []
+    assert report.rendered == 1
+    pdf = tmp_path / "site" / pdf_path(issue)
+    assert "After the pictures." in text_of(pdf)
+    assert len(distinct_images(PdfReader(pdf))) == 1  # only the data: URI
+    joined = "\n".join(report.warnings)
+    assert all(w.startswith("newsletters/2026-11-26-pictures.md: PDF:") for w in report.warnings)
+    assert "missing.png" in joined
+    assert "broken.svg" in joined
+    assert "images.example.net" in joined and "nothing from the network" in joined
+    # A reused PDF repeats its warnings, so the problem is not forgotten.
+    assert render(tmp_path, [issue]).warnings == report.warnings
+
+
+def test_failing_and_runaway_issues_do_not_stop_the_others(tmp_path: Path) -> None:
+    make_site(tmp_path / "site")
+    rows = "".join(f"<tr><td>{i}</td><td>row {i}</td><td>data</td></tr>" for i in range(4000))
+    huge = rendering("huge-table", html=f"<table>{rows}</table>")
+    # Raw HTML in Markdown that WeasyPrint 70 cannot lay out (it divides by zero).
+    failing = rendering("bad-style", html='<p style="font-size: 1e38px">Too big</p>')
+    good = [rendering(f"fine-{i}", html=f"<p>Fine issue {i}.</p>") for i in range(2)]
+    started = time.monotonic()
+    report = render(tmp_path, [huge, failing, *good], timeout=3, jobs=2)
+    elapsed = time.monotonic() - started
+
+    assert report.rendered == 2
+    assert report.skipped == 2
+    assert len(report.errors) == 1
+    assert report.errors[0].startswith("newsletters/2026-11-26-bad-style.md: PDF failed:")
+    assert "ZeroDivisionError" in report.errors[0]
+    timeouts = [w for w in report.warnings if "longer than 3 s" in w]
+    assert timeouts == [
+        "newsletters/2026-11-26-huge-table.md: PDF skipped: rendering took longer than 3 s "
+        "(pdf.timeout); the issue has no PDF"
+    ]
+    for issue in good:
+        assert (tmp_path / "site" / pdf_path(issue)).is_file()
+    for issue in (huge, failing):
+        assert not (tmp_path / "site" / pdf_path(issue)).exists()
+    # The runaway worker was killed at its limit, not waited for.
+    assert elapsed < 20
+    # Nothing cached for them: the next build tries again.
+    assert {p.name for p in (tmp_path / "cache").iterdir()} == {
+        "fine-0.pdf",
+        "fine-0.json",
+        "fine-1.pdf",
+        "fine-1.json",
+    }
+
+
+def test_unknown_paper_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="A4, Letter"):
+        render(tmp_path, [rendering()], paper="A5")
