@@ -1,0 +1,622 @@
+"""The port registry and what is generated from it: the ``ports/`` page, the "Port
+reference" table on issues, the glossary's port blocks and links from ``port 993`` in prose.
+
+The registry is ``data/ports.yml`` shipped with the package, plus the rows a site adds or
+overrides with ``ports.extra`` in ``mkdocs.yml``. Nothing here imports MkDocs.
+
+Row ids on the ``ports/`` page: a port's first row (in registry order) has the id
+``port-N``; further rows with the same port get ``port-N-<protocol>`` (lower case, e.g.
+``port-443-doh``). A row without a port (LMTP) has ``port-<protocol>``. Each protocol's
+section has the id ``ports-<protocol>``. Since the shipped rows come first and
+``ports.extra`` replaces rows in place, the ids of the shipped rows never change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from newsdesk.errors import NewsdeskError, NewsdeskErrors
+
+DATA_FILE = Path(__file__).parent / "data" / "ports.yml"
+DATA_SOURCE = "plugins/newsdesk/data/ports.yml"
+"""The data file as named in messages."""
+
+SECURITY = ("none", "STARTTLS", "implicit TLS")
+TRANSPORTS = ("TCP", "UDP", "TCP, UDP")
+MODES = ("auto", "marker", "off")
+
+_FIELDS = ("protocol", "port", "transport", "security", "service", "purpose", "rfc", "rfc_url")
+_REQUIRED = ("protocol", "port", "transport", "security", "purpose")
+_RFC = re.compile(r"^RFC ?(\d{1,5})$", re.I)
+_RFC_URL = "https://www.rfc-editor.org/rfc/rfc{}"
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class PortRow:
+    """One (protocol, port) of the registry."""
+
+    protocol: str
+    port: int | None
+    transport: str
+    security: str
+    service: str
+    """IANA service name; empty when IANA registers none."""
+    purpose: str
+    rfc: str
+    """The defining RFC as ``RFC 8314``; empty when there is none."""
+    rfc_url: str
+    note: str = ""
+
+    @property
+    def key(self) -> tuple[str, int | None]:
+        return (self.protocol.casefold(), self.port)
+
+    def describe(self) -> str:
+        """The row in words: ``IMAP over implicit TLS (IMAPS)``."""
+        security = {
+            "implicit TLS": " over implicit TLS",
+            "STARTTLS": " with STARTTLS",
+            "none": " without TLS",
+        }[self.security]
+        label = _service_label(self.service)
+        service = f" ({label})" if label and label.casefold() != self.protocol.casefold() else ""
+        return f"{self.protocol}{security}{service}"
+
+
+def _service_label(service: str) -> str:
+    # Short IANA names read as acronyms (IMAPS, POP3S); longer ones stay as registered.
+    return service.upper() if len(service) <= 5 and service.isalnum() else service
+
+
+def _slug(text: str) -> str:
+    return _SLUG.sub("-", text.casefold()).strip("-")
+
+
+class Registry:
+    """The rows of the registry in a stable order, with the row ids of the ``ports/`` page."""
+
+    def __init__(self, rows: Iterable[PortRow]):
+        self.rows: tuple[PortRow, ...] = tuple(rows)
+        self._anchors: dict[tuple[str, int | None], str] = {}
+        seen_ports: set[int] = set()
+        for row in self.rows:
+            if row.port is None:
+                anchor = f"port-{_slug(row.protocol)}"
+            elif row.port in seen_ports:
+                anchor = f"port-{row.port}-{_slug(row.protocol)}"
+            else:
+                anchor = f"port-{row.port}"
+                seen_ports.add(row.port)
+            self._anchors[row.key] = anchor
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def protocols(self) -> list[str]:
+        """Protocol names in registry order (order of first row)."""
+        return list(dict.fromkeys(row.protocol for row in self.rows))
+
+    def protocol(self, name: str) -> str | None:
+        """The registry's spelling of a protocol name given in any letter case."""
+        folded = name.casefold()
+        return next((p for p in self.protocols() if p.casefold() == folded), None)
+
+    def rows_for(self, protocol: str) -> list[PortRow]:
+        """The rows of one protocol (any letter case), in registry order."""
+        folded = protocol.casefold()
+        return [row for row in self.rows if row.protocol.casefold() == folded]
+
+    def ports_of(self, protocol: str) -> list[int]:
+        """The port numbers of one protocol, ascending."""
+        return sorted({r.port for r in self.rows_for(protocol) if r.port is not None})
+
+    def rows_for_port(self, port: int) -> list[PortRow]:
+        return [row for row in self.rows if row.port == port]
+
+    def has_ports(self, protocol: str) -> bool:
+        return bool(self.ports_of(protocol))
+
+    def anchor(self, row: PortRow) -> str:
+        """The id of the row on the ``ports/`` page (``port-993``)."""
+        return self._anchors[row.key]
+
+    def anchor_for(self, port: int, protocol: str | None = None) -> str | None:
+        """The id for ``port``, preferring the row of ``protocol``; None if not listed."""
+        rows = self.rows_for_port(port)
+        if not rows:
+            return None
+        if protocol:
+            own = [r for r in rows if r.protocol.casefold() == protocol.casefold()]
+            rows = own or rows
+        return self.anchor(rows[0])
+
+    @staticmethod
+    def section_anchor(protocol: str) -> str:
+        """The id of a protocol's section on the ``ports/`` page (``ports-imap``)."""
+        return f"ports-{_slug(protocol)}"
+
+
+# --- loading ---------------------------------------------------------------------------
+
+
+def _row_from_mapping(data: Any, where: str, source: str) -> PortRow:
+    """Validate one row; ``where`` names it in messages (``row 3``, ``ports.extra[0]``)."""
+    if not isinstance(data, Mapping):
+        raise NewsdeskError(f"{where}: a port row must be a mapping of fields", source)
+    if isinstance(data.get("protocol"), str) and data["protocol"].strip():
+        where = f"{where} ({data['protocol'].strip()})"
+    unknown = sorted(set(data) - set(_FIELDS) - {"note"})
+    if unknown:
+        raise NewsdeskError(
+            f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; "
+            f"a port row has {', '.join(_FIELDS)}, note",
+            source,
+        )
+    missing = [f for f in _REQUIRED if f not in data]
+    if missing:
+        raise NewsdeskError(f"{where}: missing field(s) {', '.join(missing)}", source)
+
+    protocol = data["protocol"]
+    if not isinstance(protocol, str) or not protocol.strip():
+        raise NewsdeskError(f"{where}: 'protocol' must be a name such as IMAP", source)
+    protocol = protocol.strip()
+
+    port = data["port"]
+    if port is not None and (
+        isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535
+    ):
+        raise NewsdeskError(
+            f"{where}: 'port' must be a number from 1 to 65535, or null when none is "
+            f"assigned (got {port!r})",
+            source,
+        )
+
+    transport = str(data["transport"]).upper().replace(" ", "")
+    transport = {"TCP": "TCP", "UDP": "UDP", "TCP,UDP": "TCP, UDP", "UDP,TCP": "TCP, UDP"}.get(
+        transport, ""
+    )
+    if not transport:
+        raise NewsdeskError(
+            f"{where}: 'transport' must be one of {', '.join(TRANSPORTS)} "
+            f"(got {data['transport']!r})",
+            source,
+        )
+
+    security = next((s for s in SECURITY if s.casefold() == str(data["security"]).casefold()), "")
+    if not security:
+        raise NewsdeskError(
+            f"{where}: 'security' must be one of {', '.join(SECURITY)} (got {data['security']!r})",
+            source,
+        )
+
+    texts: dict[str, str] = {}
+    for name in ("service", "purpose", "rfc", "rfc_url", "note"):
+        value = data.get(name)
+        if value is None:
+            texts[name] = ""
+        elif isinstance(value, str):
+            texts[name] = " ".join(value.split())
+        else:
+            raise NewsdeskError(f"{where}: '{name}' must be text (got {value!r})", source)
+    if not texts["purpose"]:
+        raise NewsdeskError(f"{where}: 'purpose' must say what the port is for", source)
+
+    rfc, rfc_url = texts["rfc"], texts["rfc_url"]
+    if rfc:
+        match = _RFC.match(rfc)
+        if not match:
+            raise NewsdeskError(f"{where}: 'rfc' must look like 'RFC 8314' (got {rfc!r})", source)
+        number = str(int(match.group(1)))
+        rfc = f"RFC {number}"
+        rfc_url = rfc_url or _RFC_URL.format(number)
+    if rfc_url:
+        parts = urlsplit(rfc_url)
+        if parts.scheme != "https" or not parts.netloc:
+            raise NewsdeskError(
+                f"{where}: 'rfc_url' must be an https:// URL (got {rfc_url!r})", source
+            )
+    return PortRow(
+        protocol=protocol,
+        port=port,
+        transport=transport,
+        security=security,
+        service=texts["service"],
+        purpose=texts["purpose"],
+        rfc=rfc,
+        rfc_url=rfc_url,
+        note=texts["note"],
+    )
+
+
+def _rows_from(items: Any, label: Callable[[int], str], source: str) -> list[PortRow]:
+    if not isinstance(items, list | tuple):
+        raise NewsdeskError(f"{label(0).split('[')[0]} must be a list of port rows", source)
+    errors: list[NewsdeskError] = []
+    rows: list[PortRow] = []
+    seen: dict[tuple[str, int | None], str] = {}
+    for i, item in enumerate(items):
+        try:
+            row = _row_from_mapping(item, label(i), source)
+        except NewsdeskError as exc:
+            errors.append(exc)
+            continue
+        if row.key in seen:
+            errors.append(
+                NewsdeskError(
+                    f"{label(i)}: {row.protocol} port {row.port} is listed twice "
+                    f"(also {seen[row.key]})",
+                    source,
+                )
+            )
+            continue
+        seen[row.key] = label(i)
+        rows.append(row)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise NewsdeskErrors(errors)
+    return rows
+
+
+def load_registry(
+    extra: Sequence[Mapping[str, Any]] = (),
+    extra_source: str = "mkdocs.yml",
+    data_file: Path = DATA_FILE,
+) -> Registry:
+    """The shipped registry with ``extra`` rows (``ports.extra`` in mkdocs.yml) applied.
+
+    An extra row with the protocol and port of an existing row replaces it in place (the
+    protocol's letter case follows the existing row); others are appended. Invalid rows
+    raise :class:`NewsdeskError` naming ``extra_source`` and the entry (``ports.extra[2]``).
+    """
+    data_source = DATA_SOURCE if data_file == DATA_FILE else str(data_file)
+    try:
+        data = yaml.safe_load(data_file.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise NewsdeskError(f"cannot read the port registry: {exc}", data_source) from None
+    if not isinstance(data, Mapping) or "ports" not in data:
+        raise NewsdeskError("the port registry needs a top-level 'ports:' list", data_source)
+    rows = _rows_from(data["ports"], lambda i: f"ports[{i}]", data_source)
+    extras = _rows_from(list(extra), lambda i: f"ports.extra[{i}]", extra_source)
+
+    by_key = {row.key: i for i, row in enumerate(rows)}
+    spelling = {row.protocol.casefold(): row.protocol for row in rows}
+    for row in extras:
+        name = spelling.setdefault(row.protocol.casefold(), row.protocol)
+        if name != row.protocol:
+            row = PortRow(**{**row.__dict__, "protocol": name})
+        if row.key in by_key:
+            rows[by_key[row.key]] = row
+        else:
+            by_key[row.key] = len(rows)
+            rows.append(row)
+    return Registry(rows)
+
+
+# --- rendering -------------------------------------------------------------------------
+
+
+def _port_label(row: PortRow) -> str:
+    return str(row.port) if row.port is not None else "none assigned"
+
+
+def _row_cells(row: PortRow, port_href: str, *, protocol_cell: str | None) -> str:
+    rfc = (
+        f'<a href="{escape(row.rfc_url)}">{escape(row.rfc or row.rfc_url)}</a>'
+        if row.rfc_url
+        else escape(row.rfc)
+    )
+    purpose = escape(row.purpose)
+    if row.note:
+        purpose += f'<br><small class="newsdesk-port-note">{escape(row.note)}</small>'
+    cells = [] if protocol_cell is None else [protocol_cell]
+    cells += [
+        f'<a href="{escape(port_href)}">{escape(_port_label(row))}</a>',
+        escape(row.transport),
+        escape(row.security),
+        f"<code>{escape(row.service)}</code>" if row.service else "–",
+        purpose,
+        rfc,
+    ]
+    return "".join(f"<td>{cell}</td>" for cell in cells)
+
+
+_HEAD = ("Port", "Transport", "Security", "IANA service", "Purpose", "RFC")
+
+
+def ports_page_markdown(
+    registry: Registry,
+    glossary_url_for: Callable[[str], str | None],
+    title: str = "Ports",
+) -> str:
+    """The site-wide ``ports/`` page as Markdown, front matter included.
+
+    Needs the ``attr_list`` extension (section ids). ``glossary_url_for(protocol)`` gives
+    the URL of the protocol's glossary entry relative to the ports page, or None.
+    """
+    out = [
+        f"---\ntitle: {title}\n---\n",
+        f"# {title}\n",
+        "The ports a mail administrator meets, by protocol: the IANA service name, whether "
+        "TLS starts at once (*implicit TLS*), after a `STARTTLS` command, or not at all, and "
+        "the RFC that defines it. Sources: the [IANA service name and port number registry]"
+        "(https://www.iana.org/assignments/service-names-port-numbers/) and the RFCs linked.\n",
+    ]
+    for protocol in registry.protocols():
+        url = glossary_url_for(protocol)
+        name = f"[{protocol}]({url})" if url else protocol
+        out.append(f"## {name} {{#{Registry.section_anchor(protocol)}}}\n")
+        head = "".join(f"<th>{h}</th>" for h in _HEAD)
+        body = "\n".join(
+            f'<tr id="{registry.anchor(row)}">'
+            f"{_row_cells(row, '#' + registry.anchor(row), protocol_cell=None)}</tr>"
+            for row in registry.rows_for(protocol)
+        )
+        out.append(
+            f'<table class="newsdesk-ports">\n<thead><tr>{head}</tr></thead>\n'
+            f"<tbody>\n{body}\n</tbody>\n</table>\n"
+        )
+    return "\n".join(out)
+
+
+def _selected_rows(registry: Registry, protocols: Iterable[str]) -> list[PortRow]:
+    """Rows with a port of the given protocols, in registry order."""
+    wanted = {p.casefold() for p in protocols}
+    return [r for r in registry.rows if r.protocol.casefold() in wanted and r.port is not None]
+
+
+def port_table_html(
+    registry: Registry,
+    protocols: Sequence[str],
+    ports_url: str,
+    heading_id: str = "port-reference",
+) -> str:
+    """The "Port reference" section for an issue: the rows with a port of ``protocols``.
+
+    ``ports_url`` is the URL of the ``ports/`` page as seen from the page the table goes
+    on (relative or absolute); each port links to its row there. Empty when no protocol
+    given has a port.
+    """
+    rows = _selected_rows(registry, protocols)
+    if not rows:
+        return ""
+    head = "".join(f"<th>{h}</th>" for h in ("Protocol", *_HEAD))
+    body = []
+    for row in rows:
+        section = f"{ports_url}#{Registry.section_anchor(row.protocol)}"
+        protocol_cell = f'<a href="{escape(section)}">{escape(row.protocol)}</a>'
+        href = f"{ports_url}#{registry.anchor(row)}"
+        body.append(f"<tr>{_row_cells(row, href, protocol_cell=protocol_cell)}</tr>")
+    rows_html = "\n".join(body)
+    return (
+        f'<section class="newsdesk-port-reference">\n'
+        f'<h2 id="{escape(heading_id)}">Port reference</h2>\n'
+        f'<table class="newsdesk-ports">\n<thead><tr>{head}</tr></thead>\n'
+        f"<tbody>\n{rows_html}\n</tbody>\n</table>\n</section>"
+    )
+
+
+_MARKER = re.compile(
+    r"(?:<p>\s*)?<!--\s*ports(?:\s*:\s*(?P<names>[^>]*?))?\s*-->(?:\s*</p>)?", re.I
+)
+
+
+def find_markers(html: str) -> list[tuple[int, int, list[str] | None]]:
+    """The ``<!-- ports -->`` markers in content HTML: (start, end, names or None).
+
+    Names are separated by spaces, or by commas when there is one.
+    """
+    found: list[tuple[int, int, list[str] | None]] = []
+    for m in _MARKER.finditer(html):
+        names = m.group("names")
+        if names is not None:
+            # Commas separate names of several words ("Post Office Protocol, SMTP").
+            sep = "," if "," in names else None
+            names = [n.strip() for n in names.split(sep) if n.strip()]
+        found.append((m.start(), m.end(), names))
+    return found
+
+
+def place_port_tables(
+    html: str,
+    mentioned_protocols: Sequence[str],
+    registry: Registry,
+    mode: str,
+    ports_url: str,
+    *,
+    source: str = "",
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """Put "Port reference" tables into an issue's content HTML.
+
+    ``mode`` ``marker``: each ``<!-- ports -->`` marker becomes a table of the protocols
+    the issue mentions, ``<!-- ports: SMTP IMAP -->`` one of the protocols named (registry
+    names or, through ``names``, any glossary spelling). ``auto``: the same, and without a
+    marker the table of the mentioned protocols is appended at the end. ``off``: markers
+    are removed, no table. An unknown protocol in a marker raises NewsdeskError for
+    ``source``.
+    """
+    if mode not in MODES:
+        raise NewsdeskError(f"ports.tables must be one of {', '.join(MODES)} (got {mode!r})")
+    markers = find_markers(html)
+    if mode == "off":
+        return _MARKER.sub("", html)
+    lookup = {k.casefold(): v for k, v in (names or {}).items()}
+    out: list[str] = []
+    pos = 0
+    for n, (start, end, chosen) in enumerate(markers):
+        if chosen is None:
+            protocols = list(mentioned_protocols)
+        else:
+            protocols = []
+            for name in chosen:
+                protocol = registry.protocol(lookup.get(name.casefold(), name))
+                if protocol is None:
+                    raise NewsdeskError(
+                        f"<!-- ports: {' '.join(chosen)} -->: '{name}' is not a protocol of "
+                        f"the port registry ({', '.join(registry.protocols())})",
+                        source or None,
+                    )
+                protocols.append(protocol)
+        heading_id = "port-reference" if n == 0 else f"port-reference-{n + 1}"
+        out += [html[pos:start], port_table_html(registry, protocols, ports_url, heading_id)]
+        pos = end
+    out.append(html[pos:])
+    result = "".join(out)
+    if mode == "auto" and not markers:
+        table = port_table_html(registry, mentioned_protocols, ports_url)
+        if table:
+            result = result.rstrip("\n") + "\n" + table + "\n"
+    return result
+
+
+def glossary_ports_markdown(registry: Registry, protocol: str, ports_url: str) -> str:
+    """The line a protocol's glossary entry shows: its ports, each linking to its row.
+
+    ``ports_url`` is the ``ports/`` page as seen from the glossary page. Empty when the
+    registry has no row for the protocol.
+    """
+    rows = registry.rows_for(protocol)
+    if not rows:
+        return ""
+    parts = []
+    for row in rows:
+        href = f"{ports_url}#{registry.anchor(row)}"
+        if row.port is None:
+            parts.append(f"[none assigned]({href})")
+        else:
+            parts.append(f"[{row.port}]({href}) ({row.transport}, {row.security})")
+    label = "Port" if len(rows) == 1 else "Ports"
+    return f"**{label}:** " + " · ".join(parts)
+
+
+# --- links from prose ------------------------------------------------------------------
+
+_SKIP = frozenset({"a", "code", "pre", "kbd", "samp", "script", "style", "textarea", "svg"})
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+)
+_PORT_WORDS = re.compile(
+    r"\b(?P<word>[Pp]orts?)(?P<gap>\s+(?:(?:number|no\.)\s+)?)"
+    r"(?P<list>\d{1,5}(?:\s*(?:,|/|\band\b|\bor\b|&amp;)\s*\d{1,5})*)\b(?![.,]?\d)"
+)
+_NUMBER = re.compile(r"\d{1,5}")
+_LEADING_NUMBER = re.compile(r"^(\s*)(\d{1,5})(?=\s*(?:$|[–—:-]|\s|/(?:tcp|udp)))", re.I)
+_PORTS_HEADING = re.compile(r"\bports?\b", re.I)
+
+
+class _TextFinder(HTMLParser):
+    """Collects (offset, text, kind) of every linkable text run of an HTML fragment.
+
+    Offsets are exact positions in the source, so the HTML is changed only where a link
+    is inserted. ``kind`` is ``prose`` or ``item-start`` (first text of a list item under
+    a heading about ports).
+    """
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=False)
+        self.html = html
+        self._line_starts = [0] + [m.end() for m in re.finditer(r"\n", html)]
+        self.runs: list[tuple[int, str, str, str]] = []
+        self._skip = 0
+        self._in_heading = False
+        self._heading_text: list[str] = []
+        self.heading = ""
+        self._item_start = False
+        self.feed(html)
+        self.close()
+
+    def _offset(self) -> int:
+        line, col = self.getpos()
+        return self._line_starts[line - 1] + col
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _VOID:
+            return
+        if tag in _SKIP:
+            self._skip += 1
+        elif tag in _HEADINGS:
+            self._in_heading, self._heading_text = True, []
+            self._item_start = False
+        elif tag == "li":
+            self._item_start = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif tag in _HEADINGS and self._in_heading:
+            self._in_heading = False
+            self.heading = "".join(self._heading_text)
+
+    def handle_data(self, data: str) -> None:
+        if self._in_heading:
+            self._heading_text.append(data)
+            return
+        if self._skip:
+            if data.strip():
+                self._item_start = False
+            return
+        kind = "prose"
+        if self._item_start and data.strip():
+            self._item_start = False
+            if _PORTS_HEADING.search(self.heading):
+                kind = "item-start"
+        self.runs.append((self._offset(), data, kind, self.heading))
+
+
+def link_port_mentions(html: str, registry: Registry, ports_url: str) -> str:
+    """Link port numbers in content HTML to their rows on the ``ports/`` page.
+
+    Linked: ``port 993`` / ``ports 143 and 993`` in prose, and a number starting a list
+    item under a heading that mentions ports (``- 993 – IMAP over TLS``). Only ports the
+    registry lists; never inside code, pre, links, headings or attributes. Under a heading
+    naming a protocol, a port shared by several protocols links to that protocol's row.
+    """
+    edits: list[tuple[int, int, str]] = []
+    protocols = registry.protocols()
+
+    def href(number: str, heading: str) -> str | None:
+        hint = next(
+            (p for p in protocols if re.search(rf"\b{re.escape(p)}\b", heading, re.I)), None
+        )
+        anchor = registry.anchor_for(int(number), hint)
+        return f"{ports_url}#{anchor}" if anchor else None
+
+    for offset, text, kind, heading in _TextFinder(html).runs:
+        if kind == "item-start":
+            m = _LEADING_NUMBER.match(text)
+            if m and (target := href(m.group(2), heading)):
+                s, e = offset + m.start(2), offset + m.end(2)
+                edits.append((s, e, f'<a class="newsdesk-port" href="{escape(target)}">'))
+        for m in _PORT_WORDS.finditer(text):
+            numbers = list(_NUMBER.finditer(m.group("list")))
+            base = offset + m.start("list")
+            for k, num in enumerate(numbers):
+                target = href(num.group(), heading)
+                if not target:
+                    continue
+                # The first number's link covers "port 993"; later ones only the number.
+                s = offset + m.start("word") if k == 0 else base + num.start()
+                e = base + num.end()
+                edits.append((s, e, f'<a class="newsdesk-port" href="{escape(target)}">'))
+    if not edits:
+        return html
+    out, pos = [], 0
+    for s, e, opening in sorted(edits):
+        if s < pos:
+            continue
+        out += [html[pos:s], opening, html[s:e], "</a>"]
+        pos = e
+    out.append(html[pos:])
+    return "".join(out)
