@@ -208,7 +208,7 @@ def test_ports_page(registry):
     for h in sections:
         assert h["id"] == f"ports-{h.get_text().lower()}"
         assert h.a["href"] == f"../glossary/#{h.get_text().lower()}"
-        assert h.find_next_sibling("table").find("tbody").find_all("tr")
+        assert h.find_next("table").find("tbody").find_all("tr")
     ids = [tr["id"] for tr in html.select("tbody tr")]
     assert len(ids) == len(registry) == len(set(ids))
     row = html.find(id="port-993")
@@ -389,3 +389,10 @@ def test_link_prefers_the_heading_protocol_for_shared_ports():
     )
     out = link_port_mentions(render("### DoH ports\n\n- 443 – it\n"), registry, "p/")
     assert 'href="p/#port-443-doh"' in out
+
+
+def test_notes_on_the_ports_page_not_in_issue_tables(registry):
+    page = soup(render(ports_page_markdown(registry, lambda p: None).split("---\n", 2)[2]))
+    assert "opportunistic" in page.find(id="port-25").get_text()
+    table = soup(port_table_html(registry, ["SMTP"], "../ports/"))
+    assert "opportunistic" not in table.get_text()

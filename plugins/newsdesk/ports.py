@@ -310,14 +310,16 @@ def _port_label(row: PortRow) -> str:
     return str(row.port) if row.port is not None else "none assigned"
 
 
-def _row_cells(row: PortRow, port_href: str, *, protocol_cell: str | None) -> str:
+def _row_cells(
+    row: PortRow, port_href: str, *, protocol_cell: str | None, notes: bool = True
+) -> str:
     rfc = (
         f'<a href="{escape(row.rfc_url)}">{escape(row.rfc or row.rfc_url)}</a>'
         if row.rfc_url
         else escape(row.rfc)
     )
     purpose = escape(row.purpose)
-    if row.note:
+    if notes and row.note:
         purpose += f'<br><small class="newsdesk-port-note">{escape(row.note)}</small>'
     cells = [] if protocol_cell is None else [protocol_cell]
     cells += [
@@ -363,8 +365,8 @@ def ports_page_markdown(
             for row in registry.rows_for(protocol)
         )
         out.append(
-            f'<table class="newsdesk-ports">\n<thead><tr>{head}</tr></thead>\n'
-            f"<tbody>\n{body}\n</tbody>\n</table>\n"
+            f'<div class="newsdesk-ports">\n<table>\n<thead><tr>{head}</tr></thead>\n'
+            f"<tbody>\n{body}\n</tbody>\n</table>\n</div>\n"
         )
     return "\n".join(out)
 
@@ -396,12 +398,12 @@ def port_table_html(
         section = f"{ports_url}#{Registry.section_anchor(row.protocol)}"
         protocol_cell = f'<a href="{escape(section)}">{escape(row.protocol)}</a>'
         href = f"{ports_url}#{registry.anchor(row)}"
-        body.append(f"<tr>{_row_cells(row, href, protocol_cell=protocol_cell)}</tr>")
+        body.append(f"<tr>{_row_cells(row, href, protocol_cell=protocol_cell, notes=False)}</tr>")
     rows_html = "\n".join(body)
     return (
         f'<section class="newsdesk-port-reference">\n'
         f'<h2 id="{escape(heading_id)}">Port reference</h2>\n'
-        f'<table class="newsdesk-ports">\n<thead><tr>{head}</tr></thead>\n'
+        f"<table>\n<thead><tr>{head}</tr></thead>\n"
         f"<tbody>\n{rows_html}\n</tbody>\n</table>\n</section>"
     )
 
