@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdesk.claims import ClaimProblem, check_claims, default_names
+from newsdesk.claims import ClaimProblem, check_claims, default_names, named_protocols
 from newsdesk.issues import split_front_matter
 from newsdesk.ports import load_registry
 
@@ -272,3 +272,10 @@ def test_never_crashes_and_lines_stay_in_range(pieces):
     text = "".join(pieces)
     for problem in check_claims(text, "x.md", 7, registry, NAMES):
         assert 7 <= problem.line < 7 + text.count("\n") + 1
+
+
+def test_named_protocols(registry):
+    text = "The Post Office Protocol and SMTP.\n\n```\nIMAP\n```\n\nA pop-up.\n"
+    assert named_protocols(text, registry, NAMES) == ["SMTP", "POP"]
+    _, body, _ = split_front_matter(REPAIRED.read_text(encoding="utf-8"))
+    assert named_protocols(body, registry) == ["SMTP", "POP", "IMAP"]

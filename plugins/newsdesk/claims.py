@@ -227,6 +227,19 @@ def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
+def named_protocols(
+    markdown: str, registry: Registry, names: Mapping[str, str] | None = None
+) -> list[str]:
+    """The registry protocols a Markdown text names (outside code), in registry order.
+
+    A fallback for choosing an issue's port table when the glossary's term matches are
+    not at hand; ``names`` as for :func:`check_claims`.
+    """
+    finder = _NameFinder({**default_names(registry), **(names or {})}, registry)
+    found = finder.find(_mask(markdown))
+    return [p for p in registry.protocols() if p in found]
+
+
 def check_claims(
     markdown: str,
     source: str,
