@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -240,7 +240,7 @@ def _row_from_mapping(data: Any, where: str, source: str) -> PortRow:
 
 def _rows_from(items: Any, label: Callable[[int], str], source: str) -> list[PortRow]:
     if not isinstance(items, list | tuple):
-        raise NewsdeskError(f"{label(0).split('[')[0]} must be a list of port rows", source)
+        raise NewsdeskError(f"{label(0).removesuffix('[0]')} must be a list of port rows", source)
     errors: list[NewsdeskError] = []
     rows: list[PortRow] = []
     seen: dict[tuple[str, int | None], str] = {}
@@ -294,7 +294,7 @@ def load_registry(
     for row in extras:
         name = spelling.setdefault(row.protocol.casefold(), row.protocol)
         if name != row.protocol:
-            row = PortRow(**{**row.__dict__, "protocol": name})
+            row = replace(row, protocol=name)
         if row.key in by_key:
             rows[by_key[row.key]] = row
         else:
