@@ -31,7 +31,7 @@ BODY = f"""
 <p>This week: how <a class="nd-term" href="{SITE}glossary/#pop" title="Post Office Protocol">POP</a>
 and IMAP fetch your mail. Read <a href="https://www.example.net/rfc/1939">the POP3 RFC</a>
 or see <a href="{SITE}issues/2026/email-servers/#ports">the ports below</a>.</p>
-<h2 id="terms">The terms</h2>
+<h2 id="terms">The terms<a class="headerlink" href="{SITE}issues/2026/x/#terms">¶</a></h2>
 {PARAGRAPH * 6}
 <ul><li>110 – Default non-encrypted port.</li><li>995 – POP over TLS.</li></ul>
 <h3 id="ports">Email port numbers</h3>
@@ -160,6 +160,7 @@ def test_report_and_files(edition: tuple[Path, PdfReport]) -> None:
     pdf = tmp / "site" / "issues/2026/email-servers/email-servers.pdf"
     assert pdf.read_bytes().startswith(b"%PDF-")
     assert report.written == ["issues/2026/email-servers/email-servers.pdf"]
+    assert 0 < report.timings["email-servers"] < 30
 
 
 @needs_pdftotext
@@ -187,6 +188,7 @@ def test_text_holds_the_whole_issue(edition: tuple[Path, PdfReport]) -> None:
     assert "https://www.example.net/rfc/1939" in flat
     assert "editor@example.org" in flat
     assert f"{SITE}glossary" not in flat
+    assert "¶" not in flat
     # Appendix after the body
     appendix = flat.index("Terms in this issue")
     assert appendix > flat.index("Write to the editor")
@@ -346,13 +348,20 @@ def test_failing_and_runaway_issues_do_not_stop_the_others(tmp_path: Path) -> No
         assert not (tmp_path / "site" / pdf_path(issue)).exists()
     # The runaway worker was killed at its limit, not waited for.
     assert elapsed < 20
-    # Nothing cached for them: the next build tries again.
+    # The failure is tried again next build; the runaway is remembered, so an unchanged
+    # issue does not cost the whole time limit on every build.
     assert {p.name for p in (tmp_path / "cache").iterdir()} == {
         "fine-0.pdf",
         "fine-0.json",
         "fine-1.pdf",
         "fine-1.json",
+        "huge-table.json",
     }
+    started = time.monotonic()
+    again = render(tmp_path, [huge, *good], timeout=3, jobs=2)
+    assert time.monotonic() - started < 2
+    assert (again.rendered, again.reused, again.skipped) == (0, 2, 1)
+    assert "earlier build" in again.warnings[0] and "huge-table" in again.warnings[0]
 
 
 def test_unknown_paper_is_refused(tmp_path: Path) -> None:

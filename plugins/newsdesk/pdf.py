@@ -64,6 +64,8 @@ class PdfReport:
     seconds: float = 0.0
     written: list[str] = field(default_factory=list)
     """The PDFs now in the site, relative to its root."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds WeasyPrint took for each PDF rendered, by slug."""
 
     @property
     def summary(self) -> str:
@@ -110,17 +112,21 @@ def print_html(rendering: IssueRendering, *, newsletter_name: str = "") -> str:
 def print_body(html: str, *, page_url: str = "") -> str:
     """The content HTML made for paper.
 
-    Glossary links become plain text (the appendix explains the terms); links within the
-    issue page become links within the PDF; every other link gets its address printed in
-    a footnote, unless the link text already is that address.
+    Heading permalinks go; glossary links become plain text (the appendix explains the
+    terms); links within the issue page become links within the PDF; every other link
+    gets its address printed in a footnote, unless the link text already is that address.
     """
     if not html.strip():
         return html
     root = lxml_html.fragment_fromstring(html, create_parent="div")
     page = page_url.split("#", 1)[0]
     for a in list(root.iter("a")):
+        classes = (a.get("class") or "").split()
+        if "headerlink" in classes:  # the ¶ permalinks of headings
+            a.drop_tree()
+            continue
         href = (a.get("href") or "").strip()
-        if "nd-term" in (a.get("class") or "").split():
+        if "nd-term" in classes:
             a.tag = "span"
             for attr in ("href", "title", "target", "rel"):
                 a.attrib.pop(attr, None)
@@ -163,8 +169,9 @@ def render_pdfs(
     A PDF whose cache key (the issue's content hash, the images it uses, the template,
     stylesheet, paper and WeasyPrint version) is unchanged is copied from ``cache_dir``.
     The others are rendered in parallel (``jobs`` processes, ``0`` for one per CPU); one
-    that takes longer than ``timeout`` seconds is stopped and skipped with a warning. A
-    failure is an error naming the issue; the other PDFs are still made.
+    that takes longer than ``timeout`` seconds is stopped and skipped with a warning,
+    and is not tried again until it changes or the limit is raised. A failure is an
+    error naming the issue; the other PDFs are still made.
     """
     if paper not in PAPERS:
         raise ValueError(f"paper must be one of {', '.join(PAPERS)}, not {paper!r}")
@@ -186,6 +193,16 @@ def render_pdfs(
             report.written.append(pdf_path(r))
             report.warnings.extend(entry.get("warnings", []))
             continue
+        limit = entry.get("timed_out")
+        if entry.get("key") == key and isinstance(limit, int | float) and limit >= timeout:
+            # A runaway issue would cost the whole limit on every build; remember it.
+            report.skipped += 1
+            report.warnings.append(
+                f"{_name(r)}: PDF skipped: rendering took longer than {limit:g} s on an "
+                "earlier build and the issue has not changed since (raise pdf.timeout to "
+                "try again); the issue has no PDF"
+            )
+            continue
         todo.append(
             _Job(
                 rendering=r,
@@ -204,7 +221,9 @@ def render_pdfs(
         name = _name(r)
         status, detail = outcome
         if status == "ok":
-            warnings = [f"{name}: PDF: {w}" for w in detail]
+            messages, seconds = detail
+            report.timings[r.slug] = seconds
+            warnings = [f"{name}: PDF: {w}" for w in messages]
             _write_entry(cache_dir, r.slug, {"key": job.key, "warnings": warnings})
             _publish(job.target, site_dir / pdf_path(r))
             report.rendered += 1
@@ -217,6 +236,7 @@ def render_pdfs(
         if stale.is_file():
             stale.unlink()
         if status == "timeout":
+            _write_entry(cache_dir, r.slug, {"key": job.key, "timed_out": timeout})
             report.warnings.append(
                 f"{name}: PDF skipped: rendering took longer than {timeout:g} s "
                 "(pdf.timeout); the issue has no PDF"
@@ -407,6 +427,8 @@ def write_pdf(job: _Job) -> list[str]:
 
 def _serve(conn: Connection) -> None:
     """A worker process: render the jobs the parent sends until it sends None."""
+    with contextlib.suppress(Exception):  # a real job then reports what is wrong
+        _warm_up()
     conn.send(("ready", None))
     while True:
         try:
@@ -415,11 +437,21 @@ def _serve(conn: Connection) -> None:
             return
         if job is None:
             return
+        started = time.monotonic()
         try:
-            outcome: tuple[str, Any] = ("ok", write_pdf(job))
+            warnings = write_pdf(job)
+            outcome: tuple[str, Any] = ("ok", (warnings, time.monotonic() - started))
         except Exception as exc:
             outcome = ("error", f"{type(exc).__name__}: {exc}")
         conn.send(outcome)
+
+
+def _warm_up() -> None:
+    """Load fonts and Pango once per worker, so the time limit measures the issue alone."""
+    from weasyprint import CSS, HTML
+
+    css = CSS(filename=str(STYLESHEET))
+    HTML(string="<p>newsdesk <b>print</b> <code>edition</code></p>").write_pdf(stylesheets=[css])
 
 
 def _cpu_count() -> int:
