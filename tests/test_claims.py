@@ -89,13 +89,17 @@ def test_fixture_is_the_seed_text_exactly():
 
 def test_seed_as_scraped_flags_the_smtp_ports_under_the_imap_heading(registry):
     problems = check_claims(SEED_TEXT, "seed.txt", SEED_FIRST_LINE, registry, NAMES)
-    assert [(p.line, p.port, p.protocol) for p in problems] == [(31, 25, "IMAP"), (33, 587, "IMAP")]
+    assert [(p.line, p.port, p.protocol) for p in problems] == [
+        (31, 25, "IMAP"),
+        (32, 465, "IMAP"),
+        (33, 587, "IMAP"),
+    ]
     assert str(problems[0]) == (
         "seed.txt:31: '25' is listed under the IMAP heading, but port 25 is SMTP with "
         "STARTTLS in the registry (IMAP uses 143, 993)"
     )
-    # 465's own item names SMTP, the nearest context: not a contradiction on its own.
-    assert all(p.port != 465 for p in problems)
+    # 465's item names SMTP, but it is still listed under the IMAP heading.
+    assert problems[1].said == "'465' is listed under the IMAP heading"
 
 
 def test_seed_lines_match_the_file(registry):
@@ -103,7 +107,7 @@ def test_seed_lines_match_the_file(registry):
         pytest.skip("seed file not present")
     lines = SEED.read_text(encoding="utf-8").split("\n")
     problems = check_claims(SEED.read_text(encoding="utf-8"), "seed.txt", 1, registry, NAMES)
-    assert [p.port for p in problems] == [25, 587]
+    assert [p.port for p in problems] == [25, 465, 587]
     for p in problems:
         assert lines[p.line - 1].strip().startswith(f"• {p.port} ")
 
@@ -175,14 +179,25 @@ def test_false_sentences_are_flagged(registry, sentence, port, protocol):
         "- 993 – secure\n",  # a list under no heading
         "## Ports\n\n- 993 – secure\n- 110 – plain\n",  # heading names no protocol
         "## POP and IMAP ports\n\n- 993 – secure\n",  # heading names two protocols
-        "### POP Port Numbers\n\n- 993 – unlike POP, IMAP uses it\n",  # item names two
-        "### POP Port Numbers\n\n- 993 – used with IMAP\n",  # item's own protocol wins
         "### POP Port Numbers\n\nSome text.\n\n### Other\n\n- 993 – secure\n",  # reset
         "A pop-up on port 993 appears.",  # 'pop' is not POP
     ],
 )
 def test_ambiguous_text_gives_no_false_alarm(registry, text):
     assert claims(registry, text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "### POP Port Numbers\n\n- 993 – unlike POP, IMAP uses it\n",
+        "### POP Port Numbers\n\n- 993 – used with IMAP\n",
+    ],
+)
+def test_a_port_listed_under_the_wrong_heading_is_flagged_whatever_its_item_says(registry, text):
+    [problem] = claims(registry, text)
+    assert (problem.line, problem.port, problem.protocol) == (3, 993, "POP")
+    assert problem.said == "'993' is listed under the POP heading"
 
 
 def test_sentence_inside_a_list_item_and_item_context(registry):

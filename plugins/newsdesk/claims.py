@@ -7,8 +7,9 @@ A port is attributed to a protocol when it stands
 * at the start of a list item (``- 993 – secure``) or as ``port 993`` in a list item that
   names no protocol, in a list under a heading naming the protocol (``POP Port Numbers``).
 
-The nearest context wins, and a context naming two or more protocols is ambiguous and
-claims nothing, so no false alarms come from sentences such as "SMTP uses 25, IMAP 143".
+A port leading a list item under a protocol's heading is checked against that heading
+even when the item names another protocol. Otherwise the nearest context wins, and a
+context naming two or more protocols is ambiguous and claims nothing, so no false alarms come from sentences such as "SMTP uses 25, IMAP 143".
 A port the registry does not list is not a contradiction. Only numbers written as
 ``port N`` / ``ports N and M`` or at the start of a list item count, never "25 years".
 
@@ -312,6 +313,7 @@ def check_claims(
                 if all(offset != leading_at for _, _, offset in claims):
                     claims.append((int(lead.group(1)), lead.group(1), leading_at))
 
+        checked: dict[int, str] = {}  # offset -> protocol the port was checked against
         for start, end in _sentences(text, block.start, block.end):
             in_sentence = finder.find(text[start:end])
             for port, written, offset in claims:
@@ -331,6 +333,17 @@ def check_claims(
                 else:
                     protocol, spelled = next(iter(heading_names.items()))
                     said = f"'{written}' is listed under the {spelled} heading"
+                checked[offset] = protocol
                 check(port, protocol, offset, said)
+        # A port leading a list item under a protocol's heading is listed as that protocol's,
+        # whatever the item itself goes on to say (the scraped seed put SMTP's ports under
+        # "IMAP Port Numbers").
+        if leading_at >= 0 and block.kind == "item" and len(heading_names) == 1:
+            protocol, spelled = next(iter(heading_names.items()))
+            if checked.get(leading_at) != protocol:
+                port = next(p for p, _, o in claims if o == leading_at)
+                written = next(w for _, w, o in claims if o == leading_at)
+                said = f"'{written}' is listed under the {spelled} heading"
+                check(port, protocol, leading_at, said)
     problems.sort(key=lambda p: p.line)
     return problems
