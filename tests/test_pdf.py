@@ -301,6 +301,7 @@ def test_missing_image_broken_svg_and_outside_urls_only_warn(tmp_path: Path) -> 
         f'<p><img alt="bad" src="{SITE}broken.svg"></p>'
         '<p><img alt="far" src="https://images.example.net/tracker.png"></p>'
         f'<p><img alt="up" src="{SITE}../../etc/passwd"></p>'
+        '<p><img alt="local" src="file:///etc/hostname"></p>'
         '<p><img alt="dot" src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAA'
         'fFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="></p>'
         "<p>After the pictures.</p>"
@@ -317,6 +318,7 @@ def test_missing_image_broken_svg_and_outside_urls_only_warn(tmp_path: Path) -> 
     assert "missing.png" in joined
     assert "broken.svg" in joined
     assert "images.example.net" in joined and "nothing from the network" in joined
+    assert "etc/passwd" in joined and "file:///etc/hostname" in joined
     # A reused PDF repeats its warnings, so the problem is not forgotten.
     assert render(tmp_path, [issue]).warnings == report.warnings
 
