@@ -124,7 +124,7 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     )
     if ok:
         server.event_handler.logins.append(USER)
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)
 
 
 @dataclass
@@ -180,7 +180,7 @@ def start_server(
     if auth:
         kwargs["authenticator"] = authenticator
         kwargs["auth_require_tls"] = security == "starttls"
-        kwargs["auth_exclude_mechanism"] = ["CRAM-MD5"]
+        kwargs["auth_exclude_mechanism"] = ["CRAM-MD5", "LOGIN"]
     last: Exception | None = None
     for _ in range(5):
         port = free_port()
