@@ -35,9 +35,14 @@ or see <a href="{SITE}issues/2026/email-servers/#ports">the ports below</a>.</p>
 {PARAGRAPH * 6}
 <ul><li>110 – Default non-encrypted port.</li><li>995 – POP over TLS.</li></ul>
 <h3 id="ports">Email port numbers</h3>
-<table class="nd-ports"><thead><tr><th>Protocol</th><th>Port</th><th>Security</th></tr></thead>
-<tbody><tr><td>POP3</td><td>110</td><td>none</td></tr>
-<tr><td>IMAPS</td><td>993</td><td>implicit TLS</td></tr></tbody></table>
+<p>IMAP over TLS uses <a class="newsdesk-port" href="{SITE}ports/#imap-993">port 993</a>.</p>
+<section class="newsdesk-port-reference"><table>
+<thead><tr><th>Protocol</th><th>Port</th><th>Security</th><th>RFC</th></tr></thead><tbody>
+<tr><td><a href="{SITE}ports/#pop3">POP3</a></td><td><a href="{SITE}ports/#pop3-110">110</a></td>
+<td>none</td><td><a href="https://www.rfc-editor.org/rfc/rfc1939">RFC 1939</a></td></tr>
+<tr><td><a href="{SITE}ports/#imap">IMAPS</a></td><td><a href="{SITE}ports/#imap-993">993</a></td>
+<td>implicit TLS</td><td><a href="https://www.rfc-editor.org/rfc/rfc8314">RFC 8314</a></td></tr>
+</tbody></table></section>
 <pre><code>openssl s_client -connect mail.example.org:993
 </code></pre>
 <p><img alt="A mail server diagram" src="{SITE}issues/2026/email-servers/diagram.png"></p>
@@ -178,7 +183,6 @@ def test_text_holds_the_whole_issue(edition: tuple[Path, PdfReport]) -> None:
     for words in (
         "The terms",
         "110 – Default non-encrypted port.",
-        "IMAPS 993 implicit TLS",
         "openssl s_client -connect mail.example.org:993",
         "Write to the editor",
     ):
@@ -188,6 +192,12 @@ def test_text_holds_the_whole_issue(edition: tuple[Path, PdfReport]) -> None:
     assert "https://www.example.net/rfc/1939" in flat
     assert "editor@example.org" in flat
     assert f"{SITE}glossary" not in flat
+    # Port links are plain text too; the ports page is named once under the table.
+    assert "IMAP over TLS uses port 993." in flat
+    assert "IMAPS 993 implicit TLS RFC 8314" in flat
+    assert flat.count(f"{SITE}ports/") == 1
+    assert f"Every port in detail: {SITE}ports/" in flat
+    assert "rfc-editor.org" not in flat
     assert "¶" not in flat
     # Appendix after the body
     appendix = flat.index("Terms in this issue")

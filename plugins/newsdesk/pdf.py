@@ -21,7 +21,7 @@ import multiprocessing
 import os
 import shutil
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -43,6 +43,12 @@ PAPERS = {"A4": "A4", "Letter": "letter"}
 PDF_VARIANT = "pdf/ua-1"
 """Tagged PDF that declares PDF/UA-1 conformance: structure tree, language, title."""
 CACHE_VERSION = 1
+PLAIN_LINKS = {"nd-term", "newsdesk-port"}
+"""Classes of links printed as plain text: glossary terms and port numbers."""
+PORT_TABLES = (
+    "//table[ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' newsdesk-port')]]"
+)
+"""The port tables (``newsdesk-port-reference`` in issues, ``newsdesk-ports``)."""
 MONTHS = (
     *("January", "February", "March", "April", "May", "June"),
     *("July", "August", "September", "October", "November", "December"),
@@ -112,25 +118,33 @@ def print_html(rendering: IssueRendering, *, newsletter_name: str = "") -> str:
 def print_body(html: str, *, page_url: str = "") -> str:
     """The content HTML made for paper.
 
-    Heading permalinks go; glossary links become plain text (the appendix explains the
-    terms); links within the issue page become links within the PDF; every other link
-    gets its address printed in a footnote, unless the link text already is that address.
+    Heading permalinks go. Glossary and port links become plain text: the appendix
+    explains the terms, and a line under each port table gives the address of the ports
+    page once rather than a footnote per cell. Links within the issue page become links
+    within the PDF; every other link gets its address printed in a footnote, unless the
+    link text already is that address.
     """
     if not html.strip():
         return html
     root = lxml_html.fragment_fromstring(html, create_parent="div")
     page = page_url.split("#", 1)[0]
+    for table in root.xpath(PORT_TABLES):
+        hrefs = [_plain(a) for a in list(table.iter("a"))]
+        pages = Counter(h.split("#", 1)[0] for h in hrefs if "#" in h)
+        if pages:
+            ports_page = pages.most_common(1)[0][0]
+            note = lxml_html.Element("p", {"class": "nd-ports-note"})
+            note.text = f"Every port in detail: {ports_page}"
+            table.addnext(note)
     for a in list(root.iter("a")):
         classes = (a.get("class") or "").split()
         if "headerlink" in classes:  # the ¶ permalinks of headings
             a.drop_tree()
             continue
-        href = (a.get("href") or "").strip()
-        if "nd-term" in classes:
-            a.tag = "span"
-            for attr in ("href", "title", "target", "rel"):
-                a.attrib.pop(attr, None)
+        if PLAIN_LINKS.intersection(classes):
+            _plain(a)
             continue
+        href = (a.get("href") or "").strip()
         if not href or href.startswith("#"):
             continue
         if page and href.startswith(page + "#"):
@@ -147,6 +161,15 @@ def print_body(html: str, *, page_url: str = "") -> str:
     return (root.text or "") + "".join(
         lxml_html.tostring(child, encoding="unicode") for child in root
     )
+
+
+def _plain(a: Any) -> str:
+    """Turn a link into plain text (a span keeping its classes); return where it went."""
+    href = a.get("href") or ""
+    a.tag = "span"
+    for attr in ("href", "title", "target", "rel"):
+        a.attrib.pop(attr, None)
+    return href
 
 
 def _in_heading(element: Any) -> bool:
