@@ -1,0 +1,479 @@
+"""The subscription service: a Starlette app on the subscriber database.
+
+Routes (relative to ``email.service_url``; a reverse proxy may serve them under a path):
+
+- ``GET /subscribe``: the sign-up form (the static site carries the same form);
+- ``POST /subscribe``: fields ``email``, ``name`` and the honeypot; answers "check your
+  inbox" whatever the address's status, and mails a confirmation link when one is due;
+- ``GET /confirm/{token}``: makes the subscriber active;
+- ``GET /unsubscribe/{token}``: a page with one button; a GET never changes anything;
+- ``POST /unsubscribe/{token}``: unsubscribes, idempotent. The body
+  ``List-Unsubscribe=One-Click`` (RFC 8058, what mail providers send) records the source
+  ``one-click``; the page's button sends ``action=unsubscribe`` and records ``web``;
+- ``GET /healthz``: ``ok`` when the database answers.
+
+Each request opens the database briefly in a worker thread: SQLite in WAL mode lets the
+sender and this service share it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from newsdesk.errors import NewsdeskError
+from newsdesk.mail.addresses import InvalidAddress, clean_name, normalise_email
+from newsdesk.mail.send import DeliveryError
+from newsdesk.mail.store import Store, Subscriber
+from newsdesk.mail.tokens import load_secret
+from newsdesk.service import confirmation, subscriptions
+from newsdesk.service.limits import BodySizeLimit, Limits, RateLimiter, retry_after
+from newsdesk.service.pages import (
+    EMAIL_FIELD,
+    HONEYPOT_FIELD,
+    MAX_EMAIL,
+    NAME_FIELD,
+    STYLE_HASH,
+    Pages,
+)
+from newsdesk.service.security import (
+    SecurityHeaders,
+    allowed_origin,
+    content_security_policy,
+    origin_of,
+)
+from newsdesk.settings import Settings
+
+log = logging.getLogger("newsdesk.service")
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+ONE_CLICK = ("List-Unsubscribe", "One-Click")
+MAX_FIELDS = 10
+
+
+class FormError(Exception):
+    """A request body that is not an acceptable form; ``status`` and the reason."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass
+class Service:
+    """What the handlers share: settings, secret, limits and the pages."""
+
+    settings: Settings
+    secret: bytes
+    limits: Limits
+    pages: Pages
+    service_url: str
+    origins: frozenset[str]
+    per_client: RateLimiter = field(init=False)
+    per_email: RateLimiter = field(init=False)
+    confirmations: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.per_client = RateLimiter(*self.limits.per_client)
+        self.per_email = RateLimiter(*self.limits.per_email)
+        self.confirmations = RateLimiter(*self.limits.confirmations)
+
+    @property
+    def database(self) -> Path:
+        return self.settings.email.database
+
+    def run(self, fn, *args):  # type: ignore[no-untyped-def]
+        """Run ``fn(store, *args)`` with the database open, in a worker thread."""
+
+        def call():  # type: ignore[no-untyped-def]
+            with Store.open(self.database) as store:
+                return fn(store, *args)
+
+        return run_in_threadpool(call)
+
+
+def create_app(
+    settings: Settings, *, limits: Limits | None = None, secret: bytes | None = None
+) -> Starlette:
+    """The subscription service for a project.
+
+    ``secret`` defaults to the list's secret (``NEWSDESK_SECRET`` or ``.newsdesk/secret``),
+    the one the sender signs unsubscribe links with. Raises :class:`NewsdeskError` when
+    ``email.service_url`` is not configured.
+    """
+    service_url = settings.email.service_url
+    if not service_url:
+        raise NewsdeskError(
+            "email.service_url is not set: the service needs its public address "
+            "(the List-Unsubscribe links and the confirmation links point there)",
+            "mkdocs.yml",
+        )
+    limits = limits or Limits()
+    origins = frozenset(o for o in (origin_of(settings.site_url), origin_of(service_url)) if o)
+    service = Service(
+        settings=settings,
+        secret=secret if secret is not None else load_secret(settings.state_dir),
+        limits=limits,
+        pages=Pages(settings.newsletter_name, settings.site_url),
+        service_url=service_url.rstrip("/"),
+        origins=origins,
+    )
+    pages = service.pages
+
+    async def subscribe_form(request: Request) -> Response:
+        return pages.message(
+            "Subscribe",
+            f"Receive each new issue of {settings.newsletter_name} by email.",
+            form=True,
+        )
+
+    async def subscribe(request: Request) -> Response:
+        return await _subscribe(service, request)
+
+    async def confirm(request: Request) -> Response:
+        return await _confirm(service, request.path_params["token"])
+
+    async def unsubscribe_page(request: Request) -> Response:
+        return await _unsubscribe_page(service, request.path_params["token"])
+
+    async def unsubscribe(request: Request) -> Response:
+        return await _unsubscribe(service, request)
+
+    async def healthz(request: Request) -> Response:
+        def check(store: Store) -> None:
+            store.conn.execute("SELECT 1").fetchone()
+
+        try:
+            await service.run(check)
+        except Exception as exc:  # any failure means "not healthy"
+            log.error("health check failed: %s", exc)
+            return PlainTextResponse("database unavailable\n", status_code=503)
+        return PlainTextResponse("ok\n")
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        titles = {
+            404: ("Not found", "There is nothing at this address."),
+            405: (
+                "Method not allowed",
+                f"This address does not accept {request.method} requests.",
+            ),
+        }
+        title, text = titles.get(exc.status_code, ("Bad request", str(exc.detail)))
+        return pages.message(title, text, status=exc.status_code, error=True, headers=exc.headers)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return pages.message(
+            "Something went wrong",
+            "The service could not handle this request. Please try again later.",
+            status=500,
+            error=True,
+        )
+
+    routes = [
+        Route("/subscribe", subscribe_form, methods=["GET"]),
+        Route("/subscribe", subscribe, methods=["POST"]),
+        Route("/confirm/{token}", confirm, methods=["GET"]),
+        Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"]),
+        Route("/unsubscribe/{token}", unsubscribe, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(SecurityHeaders, csp=content_security_policy(STYLE_HASH)),
+            Middleware(
+                BodySizeLimit,
+                max_body=limits.max_body,
+                too_large=lambda: pages.message(
+                    "Request too large",
+                    f"The request body is larger than {limits.max_body} bytes.",
+                    status=413,
+                    error=True,
+                ),
+                bad_length=lambda: pages.message(
+                    "Bad request",
+                    "The Content-Length header is malformed.",
+                    status=400,
+                    error=True,
+                ),
+            ),
+        ],
+        exception_handlers={HTTPException: http_error, 500: server_error},
+    )
+
+
+# -- forms ------------------------------------------------------------------------------------
+
+
+async def read_form(request: Request, *, required: bool = True) -> dict[str, str]:
+    """The fields of a small form body, each at most once. Raises :class:`FormError`.
+
+    URL-encoded bodies are parsed strictly (ASCII, UTF-8 after percent-decoding);
+    multipart bodies by Starlette, without files. With ``required=False`` a body without
+    a Content-Type is read as URL-encoded (some RFC 8058 clients send none).
+    """
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        try:
+            form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+        except HTTPException as exc:
+            raise FormError(400, f"The form data is malformed: {exc.detail}") from None
+        pairs: list[tuple[str, str]] = []
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                raise FormError(400, "Files are not accepted.")
+            pairs.append((key, value))
+    elif ctype == "application/x-www-form-urlencoded" or (not ctype and not required):
+        body = await request.body()
+        try:
+            pairs = parse_qsl(
+                body.decode("ascii"),
+                keep_blank_values=True,
+                strict_parsing=bool(body),
+                encoding="utf-8",
+                errors="strict",
+                max_num_fields=MAX_FIELDS,
+            )
+        except ValueError:
+            raise FormError(400, "The form data is malformed.") from None
+    else:
+        raise FormError(415, "Send the form as application/x-www-form-urlencoded.")
+    fields: dict[str, str] = {}
+    for key, value in pairs:
+        if key in fields:
+            raise FormError(400, f"The field '{key}' is given twice.")
+        fields[key] = value
+    return fields
+
+
+def client_address(request: Request) -> str:
+    """The client's address (uvicorn takes it from X-Forwarded-For behind a trusted proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
+# -- handlers ---------------------------------------------------------------------------------
+
+
+async def _subscribe(service: Service, request: Request) -> Response:
+    pages = service.pages
+    origin = request.headers.get("origin")
+    if not allowed_origin(origin, service.origins):
+        return pages.message(
+            "Forbidden",
+            "This form may only be sent from the newsletter's own pages.",
+            status=403,
+            error=True,
+        )
+    wait = service.per_client.hit(client_address(request))
+    if wait:
+        return _too_many(service, wait)
+    try:
+        fields = await read_form(request)
+    except FormError as exc:
+        return pages.message("Bad request", exc.reason, status=exc.status, error=True)
+    raw_email = fields.get(EMAIL_FIELD, "")
+    raw_name = fields.get(NAME_FIELD, "")
+    if fields.get(HONEYPOT_FIELD, "").strip():
+        # A bot filled the hidden field: it gets the usual answer, and nothing happens.
+        log.info("sign-up dropped: honeypot filled")
+        return _check_inbox(service)
+    if EMAIL_FIELD not in fields:
+        return pages.message(
+            "Bad request", "The form has no email field.", status=400, error=True, form=True
+        )
+    if not raw_email.strip():
+        return pages.message(
+            "Email address missing",
+            "Please enter your email address.",
+            status=400,
+            error=True,
+            form=True,
+            name=raw_name,
+        )
+    try:
+        if len(raw_email) > MAX_EMAIL:
+            raise InvalidAddress(f"the address is longer than {MAX_EMAIL} characters")
+        address = normalise_email(raw_email)
+        name = clean_name(raw_name)
+    except InvalidAddress as exc:
+        return pages.message(
+            "Please check the form",
+            f"That cannot be subscribed: {exc}.",
+            status=400,
+            error=True,
+            form=True,
+            email=raw_email[:MAX_EMAIL],
+            name=raw_name[:200],
+        )
+    wait = service.per_email.hit(address)
+    if wait:
+        return _too_many(service, wait)
+    wait = service.confirmations.hit("all")
+    if wait:
+        log.warning("confirmation limit reached: sign-ups refused for %.0f s", wait)
+        return _too_many(service, wait)
+    subscriber = await service.run(subscriptions.request_subscription, address, name)
+    task = None
+    if subscriber is not None:
+        task = BackgroundTask(_send_confirmation, service, subscriber)
+    response = _check_inbox(service)
+    response.background = task
+    return response
+
+
+def _check_inbox(service: Service) -> Response:
+    return service.pages.message(
+        "Check your inbox",
+        "If the address can be subscribed, a message with a confirmation link is on its "
+        f"way. Follow the link within {confirmation.CONFIRM_DAYS} days to start receiving "
+        f"{service.settings.newsletter_name}.",
+        "Nothing arrived? Look in the spam folder, or try again later.",
+    )
+
+
+def _too_many(service: Service, wait: float) -> Response:
+    seconds = retry_after(wait)
+    minutes = max(1, round(int(seconds) / 60))
+    return service.pages.message(
+        "Too many requests",
+        f"Please try again in about {minutes} minute{'s' if minutes != 1 else ''}.",
+        status=429,
+        error=True,
+        headers={"Retry-After": seconds},
+    )
+
+
+def _send_confirmation(service: Service, subscriber: Subscriber) -> None:
+    """Runs after the answer was sent, so the answer takes as long for every address."""
+    try:
+        with Store.open(service.database) as store:
+            token = confirmation.confirmation_token(service.secret, store, subscriber)
+        url = f"{service.service_url}/confirm/{token}"
+        message = confirmation.confirmation_message(service.settings, subscriber, url)
+        confirmation.deliver(service.settings, subscriber, message)
+    except (DeliveryError, NewsdeskError, OSError) as exc:
+        log.error("confirmation for subscriber %d not delivered: %s", subscriber.id, exc)
+    else:
+        log.info("confirmation sent to subscriber %d", subscriber.id)
+
+
+def _invalid_link(service: Service) -> Response:
+    return service.pages.message(
+        "This link is not valid",
+        "The link is incomplete, has been changed, or has expired "
+        f"(confirmation links work for {confirmation.CONFIRM_DAYS} days).",
+        "Check that you copied the whole link from the email, or subscribe again.",
+        status=400,
+        error=True,
+    )
+
+
+async def _confirm(service: Service, token: str) -> Response:
+    pages = service.pages
+    if len(token) > service.limits.max_token:
+        return _invalid_link(service)
+    claim = confirmation.read_confirmation_token(service.secret, token)
+    if claim is None:
+        return _invalid_link(service)
+    outcome, sub = await service.run(subscriptions.confirm, claim)
+    name = service.settings.newsletter_name
+    if outcome is subscriptions.Confirmed.NOW:
+        assert sub is not None
+        return pages.message(
+            "You are subscribed",
+            f"Thank you! {sub.email} will receive each new issue of {name}.",
+            "Every message has a link to unsubscribe with one click.",
+        )
+    if outcome is subscriptions.Confirmed.ALREADY:
+        assert sub is not None
+        return pages.message(
+            "You are subscribed", f"{sub.email} is already confirmed; nothing changed."
+        )
+    if outcome is subscriptions.Confirmed.STALE:
+        return pages.message(
+            "This link is no longer valid",
+            "The subscription changed after this link was sent. To subscribe, please sign up "
+            "again.",
+            status=400,
+            error=True,
+            form=True,
+        )
+    return _invalid_link(service)
+
+
+async def _unsubscriber(service: Service, token: str) -> Subscriber | Response | None:
+    if len(token) > service.limits.max_token:
+        return _invalid_link(service)
+    sid = confirmation.unsubscribe_subscriber_id(service.secret, token)
+    if sid is None:
+        return _invalid_link(service)
+    return await service.run(lambda store: store.get(sid))
+
+
+def _not_on_list(service: Service) -> Response:
+    return service.pages.message(
+        "Not on the list", "This address is not on the list: there is nothing to unsubscribe."
+    )
+
+
+def _unsubscribed(service: Service, sub: Subscriber) -> Response:
+    return service.pages.message(
+        "You are unsubscribed",
+        f"{sub.email} will receive no more issues of {service.settings.newsletter_name}.",
+        "Changed your mind? You can subscribe again at any time.",
+    )
+
+
+async def _unsubscribe_page(service: Service, token: str) -> Response:
+    found = await _unsubscriber(service, token)
+    if isinstance(found, Response):
+        return found
+    if found is None:
+        return _not_on_list(service)
+    if found.status == "unsubscribed":
+        return _unsubscribed(service, found)
+    # Relative to /unsubscribe/, so it works under any path prefix of the proxy.
+    return service.pages.unsubscribe(found.email, action=token)
+
+
+async def _unsubscribe(service: Service, request: Request) -> Response:
+    token = request.path_params["token"]
+    found = await _unsubscriber(service, token)
+    if isinstance(found, Response):
+        return found
+    try:
+        fields = await read_form(request, required=False)
+    except FormError as exc:
+        return service.pages.message("Bad request", exc.reason, status=exc.status, error=True)
+    if fields.get(ONE_CLICK[0]) == ONE_CLICK[1]:
+        source = "one-click"
+    elif fields.get("action") == "unsubscribe":
+        source = "web"
+    else:
+        return service.pages.message(
+            "Bad request",
+            "An unsubscribe request carries List-Unsubscribe=One-Click (RFC 8058) or comes "
+            "from the button on the unsubscribe page.",
+            status=400,
+            error=True,
+        )
+    if found is None:
+        return _not_on_list(service)
+    sub = await service.run(subscriptions.unsubscribe, found.id, source)
+    if sub is None:
+        return _not_on_list(service)
+    return _unsubscribed(service, sub)

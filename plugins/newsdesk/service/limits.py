@@ -1,0 +1,161 @@
+"""Limits that keep the subscription service from being turned against the list or its host.
+
+- :class:`RateLimiter`: sliding-window counters per key (client address, email address),
+  in memory. The service runs as one process beside the static site; counters are lost on
+  a restart, which only ever lets a few more attempts through.
+- :class:`BodySizeLimit`: an ASGI middleware that refuses request bodies over a size,
+  whether announced by ``Content-Length`` or streamed in chunks, before the app parses them.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The service's limits; the defaults suit a newsletter's sign-up form.
+
+    Rates are ``(count, seconds)``: at most ``count`` events in any ``seconds``.
+    """
+
+    per_client: tuple[int, float] = (10, 3600.0)
+    """POSTs to /subscribe from one client address."""
+    per_email: tuple[int, float] = (3, 86400.0)
+    """Confirmation requests for one email address."""
+    confirmations: tuple[int, float] = (300, 3600.0)
+    """Confirmation emails sent by the whole service (a botnet has many addresses)."""
+    max_body: int = 8 * 1024
+    """Bytes in a request body."""
+    max_token: int = 256
+    """Characters in a token in a URL."""
+
+
+class RateLimiter:
+    """At most ``count`` hits per key in any window of ``seconds`` (a sliding log).
+
+    Memory is bounded: at most ``max_keys`` keys are tracked; when full, the keys whose
+    newest hit is oldest are forgotten first.
+    """
+
+    def __init__(
+        self,
+        count: int,
+        seconds: float,
+        *,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.count = count
+        self.seconds = seconds
+        self.max_keys = max_keys
+        self._clock = clock
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> float:
+        """Count one hit for ``key``; 0 when allowed, else the seconds until it would be.
+
+        A refused hit is not counted, so a client that keeps trying is let in again as
+        soon as its window has room.
+        """
+        with self._lock:
+            now = self._clock()
+            hits = self._hits.get(key)
+            if hits is None:
+                if len(self._hits) >= self.max_keys:
+                    self._evict(now)
+                hits = self._hits[key] = deque()
+            while hits and hits[0] <= now - self.seconds:
+                hits.popleft()
+            if len(hits) >= self.count:
+                return max(hits[0] + self.seconds - now, 0.001)
+            hits.append(now)
+            # Keep insertion order = recency order, for eviction.
+            self._hits[key] = self._hits.pop(key)
+            return 0.0
+
+    def _evict(self, now: float) -> None:
+        for key in [k for k, h in self._hits.items() if not h or h[-1] <= now - self.seconds]:
+            del self._hits[key]
+        while len(self._hits) >= self.max_keys:
+            del self._hits[next(iter(self._hits))]
+
+
+def retry_after(seconds: float) -> str:
+    """A ``Retry-After`` header value: whole seconds, at least 1."""
+    return str(max(1, math.ceil(seconds)))
+
+
+class BodySizeLimit:
+    """Refuse request bodies larger than ``max_body`` bytes with ``too_large()`` (a 413).
+
+    The body is read here (it is small by definition) and replayed to the app, so a body
+    streamed without ``Content-Length`` is limited too. ``bad_length()`` answers a
+    malformed ``Content-Length``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        too_large: Callable[[], Response],
+        bad_length: Callable[[], Response],
+    ):
+        self.app = app
+        self.max_body = max_body
+        self.too_large = too_large
+        self.bad_length = bad_length
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        lengths = [v for k, v in scope["headers"] if k == b"content-length"]
+        if lengths:
+            if len(lengths) > 1 or not lengths[0].isdigit():
+                await self.bad_length()(scope, receive, send)
+                return
+            if int(lengths[0]) > self.max_body:
+                await self.too_large()(scope, receive, send)
+                return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                # The client went away; let the app see it.
+                await self.app(scope, _replay(b"", message, receive), send)
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_body:
+                await self.too_large()(scope, receive, send)
+                return
+        await self.app(scope, _replay(bytes(body), None, receive), send)
+
+
+def _replay(
+    body: bytes, pending: Message | None, receive: Receive
+) -> Callable[[], Awaitable[Message]]:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            if pending is not None:
+                return pending
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

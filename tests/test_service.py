@@ -1,0 +1,635 @@
+"""The subscription service over real HTTP: uvicorn on 127.0.0.1, httpx, and an aiosmtpd
+server receiving the confirmation emails and the issues."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import mailbox
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from aiosmtpd.controller import Controller
+from bs4 import BeautifulSoup
+
+from newsdesk.mail.send import send_issues
+from newsdesk.mail.store import Store
+from newsdesk.mail.tokens import make_token
+from newsdesk.rendering import IssueRendering
+from newsdesk.service import SUBSCRIBE_MARKER, expand_subscribe_form, subscribe_form_html
+from newsdesk.service.app import create_app
+from newsdesk.service.limits import Limits, RateLimiter
+from newsdesk.settings import EmailSettings, Settings, SmtpSettings
+
+SECRET = b"test-secret-for-the-service"
+SITE_URL = "https://letter.example.org/news/"
+SITE_ORIGIN = "https://letter.example.org"
+ONE_CLICK_BODY = b"List-Unsubscribe=One-Click"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.02)
+
+
+# -- a real SMTP server ---------------------------------------------------------------------
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for rcpts, m in self.messages if address in rcpts]
+
+    def wait_for(self, address: str, count: int = 1) -> EmailMessage:
+        wait_until(lambda: len(self.to(address)) >= count)
+        return self.to(address)[count - 1]
+
+
+@pytest.fixture
+def smtpd() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+# -- the service on uvicorn -----------------------------------------------------------------
+
+
+@dataclass
+class Running:
+    url: str
+    settings: Settings
+    inbox: Inbox
+    client: httpx.Client
+    stop: Callable[[], None] = field(repr=False)
+
+    def store(self) -> Store:
+        return Store.open(self.settings.email.database)
+
+    def status(self, address: str) -> str | None:
+        with self.store() as store:
+            sub = store.get(address)
+            return sub.status if sub else None
+
+    def sources(self, address: str) -> list[tuple[str | None, str, str]]:
+        with self.store() as store:
+            return [(e.old_status, e.new_status, e.source) for e in store.events(address)]
+
+    def subscribe(
+        self, address: str, name: str = "", *, origin: str | None = SITE_ORIGIN, **extra: str
+    ) -> httpx.Response:
+        headers = {"Origin": origin} if origin else {}
+        data = {"email": address, "name": name, "website": "", **extra}
+        return self.client.post(f"{self.url}/subscribe", data=data, headers=headers)
+
+    def confirmation_link(self, address: str, count: int = 1) -> str:
+        msg = self.inbox.wait_for(address, count)
+        body = msg.get_body(("plain",)).get_content()
+        match = re.search(r"(http://\S+/confirm/\S+)", body)
+        assert match, body
+        return match.group(1)
+
+
+def start_server(app, port: int) -> Callable[[], None]:
+    """Run ``app`` on uvicorn on 127.0.0.1:``port`` in a thread; returns a stop function."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(10)
+
+    return stop
+
+
+def make_settings(root: Path, service_url: str, smtp_port: int | None, **email: object) -> Settings:
+    smtp = SmtpSettings(host="127.0.0.1", port=smtp_port, security="none") if smtp_port else None
+    return Settings(
+        root=root,
+        site_url=SITE_URL,
+        newsletter_name="Test Letter",
+        email=EmailSettings(
+            from_="Test Letter <letter@example.org>",
+            service_url=service_url,
+            unsubscribe_mailto="unsubscribe@example.org",
+            list_id="Test Letter <test-letter.example.org>",
+            database=root / ".newsdesk" / "newsdesk.sqlite3",
+            outbox=root / ".newsdesk" / "outbox",
+            live_check=False,
+            smtp=smtp or SmtpSettings(),
+            **email,  # type: ignore[arg-type]
+        ),
+    )
+
+
+@pytest.fixture
+def start(tmp_path: Path, smtpd) -> Iterator[Callable[..., Running]]:
+    """Start the service (with the given limits, or over SMTP=False into the outbox)."""
+    inbox, smtp_port = smtpd
+    running: list[Running] = []
+
+    def _start(limits: Limits | None = None, *, smtp: bool = True) -> Running:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        settings = make_settings(tmp_path, url, smtp_port if smtp else None)
+        stop_server = start_server(create_app(settings, limits=limits, secret=SECRET), port)
+        client = httpx.Client(timeout=10)
+
+        def stop() -> None:
+            client.close()
+            stop_server()
+
+        r = Running(url, settings, inbox, client, stop)
+        running.append(r)
+        return r
+
+    yield _start
+    for r in running:
+        r.stop()
+
+
+@pytest.fixture
+def svc(start) -> Running:
+    return start()
+
+
+def page_text(response: httpx.Response) -> str:
+    return " ".join(BeautifulSoup(response.text, "html.parser").get_text().split())
+
+
+def rendering(slug: str, title: str, day: int) -> IssueRendering:
+    return IssueRendering(
+        slug=slug,
+        number=day,
+        title=title,
+        date=dt.date(2026, 1, day),
+        author="",
+        summary="",
+        tags=(),
+        source=f"newsletters/{slug}.md",
+        url=f"{SITE_URL}issues/{slug}/",
+        pdf_url=None,
+        html=f"<p>{title} text.</p>",
+        newsletter_name="Test Letter",
+        site_url=SITE_URL,
+    )
+
+
+# -- the whole loop -------------------------------------------------------------------------
+
+
+def test_subscribe_confirm_send_one_click_unsubscribe_loop(svc: Running) -> None:
+    reader = "reader@example.org"
+    response = svc.subscribe("Reader@Example.org", "Ada Reader")
+    assert response.status_code == 200
+    assert "Check your inbox" in page_text(response)
+    assert svc.status(reader) == "pending"
+
+    confirm = svc.inbox.wait_for(reader)
+    assert confirm["Subject"] == "Confirm your subscription to Test Letter"
+    assert confirm["To"].addresses[0].display_name == "Ada Reader"
+    assert confirm["Auto-Submitted"] == "auto-generated"
+    link = svc.confirmation_link(reader)
+    assert link.startswith(f"{svc.url}/confirm/")
+
+    response = svc.client.get(link)
+    assert response.status_code == 200
+    assert "You are subscribed" in page_text(response)
+    assert svc.status(reader) == "active"
+    assert svc.sources(reader) == [(None, "pending", "web"), ("pending", "active", "web")]
+    # Following the link again changes nothing.
+    assert svc.client.get(link).status_code == 200
+    assert len(svc.sources(reader)) == 2
+
+    # The sender mails an issue to the same SMTP server; someone else is subscribed too.
+    with svc.store() as store:
+        store.add("other@example.net", "Other", status="active", source="cli")
+        report = send_issues(svc.settings, store, [rendering("first", "First", 1)], secret=SECRET)
+    assert (report.sent, report.failed, report.pending) == (2, 0, 0)
+    issue = svc.inbox.wait_for(reader, 2)
+    assert issue["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    targets = re.findall(r"<([^>]+)>", str(issue["List-Unsubscribe"]))
+    web = [t for t in targets if t.startswith("http")]
+    assert len(web) == 1 and web[0].startswith(f"{svc.url}/unsubscribe/"), targets
+
+    # A GET (a mail scanner following the link) changes nothing.
+    response = svc.client.get(web[0])
+    assert response.status_code == 200
+    assert "Unsubscribe" in page_text(response)
+    assert svc.status(reader) == "active"
+
+    # Exactly RFC 8058's request: a POST with that body, no cookies, nothing else.
+    with httpx.Client(timeout=10) as bare:
+        response = bare.post(web[0], content=ONE_CLICK_BODY, headers=FORM)
+        assert response.status_code == 200
+        assert "set-cookie" not in response.headers
+        assert svc.status(reader) == "unsubscribed"
+        assert svc.sources(reader)[-1] == ("active", "unsubscribed", "one-click")
+        # Idempotent: again 200, and nothing more recorded.
+        assert bare.post(web[0], content=ONE_CLICK_BODY, headers=FORM).status_code == 200
+        assert len(svc.sources(reader)) == 3
+    # And a GET of the same URL afterwards still changes nothing.
+    assert svc.client.get(web[0]).status_code == 200
+    assert svc.status(reader) == "unsubscribed"
+    assert len(svc.sources(reader)) == 3
+
+    # The next issue skips them.
+    with svc.store() as store:
+        report = send_issues(
+            svc.settings, store, [rendering("second", "Second", 2)], secret=SECRET, only="second"
+        )
+    assert report.sent == 1
+    svc.inbox.wait_for("other@example.net", 2)
+    assert len(svc.inbox.to(reader)) == 2  # the confirmation and the first issue only
+
+
+def test_same_answer_whatever_the_status(svc: Running) -> None:
+    with svc.store() as store:
+        store.add("active@example.org", status="active", source="cli")
+        store.add("pending@example.org", status="pending", source="web")
+        store.add("gone@example.org", status="unsubscribed", source="cli")
+        store.add("bounced@example.org", status="bounced", source="bounce")
+    texts = set()
+    for address in (
+        "new@example.org",
+        "active@example.org",
+        "pending@example.org",
+        "gone@example.org",
+        "bounced@example.org",
+    ):
+        response = svc.subscribe(address)
+        assert response.status_code == 200
+        texts.add(page_text(response))
+    assert len(texts) == 1
+    for address in ("new", "pending", "gone", "bounced"):
+        svc.inbox.wait_for(f"{address}@example.org")
+    time.sleep(0.3)
+    assert svc.inbox.to("active@example.org") == []
+    # Who left stays away until they confirm.
+    assert svc.status("gone@example.org") == "unsubscribed"
+    assert svc.status("bounced@example.org") == "bounced"
+    response = svc.client.get(svc.confirmation_link("gone@example.org"))
+    assert response.status_code == 200
+    assert svc.status("gone@example.org") == "active"
+    assert svc.sources("gone@example.org")[-1] == ("unsubscribed", "active", "web")
+
+
+def test_an_old_confirmation_link_cannot_undo_an_unsubscribe(svc: Running) -> None:
+    address = "fickle@example.org"
+    svc.subscribe(address)
+    link = svc.confirmation_link(address)
+    assert svc.client.get(link).status_code == 200
+    with svc.store() as store:
+        store.set_status(address, "unsubscribed", "one-click")
+    response = svc.client.get(link)
+    assert response.status_code == 400
+    assert "no longer valid" in page_text(response)
+    assert svc.status(address) == "unsubscribed"
+
+
+def test_the_unsubscribe_button_records_web(svc: Running) -> None:
+    with svc.store() as store:
+        sub = store.add("button@example.org", status="active", source="cli")
+    url = f"{svc.url}/unsubscribe/{make_token(SECRET, 'unsubscribe', sub.id)}"
+    page = BeautifulSoup(svc.client.get(url).text, "html.parser")
+    forms = page.find_all("form")
+    assert len(forms) == 1 and forms[0]["method"] == "post"
+    assert len(forms[0].find_all("button")) == 1
+    data = {i["name"]: i["value"] for i in forms[0].find_all("input")}
+    response = svc.client.post(url, data=data, headers={"Origin": svc.url})
+    assert response.status_code == 200
+    assert "You are unsubscribed" in page_text(response)
+    assert svc.sources("button@example.org")[-1] == ("active", "unsubscribed", "web")
+
+
+def test_an_unsubscribe_post_without_a_known_body_changes_nothing(svc: Running) -> None:
+    with svc.store() as store:
+        sub = store.add("keep@example.org", status="active", source="cli")
+    url = f"{svc.url}/unsubscribe/{make_token(SECRET, 'unsubscribe', sub.id)}"
+    for body in (b"", b"List-Unsubscribe=Yes", b"other=1"):
+        response = svc.client.post(url, content=body, headers=FORM)
+        assert response.status_code == 400, body
+    assert svc.status("keep@example.org") == "active"
+
+
+# -- abuse ----------------------------------------------------------------------------------
+
+
+def test_the_honeypot_answers_as_usual_and_does_nothing(svc: Running) -> None:
+    response = svc.subscribe("bot@example.org", website="https://spam.example.net/")
+    assert response.status_code == 200
+    assert page_text(response) == page_text(svc.subscribe("human@example.org"))
+    svc.inbox.wait_for("human@example.org")
+    time.sleep(0.2)
+    assert svc.status("bot@example.org") is None
+    assert svc.inbox.to("bot@example.org") == []
+
+
+def test_rate_limit_per_client_address(start) -> None:
+    svc = start(Limits(per_client=(3, 60)))
+    codes = [svc.subscribe(f"r{i}@example.org").status_code for i in range(4)]
+    assert codes == [200, 200, 200, 429]
+    response = svc.subscribe("r9@example.org")
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert "Too many requests" in page_text(response)
+    assert svc.status("r3@example.org") is None
+    assert svc.status("r9@example.org") is None
+
+
+def test_rate_limit_per_email_address(start) -> None:
+    svc = start(Limits(per_email=(2, 60)))
+    assert svc.subscribe("twice@example.org").status_code == 200
+    assert svc.subscribe("Twice@example.org").status_code == 200
+    assert svc.subscribe("TWICE@EXAMPLE.ORG").status_code == 429
+    assert svc.subscribe("someone.else@example.org").status_code == 200
+    svc.inbox.wait_for("twice@example.org", 2)
+    time.sleep(0.2)
+    assert len(svc.inbox.to("twice@example.org")) == 2
+
+
+def test_rate_limiter_window_slides() -> None:
+    now = [0.0]
+    limiter = RateLimiter(2, 10, clock=lambda: now[0])
+    assert limiter.hit("a") == 0 and limiter.hit("a") == 0
+    assert limiter.hit("a") == pytest.approx(10)
+    assert limiter.hit("b") == 0
+    now[0] = 5
+    assert limiter.hit("a") == pytest.approx(5)
+    now[0] = 10.5  # both hits at 0 left the window; refused hits were not counted
+    assert limiter.hit("a") == 0 and limiter.hit("a") == 0
+    assert limiter.hit("a") == pytest.approx(10)
+
+
+def test_rate_limiter_memory_is_bounded() -> None:
+    now = [0.0]
+    limiter = RateLimiter(1, 10, max_keys=100, clock=lambda: now[0])
+    for i in range(1000):
+        limiter.hit(str(i))
+    assert len(limiter._hits) <= 100
+    assert limiter.hit("999") > 0  # the most recent keys are kept
+
+
+def test_oversize_bodies_are_refused_and_store_nothing(svc: Running) -> None:
+    big = {"email": "big@example.org", "name": "x" * 10_000, "website": ""}
+    response = svc.client.post(f"{svc.url}/subscribe", data=big)
+    assert response.status_code == 413
+    assert "too large" in page_text(response).lower()
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: chunked transfer
+        yield b"email=chunked%40example.org&name="
+        for _ in range(20):
+            yield b"y" * 1000
+
+    response = svc.client.post(f"{svc.url}/subscribe", content=chunks(), headers=FORM)
+    assert response.status_code == 413
+    with svc.store() as store:
+        assert store.subscribers() == []
+
+
+def test_bad_content_length_is_refused(svc: Running) -> None:
+    with socket.create_connection(("127.0.0.1", int(svc.url.rsplit(":", 1)[1]))) as s:
+        s.sendall(
+            b"POST /subscribe HTTP/1.1\r\nHost: x\r\nContent-Type: application/"
+            b"x-www-form-urlencoded\r\nContent-Length: 99999999999\r\nConnection: close\r\n\r\n"
+        )
+        reply = s.recv(200)
+    assert reply.startswith(b"HTTP/1.1 413"), reply
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype", "status"),
+    [
+        (b"name=Ada&website=", "application/x-www-form-urlencoded", 400),  # no email field
+        (b"email=&name=Ada&website=", "application/x-www-form-urlencoded", 400),
+        (b"email=not-an-address&website=", "application/x-www-form-urlencoded", 400),
+        (b"email=a%40example.org&name=A%0d%0aBcc:x&website=", FORM["Content-Type"], 400),
+        (b"email=a%40example.org&email=b%40example.org", FORM["Content-Type"], 400),
+        (b"email=a%40example.org&name=%ff%fe", FORM["Content-Type"], 400),
+        (b"email=a%40example.org&&&&=&%%%", FORM["Content-Type"], 400),
+        (b'{"email": "a@example.org"}', "application/json", 415),
+        (b"email=a@example.org", "text/plain", 415),
+    ],
+)
+def test_malformed_sign_ups_get_4xx_and_store_nothing(
+    svc: Running, body: bytes, ctype: str, status: int
+) -> None:
+    response = svc.client.post(
+        f"{svc.url}/subscribe", content=body, headers={"Content-Type": ctype}
+    )
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html")
+    assert BeautifulSoup(response.text, "html.parser").h1.get_text()
+    with svc.store() as store:
+        assert store.subscribers() == []
+
+
+def test_an_invalid_address_shows_the_form_again(svc: Running) -> None:
+    response = svc.subscribe("nobody@@example.org", "Ada")
+    assert response.status_code == 400
+    page = BeautifulSoup(response.text, "html.parser")
+    assert page.find("input", {"name": "email"})["value"] == "nobody@@example.org"
+    assert page.find("input", {"name": "name"})["value"] == "Ada"
+    assert page.find("form")["action"] == "subscribe"
+
+
+def test_foreign_origins_are_refused(svc: Running) -> None:
+    for origin in ("https://evil.example.net", "null", "https://letter.example.org.example.net"):
+        response = svc.subscribe("victim@example.org", origin=origin)
+        assert response.status_code == 403, origin
+    assert svc.status("victim@example.org") is None
+    # The site's origin, the service's own, and non-browser clients (no Origin) may.
+    assert svc.subscribe("a@example.org", origin=SITE_ORIGIN).status_code == 200
+    assert svc.subscribe("b@example.org", origin=svc.url).status_code == 200
+    assert svc.subscribe("c@example.org", origin=None).status_code == 200
+
+
+def test_bad_tokens_get_a_clear_400(svc: Running) -> None:
+    svc.subscribe("tok@example.org")
+    link = svc.confirmation_link("tok@example.org")
+    token = link.rsplit("/", 1)[1]
+    payload, mac = token.split(".")
+    tampered = f"{payload}.{'b' if mac[0] == 'a' else 'a'}{mac[1:]}"
+    with svc.store() as store:
+        sub = store.get("tok@example.org")
+        assert sub is not None
+    expired = make_token(SECRET, "confirm", f"{sub.id}:1", expires_at=time.time() - 1)
+    foreign = make_token(b"another secret", "confirm", f"{sub.id}:1", expires_at=time.time() + 99)
+    wrong_purpose = make_token(SECRET, "unsubscribe", sub.id)
+    for bad in (tampered, expired, foreign, wrong_purpose, "x", "a.b.c", "z" * 5000):
+        response = svc.client.get(f"{svc.url}/confirm/{bad}")
+        assert response.status_code == 400, bad
+        assert "not valid" in page_text(response)
+    assert svc.status("tok@example.org") == "pending"
+
+    with svc.store() as store:
+        active = store.add("stay@example.org", status="active", source="cli")
+    good = make_token(SECRET, "unsubscribe", active.id)
+    payload, mac = good.split(".")
+    for bad in (
+        f"{payload}.{mac[::-1]}",
+        make_token(SECRET, "confirm", active.id),
+        make_token(SECRET, "bounce", active.id),
+    ):
+        assert svc.client.get(f"{svc.url}/unsubscribe/{bad}").status_code == 400
+        response = svc.client.post(
+            f"{svc.url}/unsubscribe/{bad}", content=ONE_CLICK_BODY, headers=FORM
+        )
+        assert response.status_code == 400
+    assert svc.status("stay@example.org") == "active"
+    # The token's case does not matter (mail systems may change it).
+    response = svc.client.post(
+        f"{svc.url}/unsubscribe/{good.upper()}", content=ONE_CLICK_BODY, headers=FORM
+    )
+    assert response.status_code == 200
+    assert svc.status("stay@example.org") == "unsubscribed"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("PUT", "/subscribe", 405),
+        ("DELETE", "/subscribe", 405),
+        ("POST", "/confirm/abc", 405),
+        ("DELETE", "/unsubscribe/abc", 405),
+        ("POST", "/healthz", 405),
+        ("GET", "/nothing-here", 404),
+    ],
+)
+def test_wrong_methods_and_paths(svc: Running, method: str, path: str, status: int) -> None:
+    response = svc.client.request(method, f"{svc.url}{path}")
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html")
+    if status == 405:
+        assert "Method not allowed" in page_text(response)
+        assert response.headers["allow"]
+
+
+def test_security_headers_on_every_answer(svc: Running) -> None:
+    responses = [
+        svc.client.get(f"{svc.url}/subscribe"),
+        svc.client.get(f"{svc.url}/healthz"),
+        svc.client.get(f"{svc.url}/confirm/bad"),
+        svc.client.put(f"{svc.url}/subscribe"),
+        svc.client.post(f"{svc.url}/subscribe", content=b"x" * 20_000, headers=FORM),
+    ]
+    assert [r.status_code for r in responses] == [200, 200, 400, 405, 413]
+    for r in responses:
+        csp = r.headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+        assert "script-src" not in csp
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "no-referrer"
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["cache-control"] == "no-store"
+        assert "set-cookie" not in r.headers
+
+
+def test_healthz(svc: Running) -> None:
+    response = svc.client.get(f"{svc.url}/healthz")
+    assert (response.status_code, response.text) == (200, "ok\n")
+
+
+def test_without_smtp_the_confirmation_goes_to_the_outbox(start) -> None:
+    svc = start(smtp=False)
+    assert svc.subscribe("outbox@example.org").status_code == 200
+    outbox = svc.settings.email.outbox
+    wait_until(lambda: any((outbox / "new").glob("*")))
+    box = mailbox.Maildir(outbox, create=False)
+    assert len(box) == 1
+    msg = email.message_from_bytes(box.get_bytes(box.keys()[0]), policy=email.policy.default)
+    assert msg["To"] == "outbox@example.org"
+    assert f"{svc.url}/confirm/" in msg.get_body(("plain",)).get_content()
+
+
+def test_the_service_needs_its_url(tmp_path: Path) -> None:
+    from newsdesk.errors import NewsdeskError
+
+    settings = make_settings(tmp_path, "", None)
+    with pytest.raises(NewsdeskError, match="service_url"):
+        create_app(settings, secret=SECRET)
+
+
+# -- the form on the static site -------------------------------------------------------------
+
+
+def test_subscribe_form_html() -> None:
+    html = subscribe_form_html("https://news.example.org/list/")
+    form = BeautifulSoup(html, "html.parser").form
+    assert form["action"] == "https://news.example.org/list/subscribe"
+    assert form["method"] == "post"
+    names = [i["name"] for i in form.find_all("input")]
+    assert names == ["email", "name", "website"]
+    assert form.find("input", {"name": "email"}).has_attr("required")
+    honeypot = form.find("input", {"name": "website"})
+    assert honeypot["tabindex"] == "-1"
+    assert "left:-10000px" in honeypot.parent["style"]
+    assert "\n\n" not in html  # one Markdown block
+    assert not form.find("script")
+
+
+def test_expand_subscribe_form() -> None:
+    page = f"# Subscribe\n\nText.\n\n{SUBSCRIBE_MARKER}\n"
+    assert 'action="https://s.example.org/subscribe"' in expand_subscribe_form(
+        page, "https://s.example.org"
+    )
+    assert "not configured" in expand_subscribe_form(page, None)
+    assert expand_subscribe_form("# Other\n", "https://s.example.org") == "# Other\n"
+
+
+@pytest.mark.parametrize(
+    "headers_body",
+    [
+        ({"Content-Type": "application/x-www-form-urlencoded"}, ONE_CLICK_BODY),
+        ({}, ONE_CLICK_BODY),
+        (
+            {"Content-Type": "multipart/form-data; boundary=XyZ"},
+            b'--XyZ\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\n'
+            b"One-Click\r\n--XyZ--\r\n",
+        ),
+    ],
+    ids=["urlencoded", "no-content-type", "multipart"],
+)
+def test_one_click_in_either_form_encoding(svc: Running, headers_body) -> None:
+    headers, body = headers_body
+    with svc.store() as store:
+        sub = store.add("enc@example.org", status="active", source="cli")
+    url = f"{svc.url}/unsubscribe/{make_token(SECRET, 'unsubscribe', sub.id)}"
+    response = svc.client.post(url, content=body, headers=headers)
+    assert response.status_code == 200
+    assert svc.sources("enc@example.org")[-1] == ("active", "unsubscribed", "one-click")
