@@ -156,6 +156,10 @@ def test_print_body_makes_links_fit_for_paper() -> None:
     # A link whose text is its address is not printed twice.
     bare = print_body('<p><a href="https://example.org/x">https://example.org/x</a></p>')
     assert "nd-fn" not in bare
+    # A table of many columns gets fixed, equal columns so it fits the page.
+    row = "<tr>" + "<td>x</td>" * 9 + "</tr>"
+    assert '<table class="nd-wide">' in print_body(f"<table>{row}</table>")
+    assert "nd-wide" not in body
 
 
 def test_report_and_files(edition: tuple[Path, PdfReport]) -> None:

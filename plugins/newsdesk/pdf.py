@@ -49,6 +49,8 @@ PORT_TABLES = (
     "//table[ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' newsdesk-port')]]"
 )
 """The port tables (``newsdesk-port-reference`` in issues, ``newsdesk-ports``)."""
+WIDE = 8
+"""Tables with more columns than this get fixed, equal columns on paper."""
 MONTHS = (
     *("January", "February", "March", "April", "May", "June"),
     *("July", "August", "September", "October", "November", "December"),
@@ -128,6 +130,9 @@ def print_body(html: str, *, page_url: str = "") -> str:
         return html
     root = lxml_html.fragment_fromstring(html, create_parent="div")
     page = page_url.split("#", 1)[0]
+    for table in root.iter("table"):
+        if max((len(row.xpath("./th | ./td")) for row in table.iter("tr")), default=0) > WIDE:
+            table.set("class", " ".join(filter(None, (table.get("class"), "nd-wide"))))
     for table in root.xpath(PORT_TABLES):
         hrefs = [_plain(a) for a in list(table.iter("a"))]
         pages = Counter(h.split("#", 1)[0] for h in hrefs if "#" in h)
