@@ -137,11 +137,18 @@ def start_server(app, port: int) -> Callable[[], None]:
     return stop
 
 
-def make_settings(root: Path, service_url: str, smtp_port: int | None, **email: object) -> Settings:
+def make_settings(
+    root: Path,
+    service_url: str,
+    smtp_port: int | None,
+    *,
+    site_url: str = SITE_URL,
+    **email: object,
+) -> Settings:
     smtp = SmtpSettings(host="127.0.0.1", port=smtp_port, security="none") if smtp_port else None
     return Settings(
         root=root,
-        site_url=SITE_URL,
+        site_url=site_url,
         newsletter_name="Test Letter",
         email=EmailSettings(
             from_="Test Letter <letter@example.org>",
