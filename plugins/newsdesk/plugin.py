@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import markdown
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
@@ -63,8 +64,19 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             )
         settings = settings_from_config(config, self.config)
         pdfs = settings.pdf.enabled and (not self.preview or settings.pdf.on_serve)
+
+        def markdown_to_html(text: str) -> str:
+            md = markdown.Markdown(
+                extensions=config.markdown_extensions, extension_configs=config.mdx_configs
+            )
+            return md.convert(text)
+
         self.publication = Publication(
-            settings, today=dt.date.today(), preview=self.preview, pdfs=pdfs
+            settings,
+            today=dt.date.today(),
+            preview=self.preview,
+            pdfs=pdfs,
+            markdown_to_html=markdown_to_html,
         )
         if SITE_CSS not in config.extra_css:
             config.extra_css.append(SITE_CSS)
@@ -132,12 +144,28 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         pub = self._pub
         try:
             final = pub.finish()
+            late = pub.late_pages()
         except NewsdeskError as exc:
-            raise PluginError(str(exc)) from None
+            if not self.preview:
+                raise PluginError(str(exc)) from None
+            self.error = exc
+            log.error(str(exc))
+            return env
+        for warning in pub.warnings:
+            log.warning(warning)
+        pub.warnings.clear()
         for file in files.documentation_pages():
             page = file.page
             if page is not None and file.src_uri in final:
                 page.content = final[file.src_uri]
+        for src_uri, text in late.items():
+            file = files.get_file_from_path(src_uri)
+            if file is None or file.page is None:
+                continue
+            # Glossary and ports are made from every other page, so they render last.
+            file.page.markdown = text
+            file.page.render(config, files)
+            file.page.content = pub.finish_late_page(src_uri, file.page.content)
         return env
 
     def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:

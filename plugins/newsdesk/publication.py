@@ -9,11 +9,31 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from newsdesk import pages
+from newsdesk.claims import check_claims, default_names
+from newsdesk.errors import NewsdeskError, NewsdeskErrors
+from newsdesk.glossary import (
+    Entry,
+    Glossary,
+    Term,
+    build_glossary,
+    default_markdown_to_html,
+    extract_terms,
+    load_glossary_file,
+)
 from newsdesk.issues import Issue, load_issues
+from newsdesk.linker import Linker
+from newsdesk.ports import (
+    Registry,
+    glossary_ports_markdown,
+    link_port_mentions,
+    load_registry,
+    place_port_tables,
+    ports_page_markdown,
+)
 from newsdesk.rendering import IssueRendering, TermNote
 from newsdesk.settings import Settings
 from newsdesk.urls import absolute_url, absolutize, page_url, relative_url
@@ -32,6 +52,7 @@ class PageContent:
     url: str
     html: str
     issue: Issue | None = None
+    mentions: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -45,15 +66,41 @@ class Publication:
     today: dt.date = field(default_factory=dt.date.today)
     preview: bool = False
     pdfs: bool = True
+    markdown_to_html: Callable[[str], str] = default_markdown_to_html
     all_issues: list[Issue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    registry: Registry = field(default_factory=lambda: Registry(()))
+    glossary: Glossary = field(default_factory=lambda: Glossary(()))
+    curated: list[Entry] = field(default_factory=list)
     _content: dict[str, PageContent] = field(default_factory=dict)
+    _linker: Linker | None = None
 
     def load(self) -> None:
-        """Read and validate the issues; raises :class:`~newsdesk.errors.NewsdeskErrors`."""
-        self.all_issues, self.warnings = load_issues(
-            self.settings.newsletters_dir, self.settings.root
-        )
+        """Read and validate the issues, the glossary file and the port registry.
+
+        Raises :class:`~newsdesk.errors.NewsdeskError` (or several) naming file and line.
+        """
+        self._content = {}
+        self.all_issues, self.warnings, self.registry, self.curated = [], [], Registry(()), []
+        errors: list[NewsdeskError] = []
+        try:
+            self.all_issues, self.warnings = load_issues(
+                self.settings.newsletters_dir, self.settings.root
+            )
+        except NewsdeskError as exc:
+            errors.append(exc)
+        try:
+            self.registry = load_registry(self.settings.ports.extra)
+        except NewsdeskError as exc:
+            errors.append(exc)
+        try:
+            self.curated = load_glossary_file(
+                self.settings.glossary.file, self.settings.root, self.markdown_to_html
+            )
+        except NewsdeskError as exc:
+            errors.append(exc)
+        if errors:
+            raise errors[0] if len(errors) == 1 else NewsdeskErrors(_flatten(errors))
 
     @property
     def issues(self) -> list[Issue]:
@@ -102,9 +149,11 @@ class Publication:
         )
 
     def glossary_markdown(self) -> str:
-        return "---\ntitle: Glossary\n---\n\n# Glossary\n"
+        """The glossary page's stand-in; its text is made once every issue is rendered."""
+        return "---\ntitle: Glossary\nsearch:\n  boost: 2\n---\n\n# Glossary\n"
 
     def ports_markdown(self) -> str:
+        """The ports page's stand-in; its text is made with the glossary."""
         return "---\ntitle: Ports\n---\n\n# Ports\n"
 
     def expand_markers(self, markdown: str, source: str) -> str:
@@ -142,14 +191,145 @@ class Publication:
         self._content[source] = PageContent(source, url, html, self.issue_for_source(source))
 
     def finish(self) -> dict[str, str]:
-        """The final content of every recorded page, by source path."""
+        """Build the glossary, link every page and add port tables and issue frames.
+
+        Returns the final content of every recorded page, by source path, except the
+        glossary and ports pages: see :meth:`late_pages`.
+        """
+        self._build_glossary()
+        self._check_claims()
         out: dict[str, str] = {}
         for source, page in self._content.items():
-            if page.issue is None:
-                out[source] = page.html
+            if source in (pages.GLOSSARY_PATH, pages.PORTS_PATH):
                 continue
-            out[source] = self._issue_page(page)
+            page.html, page.mentions = self._link(page)
+            out[source] = self._issue_page(page) if page.issue else page.html
         return out
+
+    def _build_glossary(self) -> None:
+        extracted: list[Term] = []
+        for issue in self.published or self.issues:
+            page = self._content.get(issue.source)
+            if page is not None:
+                extracted += extract_terms(page.html, issue.source)
+        self.glossary, warnings = build_glossary(
+            extracted, self.curated, self.settings.relative(self.settings.glossary.file)
+        )
+        self.warnings += warnings
+        self._linker = Linker(self.glossary)
+
+    def protocol_names(self) -> dict[str, str]:
+        """Every spelling of a protocol the glossary knows (term, aliases, expansion)."""
+        names = default_names(self.registry)
+        for term in self.glossary:
+            protocol = self.registry.protocol(term.term)
+            if protocol is None:
+                continue
+            for name in (term.term, *term.aliases, term.expansion):
+                if name:
+                    names.setdefault(name, protocol)
+        return names
+
+    def _check_claims(self) -> None:
+        names = self.protocol_names()
+        for issue in self.issues:
+            for problem in check_claims(
+                issue.body, issue.source, issue.body_line, self.registry, names
+            ):
+                self.warnings.append(str(problem))
+
+    def _link(self, page: PageContent) -> tuple[str, frozenset[str]]:
+        assert self._linker is not None
+        result = self._linker.link(
+            page.html,
+            glossary_url=relative_url(page.url, GLOSSARY_URL),
+            mode=self.settings.glossary.link,
+        )
+        html = result.html
+        if page.issue is not None:
+            ports_url = relative_url(page.url, PORTS_URL)
+            html = link_port_mentions(html, self.registry, ports_url)
+            talked_about = set(result.mentions) | {
+                t.slug for t in self.glossary if t.source == page.issue.source
+            }
+            protocols = []
+            for slug in sorted(talked_about):
+                term = self.glossary.get(slug)
+                protocol = self.registry.protocol(term.term) if term else None
+                if protocol and protocol not in protocols:
+                    protocols.append(protocol)
+            html = place_port_tables(
+                html,
+                protocols,
+                self.registry,
+                self.settings.ports.tables,
+                ports_url,
+                source=page.issue.source,
+                names=self.protocol_names(),
+            )
+        return html, result.mentions
+
+    def late_pages(self) -> dict[str, str]:
+        """Markdown of the pages made from every other page: glossary and ports."""
+        glossary_page = self._content.get(pages.GLOSSARY_PATH)
+        glossary_url = glossary_page.url if glossary_page else GLOSSARY_URL
+        ports_page = self._content.get(pages.PORTS_PATH)
+        ports_url = ports_page.url if ports_page else PORTS_URL
+
+        mentions: dict[str, list[tuple[str, str]]] = {}
+        for issue in sorted(self.issues, key=lambda i: (i.date, i.source), reverse=True):
+            page = self._content.get(issue.source)
+            if page is None:
+                continue
+            defined = {t.slug for t in self.glossary if t.source == issue.source}
+            for slug in sorted(page.mentions | defined):
+                url = relative_url(glossary_url, self.issue_url(issue))
+                mentions.setdefault(slug, []).append((issue.title, url))
+
+        def source_link(source: str) -> tuple[str, str] | None:
+            issue = self._by_source.get(source)
+            if issue is None:
+                return None
+            return issue.title, relative_url(glossary_url, self.issue_url(issue))
+
+        registry = self.registry
+
+        def ports_block(term: Term) -> str:
+            protocol = registry.protocol(term.term)
+            if protocol is None:
+                return ""
+            md = glossary_ports_markdown(registry, protocol, relative_url(glossary_url, ports_url))
+            if not md:
+                return ""
+            html = self.markdown_to_html(md).strip()
+            return html.replace("<p>", '<p class="nd-glossary-ports">', 1)
+
+        from newsdesk.glossary import glossary_page_markdown
+
+        def glossary_url_for(protocol: str) -> str | None:
+            term = self.glossary.lookup(protocol)
+            if term is None:
+                return None
+            return "../" + pages.GLOSSARY_PATH + "#" + term.slug
+
+        return {
+            pages.GLOSSARY_PATH: glossary_page_markdown(
+                self.glossary, mentions, source_link, extra=ports_block
+            ),
+            pages.PORTS_PATH: ports_page_markdown(registry, glossary_url_for).split("---\n", 2)[-1],
+        }
+
+    def finish_late_page(self, source: str, html: str) -> str:
+        """Link a late page (rendered from :meth:`late_pages`) like every other page."""
+        page = self._content.get(source)
+        if page is None or self._linker is None:
+            return html
+        page.html = html
+        return self._linker.link(
+            html,
+            glossary_url=relative_url(page.url, GLOSSARY_URL),
+            mode=self.settings.glossary.link,
+        ).html
 
     def _issue_page(self, page: PageContent) -> str:
         issue = page.issue
@@ -178,9 +358,23 @@ class Publication:
                 return before, after
         return None, None
 
-    def renderings(
-        self, terms: dict[str, Sequence[TermNote]] | None = None
-    ) -> list[IssueRendering]:
+    def term_notes(self, page: PageContent) -> tuple[TermNote, ...]:
+        """The glossary terms an issue links, for the print and plain-text editions."""
+        glossary_url = absolute_url(self.settings.site_url, GLOSSARY_URL)
+        notes = []
+        for term in self.glossary:
+            if term.slug in page.mentions:
+                notes.append(
+                    TermNote(
+                        term=term.term,
+                        expansion=term.expansion,
+                        definition=term.definition_text,
+                        url=f"{glossary_url}#{term.slug}",
+                    )
+                )
+        return tuple(notes)
+
+    def renderings(self) -> list[IssueRendering]:
         """Each published issue's content with absolute links, for feeds, PDF and email."""
         out = []
         for page in self._content.values():
@@ -202,9 +396,16 @@ class Publication:
                     url=url,
                     pdf_url=absolute_url(self.settings.site_url, pdf) if pdf else None,
                     html=absolutize(page.html, url),
-                    terms=tuple((terms or {}).get(issue.source, ())),
+                    terms=self.term_notes(page),
                     newsletter_name=self.settings.newsletter_name,
                     site_url=self.settings.site_url,
                 )
             )
         return sorted(out, key=lambda r: (r.date, r.number or 0))
+
+
+def _flatten(errors: list[NewsdeskError]) -> list[NewsdeskError]:
+    out: list[NewsdeskError] = []
+    for e in errors:
+        out.extend(e.errors if isinstance(e, NewsdeskErrors) else [e])
+    return out
