@@ -19,7 +19,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
-from newsdesk import feeds, pages
+from newsdesk import feeds, pages, pdf
 from newsdesk._mkdocs import settings_from_config
 from newsdesk.config import NewsdeskConfig
 from newsdesk.errors import NewsdeskError
@@ -196,11 +196,30 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         feeds.write_feeds(fg, site_dir)
         if not self.preview:
             write_renderings(pub.settings.state_dir, renderings)
+        if pub.pdfs:
+            self._render_pdfs(renderings, site_dir)
         for issue in pub.issues:
             pdf = pub.pdf_path(issue)
-            # Until the PDF step runs, drop the placeholders MkDocs copied for link checking.
+            # A PDF that could not be made leaves the empty stand-in MkDocs copied for
+            # link checking; remove it rather than publish an empty file.
             if pdf and (site_dir / pdf).exists() and (site_dir / pdf).stat().st_size == 0:
                 (site_dir / pdf).unlink()
+
+    def _render_pdfs(self, renderings: list, site_dir: Path) -> None:
+        settings = self._pub.settings
+        report = pdf.render_pdfs(
+            renderings,
+            site_dir=site_dir,
+            site_url=settings.site_url,
+            cache_dir=settings.state_dir / "pdf-cache",
+            paper=settings.pdf.paper,
+            timeout=settings.pdf.timeout,
+            jobs=settings.pdf.jobs,
+            newsletter_name=settings.newsletter_name,
+        )
+        for message in report.warnings + report.errors:
+            log.warning(message)
+        log.info(report.summary)
 
     def on_serve(self, server, config: MkDocsConfig, builder):
         pub = self._pub
