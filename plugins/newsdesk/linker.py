@@ -63,13 +63,8 @@ _TAG = re.compile(r"<[^>]*>")
 _BOLD_HEAD = re.compile(r"\s*<(strong|b)\b[^>]*>(.*?)</\1\s*>([^<]*)", re.S | re.I)
 _DT_TEXT = re.compile(r"(.*?)</dt\s*>", re.S | re.I)
 _GLOSSARY_ATTR = re.compile(r"""\bdata-glossary-term\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
-# URLs, e-mail addresses and host names are never linked inside.
-_URLISH = re.compile(
-    r"(?:\b[a-z][a-z0-9+.-]*://|\bmailto:|\bwww\.)[^\s<>\"']*"
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-    r"|\b[\w-]+(?:\.[\w-]+)+\b",
-    re.I,
-)
+_NON_WORD = re.compile(r"[^\w ]")
+_DOTTED = re.compile(r"\w\.\w")
 _SPACES = str.maketrans(dict.fromkeys("\t\n\r\f\v\xa0\u2007\u202f\u2009", " "))
 _EMPTY: frozenset[str] = frozenset()
 
@@ -117,32 +112,69 @@ def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def _decode(raw: str) -> tuple[str, list[int]]:
-    """Text with character references decoded, and the raw offset of each character.
+def _same(text: str, form: str) -> bool:
+    return text == form or text.translate(_SPACES) == form
 
-    A reference is one unit: characters inside a multi-character decoding get -1, so no
-    link ever starts or ends inside ``&amp;``.
-    """
-    parts: list[str] = []
-    offsets: list[int] = []
-    pos = 0
+
+def _url_like(text: str, start: int, end: int) -> bool:
+    """True if ``text[start:end]`` is part of a URL, an e-mail address or a host name."""
+    size = len(text)
+    before = text[start - 1] if start else " "
+    after = text[end] if end < size else " "
+    if (before.isspace() or before == "\0") and (after.isspace() or after == "\0"):
+        return False
+    if before == "." and start >= 2 and _is_word(text[start - 2]):
+        return True
+    if after == "." and end + 1 < size and _is_word(text[end + 1]):
+        return True
+    left, right = start, end
+    while left and not text[left - 1].isspace() and text[left - 1] != "\0":
+        left -= 1
+    while right < size and not text[right].isspace() and text[right] != "\0":
+        right += 1
+    token = text[left:right]
+    if "://" in token or "@" in token or token[:4].lower() == "www.":
+        return True
+    return "/" in token and _DOTTED.search(token) is not None
+
+
+def _references(raw: str) -> list[tuple[int, int, int, int]]:
+    """Where ``raw`` holds character references: (decoded start, decoded length, raw start,
+    raw length) for each, in order."""
+    refs: list[tuple[int, int, int, int]] = []
+    shift = 0  # decoded position minus raw position so far
     for m in _ENTITY.finditer(raw):
-        start, ref = m.start(), m.group()
-        if start > pos:
-            parts.append(raw[pos:start])
-            offsets.extend(range(pos, start))
+        ref = m.group()
         decoded = htmllib.unescape(ref)
-        if decoded == ref:
-            parts.append(ref)
-            offsets.extend(range(start, m.end()))
-        else:
-            parts.append(decoded)
-            offsets.append(start)
-            offsets.extend([-1] * (len(decoded) - 1))
-        pos = m.end()
-    parts.append(raw[pos:])
-    offsets.extend(range(pos, len(raw) + 1))
-    return "".join(parts), offsets
+        if decoded != ref:
+            refs.append((m.start() + shift, len(decoded), m.start(), len(ref)))
+            shift += len(decoded) - len(ref)
+    return refs
+
+
+def _raw_offset(refs: list[tuple[int, int, int, int]], starts: list[int], pos: int) -> int:
+    """The raw offset of decoded position ``pos``; -1 inside a multi-character decoding.
+
+    A reference is one unit, so no link ever starts or ends inside ``&amp;``.
+    """
+    i = bisect_right(starts, pos) - 1
+    if i < 0:
+        return pos
+    start, length, raw_start, raw_length = refs[i]
+    if pos == start:
+        return raw_start
+    if pos < start + length:
+        return -1
+    return raw_start + raw_length + (pos - start - length)
+
+
+def _unescape_ref(match: re.Match[str]) -> str:
+    return htmllib.unescape(match.group())
+
+
+def _decode_text(raw: str) -> str:
+    """``raw`` with each character reference decoded as :func:`_references` sees them."""
+    return _ENTITY.sub(_unescape_ref, raw)
 
 
 def _plain(fragment: str) -> str:
@@ -154,52 +186,69 @@ class Linker:
 
     def __init__(self, glossary: Glossary):
         self.glossary = glossary
-        self._automaton = ahocorasick.Automaton()
-        keys: dict[str, list[tuple[str, str | None]]] = {}
+        # Real keys: lower-case forms with plain spaces, each with its (slug, exact form)
+        # candidates; an exact form is set for capitals-only names, which match only so.
+        real: dict[str, list[tuple[str, str | None]]] = {}
         for term in glossary:
             for name in term.names:
                 exact = is_acronym(name)
                 for form in term_forms(name):
-                    key = _lower_same_length(form.translate(_SPACES))
-                    candidates = keys.setdefault(key, [])
+                    form = form.translate(_SPACES)
+                    candidates = real.setdefault(_lower_same_length(form), [])
                     entry = (term.slug, form if exact else None)
                     if entry not in candidates:
                         candidates.append(entry)
-        for key, candidates in keys.items():
-            # Exact (capitals-only) forms are tried before case-insensitive ones.
-            candidates.sort(key=lambda c: c[1] is None)
-            self._automaton.add_word(key, (len(key), tuple(candidates)))
-        self._empty = not keys
+        # The automaton sees the text with every non-word character as a space, and each
+        # key between spaces: it reports whole words only, never "pop" inside "popular".
+        # Keys that differ only in punctuation ("SMTP's", "SMTP’s") share an entry.
+        groups: dict[str, list[tuple[str, bool, tuple[tuple[str, str | None], ...]]]] = {}
+        for key, candidates in real.items():
+            candidates.sort(key=lambda c: c[1] is None)  # exact forms first
+            plain = _NON_WORD.search(key) is None
+            groups.setdefault(f" {_NON_WORD.sub(' ', key)} ", []).append(
+                (key, plain, tuple(candidates))
+            )
+        self._automaton = ahocorasick.Automaton()
+        for spaced, group in groups.items():
+            self._automaton.add_word(spaced, (len(spaced) - 2, tuple(group)))
+        self._empty = not groups
         self._titles: dict[str, str] = {}
-        if keys:
+        self._tags: dict[str, dict[str, str]] = {}
+        if groups:
             self._automaton.make_automaton()
 
     # --- Matching on plain text ----------------------------------------------------------
 
     def _matches(self, text: str) -> Iterator[tuple[int, int, str]]:
-        """Non-overlapping (start, end, slug) matches in ``text``; the longest match wins."""
+        """Non-overlapping (start, end, slug) matches in ``text``; the longest match wins.
+
+        ``text`` may hold NUL characters between runs of text: no match spans one.
+        """
         if self._empty or not text:
             return
-        norm = _URLISH.sub(lambda m: "\0" * len(m.group()), text.translate(_SPACES))
-        search = _lower_same_length(norm)
-        limit = len(search)
+        low = _lower_same_length(text)
+        search = f" {_NON_WORD.sub(' ', low)} "
         found: list[tuple[int, int, str]] = []
-        for last, (size, candidates) in self._automaton.iter(search):
-            start, end = last - size + 1, last + 1
-            if start > 0 and _is_word(search[start - 1]):
-                continue
-            if end < limit and _is_word(search[end]):
-                continue
-            for slug, exact in candidates:
-                if exact is None or norm[start:end] == exact:
-                    found.append((start, -end, slug))
-                    break
+        for last, (size, group) in self._automaton.iter(search):
+            end = last - 1  # in ``text``: the search string has one leading space more
+            start = end - size
+            for key, plain, candidates in group:
+                if not plain and low[start:end].translate(_SPACES) != key:
+                    continue
+                for slug, exact in candidates:
+                    if exact is None or _same(text[start:end], exact):
+                        found.append((start, -end, slug))
+                        break
+                break
+        if not found:
+            return
         found.sort()
         reach = 0
         for start, neg_end, slug in found:
             if start >= reach:
                 reach = -neg_end
-                yield start, reach, slug
+                if not _url_like(text, start, reach):
+                    yield start, reach, slug
 
     def find_terms(self, text: str) -> list[tuple[int, int, str]]:
         """Every mention in plain ``text`` as (start, end, slug), for plain-text editions."""
@@ -295,36 +344,39 @@ class Linker:
             return LinkResult(page, _EMPTY)
         segments = self._segments(page)
         texts: list[str] = []
-        offsets: list[list[int] | None] = []
         starts: list[int] = []
+        has_refs: set[int] = set()  # runs with character references
         at = 0
-        for raw_start, raw_end, _own in segments:
-            raw = page[raw_start:raw_end]
-            if "&" in raw:
-                text, table = _decode(raw)
-            else:
-                text, table = raw, None
+        for index, (raw_start, raw_end, _own) in enumerate(segments):
+            text = page[raw_start:raw_end]
+            if "&" in text:
+                text = _decode_text(text)
+                has_refs.add(index)
             texts.append(text)
-            offsets.append(table)
             starts.append(at)
             at += len(text) + 1
         joined = "\0".join(texts)
 
+        tables: dict[int, tuple[list[tuple[int, int, int, int]], list[int]]] = {}
         pieces: list[str] = []
         linked: set[str] = set()
-        tags: dict[str, str] = {}
+        tags = self._tags.setdefault(glossary_url, {})
         done = 0
         for start, end, slug in self._matches(joined):
             if mode == "first" and slug in linked:
                 continue
             index = bisect_right(starts, start) - 1
-            raw_start, _raw_end, own = segments[index]
+            raw_start, raw_end, own = segments[index]
             if slug in own:
                 continue
             local_start, local_end = start - starts[index], end - starts[index]
-            table = offsets[index]
-            if table is not None:
-                local_start, local_end = table[local_start], table[local_end]
+            if index in has_refs:
+                table = tables.get(index)
+                if table is None:
+                    refs = _references(page[raw_start:raw_end])
+                    table = tables[index] = (refs, [r[0] for r in refs])
+                local_start = _raw_offset(*table, local_start)
+                local_end = _raw_offset(*table, local_end)
                 if local_start < 0 or local_end < 0:
                     continue
             a, b = raw_start + local_start, raw_start + local_end
