@@ -701,3 +701,20 @@ def send_issues(
             report.interrupted = True
             break
     return report
+
+
+def deliver_new_issues(
+    settings: Settings,
+    renderings: Sequence[IssueRendering],
+    **options: object,
+) -> SendReport:
+    """Open the database and the secret for ``settings`` and run :func:`send_issues`.
+
+    The entry point for front ends (the CLI, ``email.send_on_build`` in the plugin);
+    ``options`` are those of :func:`send_issues`.
+    """
+    from newsdesk.mail.tokens import load_secret
+
+    secret = load_secret(settings.state_dir)
+    with Store.open(settings.email.database) as store:
+        return send_issues(settings, store, renderings, secret=secret, **options)  # type: ignore[arg-type]

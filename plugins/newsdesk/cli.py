@@ -1,0 +1,390 @@
+"""The ``newsdesk`` command: subscribers, sending, status and previews of the email edition.
+
+Reads ``./mkdocs.yml`` (``-f`` for another). Exit status: 0 when everything ended, 75
+(``EX_TEMPFAIL``) when deliveries wait for the next run, 1 for a configuration or usage
+error, reported as a message without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from newsdesk.errors import NewsdeskError
+from newsdesk.settings import Settings
+
+EX_OK, EX_ERROR, EX_TEMPFAIL = 0, 1, 75
+
+#: Optional modules adding commands: each defines ``register(subparsers)`` and gives its
+#: parsers a ``handler(args) -> int`` default (see :func:`load_settings_for`).
+EXTENSIONS = ("newsdesk.inbox.cli",)
+
+
+def load_settings_for(args: argparse.Namespace) -> Settings:
+    """The settings of the project named by ``-f`` (default ``./mkdocs.yml``)."""
+    from newsdesk._mkdocs import load_settings
+
+    return load_settings(Path(args.config_file))
+
+
+def _out(text: str = "", stream: TextIO | None = None) -> None:
+    print(text, file=stream or sys.stdout, flush=True)
+
+
+def _err(text: str) -> None:
+    _out(text, sys.stderr)
+
+
+def _display(settings: Settings, path: Path) -> str:
+    return settings.relative(path)
+
+
+# -- renderings ------------------------------------------------------------------------------
+
+STAMP = ".built"
+
+
+def _newest_source(settings: Settings, config_file: Path) -> float:
+    times = [config_file.stat().st_mtime] if config_file.exists() else []
+    folder = settings.newsletters_dir
+    if folder.is_dir():
+        times += [p.stat().st_mtime for p in folder.rglob("*") if p.is_file()]
+    if settings.glossary.file.is_file():
+        times.append(settings.glossary.file.stat().st_mtime)
+    return max(times, default=0.0)
+
+
+def renderings_are_stale(settings: Settings, config_file: Path) -> bool:
+    """Whether the build must run: no renderings, or sources newer than the last build."""
+    from newsdesk.rendering import renderings_dir
+
+    folder = renderings_dir(settings.state_dir)
+    files = list(folder.glob("*.json")) if folder.is_dir() else []
+    if not files:
+        return True
+    marks = [p.stat().st_mtime for p in files]
+    if (folder / STAMP).exists():
+        marks.append((folder / STAMP).stat().st_mtime)
+    return _newest_source(settings, config_file) > max(marks)
+
+
+def fresh_renderings(settings: Settings, config_file: Path) -> list:
+    """The issues' renderings, running the site build first when they are stale."""
+    from newsdesk.rendering import read_renderings, renderings_dir
+
+    if renderings_are_stale(settings, config_file):
+        from newsdesk._mkdocs import build_site
+
+        _err("newsdesk: building the site first (the renderings are missing or stale)")
+        build_site(config_file)
+        folder = renderings_dir(settings.state_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / STAMP).touch()
+    return read_renderings(settings.state_dir)
+
+
+# -- subscribers -----------------------------------------------------------------------------
+
+
+@contextmanager
+def _store(settings: Settings) -> Iterator:
+    from newsdesk.mail.store import Store
+
+    with Store.open(settings.email.database) as store:
+        yield store
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    path = Path(args.file)
+    with _store(settings) as store:
+        result = store.import_csv(path, display=args.file)
+    for r in result.rejected:
+        _err(f"{args.file}:{r.line}: {r.email or '(no address)'}: {r.reason}")
+    _out(
+        f"imported {result.imported}, already subscribed {result.existing}, "
+        f"rejected {len(result.rejected)}"
+    )
+    return EX_ERROR if result.rejected else EX_OK
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from newsdesk.mail.addresses import InvalidAddress
+
+    settings = load_settings_for(args)
+    with _store(settings) as store:
+        try:
+            sub = store.add(args.email, args.name or "", source="cli")
+        except InvalidAddress as exc:
+            raise NewsdeskError(f"{args.email}: {exc}") from None
+    _out(f"added {sub.email} (active)")
+    return EX_OK
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    with _store(settings) as store:
+        sub = store.set_status(args.email, "unsubscribed", "cli")
+    if sub is None:
+        raise NewsdeskError(f"{args.email}: not on the list")
+    _out(f"unsubscribed {sub.email} (the record is kept)")
+    return EX_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    with _store(settings) as store:
+        subs = store.subscribers(args.status)
+    for s in subs:
+        name = f" {s.name}" if s.name else ""
+        _out(f"{s.email}\t{s.status}\t{s.created_at}\t{s.source}{name}")
+    return EX_OK
+
+
+# -- send ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _interruptible(stop: threading.Event) -> Iterator[None]:
+    """First Ctrl+C: finish the messages in flight and stop; a second one aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        _err("\nnewsdesk: stopping after the messages in flight (Ctrl+C again to abort)")
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    tasks: dict[str, object] = {}
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as bar:
+
+        def update(slug: str, done: int, total: int) -> None:
+            if slug not in tasks:
+                tasks[slug] = bar.add_task(slug, total=total)
+            bar.update(tasks[slug], completed=done, total=total)  # type: ignore[arg-type]
+
+        yield update
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from newsdesk.mail.send import deliver_new_issues
+
+    settings = load_settings_for(args)
+    renderings = fresh_renderings(settings, Path(args.config_file))
+    stop = threading.Event()
+    live = False if args.no_live_check else None
+    with _interruptible(stop), _progress(sys.stderr.isatty() and not args.dry_run) as progress:
+        report = deliver_new_issues(
+            settings,
+            renderings,
+            only=args.issue,
+            dry_run=args.dry_run,
+            live_check=live,
+            stop=stop,
+            progress=progress,
+        )
+    for warning in dict.fromkeys(report.warnings):
+        _err(f"warning: {warning}")
+    for note in report.notes:
+        _out(note)
+    for address, error in report.rejected:
+        _out(f"rejected: {address}: {error}")
+    if report.fatal:
+        _err(f"newsdesk: {report.fatal}")
+    if report.interrupted:
+        _out("interrupted: the remaining deliveries are recorded as pending")
+    _out(report.summary())
+    return report.exit_code
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    with _store(settings) as store:
+        counts = store.issue_counts()
+        subs = store.counts()
+    _out(
+        "subscribers: "
+        + ", ".join(f"{n} {status}" for status, n in subs.items())
+        + f" ({_display(settings, settings.email.database)})"
+    )
+    if not counts:
+        _out("no issue sent yet")
+        return EX_OK
+    width = max(len(c.slug) for c in counts)
+    _out(f"{'issue':<{width}}  {'#':>4}  {'state':<8}  recipients  sent  failed  pending")
+    for c in counts:
+        number = "" if c.number is None else str(c.number)
+        _out(
+            f"{c.slug:<{width}}  {number:>4}  {c.state:<8}  {c.recipients:>10}  {c.sent:>4}  "
+            f"{c.failed:>6}  {c.pending:>7}"
+        )
+    return EX_OK
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from newsdesk.mail.render import Recipient, prepare_message
+    from newsdesk.mail.tokens import make_token
+
+    settings = load_settings_for(args)
+    renderings = fresh_renderings(settings, Path(args.config_file))
+    chosen = next((r for r in renderings if r.slug == args.slug), None)
+    if chosen is None:
+        known = ", ".join(r.slug for r in renderings) or "none"
+        raise NewsdeskError(f"no published issue '{args.slug}' (published: {known})")
+    prepared = prepare_message(
+        chosen,
+        settings.email,
+        newsletter_name=settings.newsletter_name,
+        site_url=settings.site_url,
+    )
+    # A made-up recipient (id 0) and a token signed with a throwaway key: a preview's
+    # links must never unsubscribe anyone.
+    recipient = Recipient(0, args.to, "Preview Reader")
+    token = make_token(os.urandom(16), "unsubscribe", 0)
+    out = Path(args.output) if args.output else settings.state_dir / "preview"
+    out.mkdir(parents=True, exist_ok=True)
+    eml = out / f"{chosen.slug}.eml"
+    html = out / f"{chosen.slug}.html"
+    eml.write_bytes(prepared.personalise(recipient, token))
+    html.write_text(prepared.html_for(recipient, token), encoding="utf-8")
+    for warning in prepared.warnings:
+        _err(f"warning: {warning}")
+    _out(
+        f"wrote {_display(settings, eml)} and {_display(settings, html)} "
+        f"({prepared.html_size // 1024} KB of HTML)"
+    )
+    return EX_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from newsdesk.service import serve
+
+    settings = load_settings_for(args)
+    serve(settings, host=args.host, port=args.port)
+    return EX_OK
+
+
+# -- the parser ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with every command (and those of :data:`EXTENSIONS`)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-f",
+        "--config-file",
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="the project's mkdocs.yml (default: ./mkdocs.yml)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="newsdesk",
+        description="Subscribers and the email edition of a newsdesk newsletter.",
+        parents=[common],
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    subs = commands.add_parser("subscribers", help="manage the subscribers", parents=[common])
+    sub_commands = subs.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = sub_commands.add_parser(
+        "import", help="import email,name rows from a CSV file", parents=[common]
+    )
+    p.add_argument("file", metavar="FILE.csv")
+    p.set_defaults(handler=cmd_import)
+    p = sub_commands.add_parser("add", help="add one subscriber", parents=[common])
+    p.add_argument("email")
+    p.add_argument("--name", default="")
+    p.set_defaults(handler=cmd_add)
+    p = sub_commands.add_parser("remove", help="unsubscribe (the record is kept)", parents=[common])
+    p.add_argument("email")
+    p.set_defaults(handler=cmd_remove)
+    p = sub_commands.add_parser("list", help="one subscriber a line", parents=[common])
+    p.add_argument("--status", choices=("pending", "active", "unsubscribed", "bounced"))
+    p.set_defaults(handler=cmd_list)
+
+    p = commands.add_parser("send", help="deliver new issues to the subscribers", parents=[common])
+    p.add_argument("--issue", metavar="SLUG", help="send this issue (even an archived one)")
+    p.add_argument("--dry-run", action="store_true", help="say what would be sent")
+    p.add_argument(
+        "--no-live-check",
+        action="store_true",
+        help="do not check first that each issue's page is online",
+    )
+    p.set_defaults(handler=cmd_send)
+
+    p = commands.add_parser("status", help="deliveries per issue", parents=[common])
+    p.set_defaults(handler=cmd_status)
+
+    p = commands.add_parser(
+        "preview", help="write an issue's message as .eml and .html", parents=[common]
+    )
+    p.add_argument("slug", metavar="SLUG")
+    p.add_argument("--to", default="reader@example.org", help="the recipient shown")
+    p.add_argument("-o", "--output", metavar="DIR", help="default: .newsdesk/preview")
+    p.set_defaults(handler=cmd_preview)
+
+    p = commands.add_parser("serve", help="run the subscription service", parents=[common])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8025)
+    p.set_defaults(handler=cmd_serve)
+
+    for name in EXTENSIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue
+            raise
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "config_file"):
+        args.config_file = "mkdocs.yml"
+    try:
+        return int(args.handler(args))
+    except NewsdeskError as exc:
+        _err(f"newsdesk: {exc}")
+        return EX_ERROR
+    except KeyboardInterrupt:
+        _err("newsdesk: interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,390 @@
+"""What a message in the list's mailbox is: an unsubscribe request, a bounce, or neither.
+
+Bounces are delivery status notifications (RFC 3464: ``multipart/report;
+report-type=delivery-status``), parsed with the stdlib :mod:`email` package. Each
+per-recipient block with ``Action: failed`` is a hard bounce when its status is 5.x.x and
+a soft bounce when it is 4.x.x; ``Action: delayed`` is only a warning (the final outcome
+comes later) and is ignored. The subscriber is found through the VERP address the DSN
+was sent to (``bounce+{token}@…``, a token signed for ``"bounce"``), and otherwise through
+``Original-Recipient``/``Final-Recipient``. A VERP address whose token does not verify
+makes the DSN ignored: it was forged or mangled.
+
+An unsubscribe request is a message whose subject is ``unsubscribe {token}`` (what the
+``mailto:`` of List-Unsubscribe produces) with a valid ``"unsubscribe"`` token, a message
+to ``email.unsubscribe_mailto`` with such a token in its text, or a message whose subject
+is just "unsubscribe" – the latter names its sender, who must be a subscriber (the caller
+checks). Automatic replies (``Auto-Submitted``) are never requests: an out-of-office
+reply quoting the issue's footer would otherwise unsubscribe its author.
+
+This module only reads messages; it knows nothing of the database.
+"""
+
+from __future__ import annotations
+
+import email
+import email.parser
+import email.policy
+import email.utils
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from email.message import EmailMessage, Message
+
+from newsdesk.mail.tokens import verify_token
+
+UNSUBSCRIBE = "unsubscribe"
+HARD_BOUNCE = "hard_bounce"
+SOFT_BOUNCE = "soft_bounce"
+OTHER = "other"
+
+UNSUBSCRIBE_PURPOSE = "unsubscribe"
+BOUNCE_PURPOSE = "bounce"
+
+# A token is base32 payload "." a 120-bit MAC (24 base32 characters); see tokens.py.
+_TOKEN = re.compile(r"(?<![A-Za-z0-9])([A-Za-z2-7]{2,200}\.[A-Za-z2-7]{24})(?![A-Za-z0-9])")
+_SUBJECT_TOKEN = re.compile(
+    r"^\s*(?:(?:re|aw|fwd?)\s*:\s*)*unsubscribe(?:\s+|%20)(\S+)\s*$", re.IGNORECASE
+)
+_SUBJECT_PLAIN = re.compile(r"^\s*unsubscribe\s*$", re.IGNORECASE)
+_STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+_REPLY_CODE = re.compile(r"\b([245])\d\d\b")
+_VERP_HEADERS = (
+    "Delivered-To",
+    "X-Original-To",
+    "Envelope-To",
+    "X-Envelope-To",
+    "To",
+    "Cc",
+)
+_BODY_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who a message is about: a subscriber id (from a signed token) or addresses to look up,
+    best first."""
+
+    subscriber_id: int | None = None
+    addresses: tuple[str, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The classification of one message.
+
+    ``kind`` is :data:`UNSUBSCRIBE`, :data:`HARD_BOUNCE`, :data:`SOFT_BOUNCE` or
+    :data:`OTHER`; ``targets`` are the subscribers concerned (empty for :data:`OTHER`);
+    ``reason`` says in a few words why (for logs and the dry run).
+    """
+
+    kind: str
+    key: str
+    targets: tuple[Target, ...] = ()
+    reason: str = ""
+    by_token: bool = False
+
+
+@dataclass(frozen=True)
+class RecipientStatus:
+    """One per-recipient block of a DSN."""
+
+    action: str
+    status: str
+    final_recipient: str | None
+    original_recipient: str | None
+    diagnostic: str = ""
+
+    @property
+    def status_class(self) -> str:
+        return self.status[:1]
+
+
+@dataclass
+class Report:
+    """A parsed delivery status notification."""
+
+    recipients: list[RecipientStatus] = field(default_factory=list)
+    reporting_mta: str = ""
+
+
+def parse(raw: bytes) -> EmailMessage:
+    """The message parsed with the modern :mod:`email` policy."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def message_key(msg: Message, raw: bytes) -> str:
+    """A stable identity for a message: its Message-ID, else a hash of its bytes."""
+    mid = _header(msg, "Message-ID").strip()
+    if mid:
+        return "mid:" + mid
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _header(msg: Message, name: str) -> str:
+    try:
+        value = msg.get(name)
+    except Exception:  # a malformed header the parser could not model
+        return ""
+    return str(value) if value is not None else ""
+
+
+def _headers(msg: Message, name: str) -> list[str]:
+    try:
+        values = msg.get_all(name) or []
+    except Exception:
+        return []
+    return [str(v) for v in values]
+
+
+def _addresses(msg: Message, names: Iterable[str]) -> list[str]:
+    values: list[str] = []
+    for name in names:
+        values += _headers(msg, name)
+    return [addr for _name, addr in email.utils.getaddresses(values) if "@" in addr]
+
+
+def delivery_report(msg: Message) -> Report | None:
+    """The DSN carried by ``msg``, or ``None`` when it is not one.
+
+    Only a top-level ``multipart/report; report-type=delivery-status`` counts: a DSN
+    forwarded inside another message is not a bounce of ours.
+    """
+    if msg.get_content_type() != "multipart/report":
+        return None
+    if str(msg.get_param("report-type", "")).lower() not in (
+        "delivery-status",
+        "global-delivery-status",
+    ):
+        return None
+    for part in msg.iter_parts() if isinstance(msg, EmailMessage) else msg.get_payload():
+        ctype = part.get_content_type()
+        if ctype in ("message/delivery-status", "message/global-delivery-status"):
+            return _parse_status(part)
+    return None
+
+
+def _status_blocks(part: Message) -> list[Message]:
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return payload
+    # message/global-delivery-status (RFC 6533) is left as text by the stdlib parser.
+    text = payload if isinstance(payload, str) else ""
+    if not isinstance(payload, str):
+        body = part.get_payload(decode=True)
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else ""
+    blocks = re.split(r"\r?\n\s*\r?\n", text.strip())
+    parser = email.parser.HeaderParser(policy=email.policy.compat32)
+    return [parser.parsestr(block) for block in blocks if block.strip()]
+
+
+def _address_field(value: str) -> str | None:
+    """The address of ``rfc822; user@example.org`` (``None`` for other address types)."""
+    if not value:
+        return None
+    kind, sep, rest = value.partition(";")
+    if not sep:
+        rest = kind
+    elif kind.strip().lower() not in ("rfc822", "utf-8"):
+        return None
+    addr = rest.strip().strip("<>").strip()
+    return addr if "@" in addr else None
+
+
+def _parse_status(part: Message) -> Report:
+    report = Report()
+    blocks = _status_blocks(part)
+    for i, block in enumerate(blocks):
+        if i == 0 and block.get("Reporting-MTA"):
+            report.reporting_mta = str(block.get("Reporting-MTA"))
+            if not block.get("Action"):
+                continue
+        action = str(block.get("Action", "")).split("(")[0].strip().lower()
+        if not action:
+            continue
+        diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
+        match = _STATUS.search(str(block.get("Status", ""))) or _STATUS.search(diagnostic)
+        if match:
+            status = ".".join(match.groups())
+        else:
+            code = _REPLY_CODE.search(diagnostic)
+            status = f"{code.group(1)}.0.0" if code else ""
+        report.recipients.append(
+            RecipientStatus(
+                action=action,
+                status=status,
+                final_recipient=_address_field(str(block.get("Final-Recipient", ""))),
+                original_recipient=_address_field(str(block.get("Original-Recipient", ""))),
+                diagnostic=diagnostic,
+            )
+        )
+    return report
+
+
+def _verp_target(msg: Message, secret: bytes, bounce_address: str | None) -> Target | str | None:
+    """The subscriber named by the VERP address the DSN went to.
+
+    Returns a :class:`Target`, the string ``"tampered"`` when an address under the bounce
+    address carries a token that does not verify, or ``None`` when there is no VERP address.
+    """
+    local, _, domain = (bounce_address or "").lower().rpartition("@")
+    tampered = False
+    candidates = _addresses(msg, _VERP_HEADERS)
+    # The returned original's headers may carry its Return-Path (the envelope sender).
+    for part in msg.walk():
+        if part.get_content_type() in ("text/rfc822-headers", "message/rfc822"):
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner:
+                candidates += _addresses(inner[0], ("Return-Path",))
+            elif isinstance(inner, str):
+                head = email.parser.HeaderParser().parsestr(inner)
+                candidates += _addresses(head, ("Return-Path",))
+    for addr in candidates:
+        user, _, host = addr.rpartition("@")
+        base, plus, token = user.partition("+")
+        if not plus:
+            continue
+        subject = verify_token(secret, BOUNCE_PURPOSE, token)
+        if subject is not None and subject.isdigit():
+            return Target(subscriber_id=int(subject), detail=f"VERP {addr}")
+        if subject is not None:
+            return Target(addresses=(subject,), detail=f"VERP {addr}")
+        if local and base.lower() == local and host.lower() == domain:
+            tampered = True
+    return "tampered" if tampered else None
+
+
+def _bounce_verdict(
+    msg: Message, key: str, report: Report, secret: bytes, bounce_address: str | None
+) -> Verdict:
+    failed = [r for r in report.recipients if r.action == "failed"]
+    if not failed:
+        actions = ", ".join(sorted({r.action for r in report.recipients})) or "none"
+        return Verdict(OTHER, key, reason=f"delivery status notification ({actions})")
+    hard = [r for r in failed if r.status_class == "5"]
+    kind = HARD_BOUNCE if hard else SOFT_BOUNCE
+    verp = _verp_target(msg, secret, bounce_address)
+    if verp == "tampered":
+        return Verdict(OTHER, key, reason="bounce to a VERP address with an invalid token")
+    if isinstance(verp, Target):
+        worst = (hard or failed)[0]
+        detail = _describe(worst)
+        return Verdict(
+            kind,
+            key,
+            (Target(verp.subscriber_id, verp.addresses, detail),),
+            reason=f"{kind.replace('_', ' ')} via {verp.detail}",
+            by_token=True,
+        )
+    targets = []
+    for r in hard or failed:
+        addrs = tuple(a for a in (r.original_recipient, r.final_recipient) if a)
+        if addrs:
+            targets.append(Target(addresses=addrs, detail=_describe(r)))
+    if not targets:
+        return Verdict(OTHER, key, reason="bounce without a recipient address")
+    return Verdict(kind, key, tuple(targets), reason=f"{kind.replace('_', ' ')} (Final-Recipient)")
+
+
+def _describe(r: RecipientStatus) -> str:
+    text = f"{r.status or 'no status'} {r.diagnostic}".strip()
+    return text[:300]
+
+
+def _text_body(msg: Message) -> str:
+    """The message's plain text (or HTML as text), at most 64 KB of it."""
+    pieces: list[str] = []
+    size = 0
+    for part in msg.walk():
+        if part.get_content_maintype() != "text" or part.get_content_disposition() == "attachment":
+            continue
+        try:
+            content = part.get_content() if isinstance(part, EmailMessage) else part.get_payload()
+        except (LookupError, ValueError):
+            payload = part.get_payload(decode=True)
+            content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+        if not isinstance(content, str):
+            continue
+        pieces.append(content)
+        size += len(content)
+        if size > _BODY_LIMIT:
+            break
+    return "\n".join(pieces)[:_BODY_LIMIT]
+
+
+def _is_automatic(msg: Message) -> bool:
+    auto = _header(msg, "Auto-Submitted").strip().lower()
+    if auto and not auto.startswith("no"):
+        return True
+    if _header(msg, "X-Autoreply") or _header(msg, "X-Autorespond"):
+        return True
+    precedence = _header(msg, "Precedence").strip().lower()
+    return precedence in ("auto_reply", "bulk", "junk", "list")
+
+
+def _addressed_to(msg: Message, address: str | None) -> bool:
+    if not address:
+        return True
+    wanted = email.utils.parseaddr(address)[1].lower()
+    return any(
+        a.lower() == wanted
+        for a in _addresses(msg, ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"))
+    )
+
+
+def _token_target(secret: bytes, token: str, where: str) -> Target | None:
+    subject = verify_token(secret, UNSUBSCRIBE_PURPOSE, token)
+    if subject is None:
+        return None
+    if subject.isdigit():
+        return Target(subscriber_id=int(subject), detail=f"mailto, token in {where}")
+    return Target(addresses=(subject,), detail=f"mailto, token in {where}")
+
+
+def classify(
+    raw: bytes,
+    *,
+    secret: bytes,
+    unsubscribe_mailto: str | None = None,
+    bounce_address: str | None = None,
+) -> Verdict:
+    """Classify one message (its raw bytes) as an unsubscribe request, a hard or soft
+    bounce, or something else. Tokens are verified with ``secret``."""
+    try:
+        msg = parse(raw)
+    except Exception as exc:  # the email package is lenient; this is a last resort
+        return Verdict(OTHER, "sha256:" + hashlib.sha256(raw).hexdigest(), reason=str(exc))
+    key = message_key(msg, raw)
+    if msg.get_content_type() == "multipart/report":
+        report = delivery_report(msg)
+        if report is None:
+            return Verdict(OTHER, key, reason="a report that is not a delivery status")
+        return _bounce_verdict(msg, key, report, secret, bounce_address)
+    if _is_automatic(msg):
+        return Verdict(OTHER, key, reason="an automatic reply")
+
+    subject = " ".join(_header(msg, "Subject").split())
+    match = _SUBJECT_TOKEN.match(subject)
+    if match:
+        target = _token_target(secret, match.group(1), "subject")
+        if target:
+            return Verdict(UNSUBSCRIBE, key, (target,), reason=target.detail, by_token=True)
+        return Verdict(OTHER, key, reason="an unsubscribe token that does not verify")
+    invalid = False
+    if _addressed_to(msg, unsubscribe_mailto):
+        for token in _TOKEN.findall(_text_body(msg)):
+            target = _token_target(secret, token, "body")
+            if target:
+                return Verdict(UNSUBSCRIBE, key, (target,), reason=target.detail, by_token=True)
+            invalid = True
+    if _SUBJECT_PLAIN.match(subject):
+        sender = _addresses(msg, ("From",))
+        if sender:
+            target = Target(addresses=(sender[0],), detail="mailto, from a subscriber")
+            return Verdict(UNSUBSCRIBE, key, (target,), reason=target.detail)
+    if invalid:
+        return Verdict(OTHER, key, reason="an unsubscribe token that does not verify")
+    return Verdict(OTHER, key, reason="not an unsubscribe request or a bounce")

@@ -1,0 +1,613 @@
+"""Reading the list's mailbox over IMAP or POP3: unsubscribe requests and bounces.
+
+``email.inbox.url`` names the mailbox: ``imaps://user@host:993/INBOX`` (implicit TLS),
+``imap://user@host:143/INBOX`` (STARTTLS), ``pop3s://user@host:995`` or
+``pop3://user@host:110`` (STLS), with an ``@`` in the user name percent-encoded. The
+password comes from ``email.inbox.password`` (``NEWSDESK_INBOX_PASSWORD``), never from the
+URL. Certificates are always verified (the system store, ``SSL_CERT_FILE``, or a CA
+file); a connection without TLS is only made to a loopback host.
+
+Each new message is classified by :mod:`newsdesk.mail.dsn` and applied to the
+subscribers in one transaction per batch. Only after the commit is the message marked on
+the server: over IMAP with the keyword ``$NewsdeskProcessed`` and ``\\Seen`` (or moved to
+``email.inbox.processed_folder``), over POP3 by deleting it. Messages that are neither a
+request nor a bounce get the keyword alone over IMAP – they stay unread for a person and
+are not read again – and are left alone over POP3. Every applied message is recorded by
+its Message-ID in the table ``inbox_messages`` in the same transaction, so a crash between
+the commit and the marking is harmless: the next run sees the message again, finds it
+recorded and only marks it (a soft bounce is never counted twice).
+"""
+
+from __future__ import annotations
+
+import base64
+import imaplib
+import os
+import poplib
+import re
+import ssl
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+from newsdesk.errors import NewsdeskError
+from newsdesk.mail import dsn
+from newsdesk.mail.addresses import is_loopback
+from newsdesk.mail.store import Store, Subscriber, now_iso
+from newsdesk.mail.tokens import load_secret
+from newsdesk.settings import Settings
+
+KEYWORD = "$NewsdeskProcessed"
+BATCH = 200
+ENV_PASSWORD = "NEWSDESK_INBOX_PASSWORD"
+CONFIG_FILE = "mkdocs.yml"
+EX_TEMPFAIL = 75
+_DEFAULT_PORTS = {"imap": 143, "imaps": 993, "pop3": 110, "pop3s": 995}
+_LEDGER = """
+CREATE TABLE IF NOT EXISTS inbox_messages (
+    message_key TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subscriber_id INTEGER
+) WITHOUT ROWID
+"""
+
+
+class InboxUnavailable(NewsdeskError):
+    """The mail server could not be reached (a temporary failure: try again later)."""
+
+
+@dataclass(frozen=True)
+class InboxURL:
+    """A parsed ``email.inbox.url``."""
+
+    scheme: str
+    host: str
+    port: int
+    username: str
+    mailbox: str = "INBOX"
+
+    @property
+    def protocol(self) -> str:
+        return "imap" if self.scheme.startswith("imap") else "pop3"
+
+    @property
+    def implicit_tls(self) -> bool:
+        return self.scheme.endswith("s")
+
+    def __str__(self) -> str:
+        path = f"/{self.mailbox}" if self.protocol == "imap" else ""
+        return f"{self.scheme}://{self.username}@{self.host}:{self.port}{path}"
+
+
+def parse_inbox_url(url: str) -> InboxURL:
+    """Parse ``email.inbox.url``; a malformed one raises :class:`NewsdeskError`."""
+
+    def bad(why: str) -> NewsdeskError:
+        return NewsdeskError(f"email.inbox.url: {why}", CONFIG_FILE)
+
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise bad(f"the scheme must be imaps, imap, pop3s or pop3, not {parts.scheme!r}")
+    if parts.password is not None:
+        raise bad(f"put the password in {ENV_PASSWORD}, not in the URL")
+    if not parts.hostname:
+        raise bad("no host name")
+    if not parts.username:
+        raise bad("no user name (imaps://user%40example.org@mail.example.org/INBOX)")
+    try:
+        port = parts.port or _DEFAULT_PORTS[scheme]
+    except ValueError:
+        raise bad("the port is not a number between 1 and 65535") from None
+    path = unquote(parts.path).strip("/")
+    if scheme.startswith("pop3") and path:
+        raise bad("a POP3 mailbox has no folder: remove the path")
+    return InboxURL(scheme, parts.hostname, port, unquote(parts.username), path or "INBOX")
+
+
+@dataclass
+class InboxSummary:
+    """What one run did, per message: ``read`` in all, and how each was taken."""
+
+    read: int = 0
+    unsubscribed: int = 0
+    bounced: int = 0
+    soft_bounces: int = 0
+    ignored: int = 0
+    already: int = 0
+    dry_run: bool = False
+    changes: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        """``inbox: 3 read, 1 unsubscribed, 1 bounced, 1 soft bounce, 0 ignored``."""
+        soft = "soft bounce" if self.soft_bounces == 1 else "soft bounces"
+        text = (
+            f"inbox: {self.read} read, {self.unsubscribed} unsubscribed, {self.bounced} "
+            f"bounced, {self.soft_bounces} {soft}, {self.ignored} ignored"
+        )
+        if self.already:
+            text += f", {self.already} already applied"
+        if self.dry_run:
+            text += " (dry run: nothing changed)"
+        return text
+
+
+# -- the mail server -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A message read from the server: ``ref`` (IMAP UID or POP3 number) and its bytes."""
+
+    ref: str
+    raw: bytes
+
+
+class MailboxClient(Protocol):
+    """A connection to the list's mailbox."""
+
+    def batches(self) -> Iterator[list[Fetched]]:
+        """The new messages, a batch at a time."""
+        ...
+
+    def mark(self, handled: list[str], ignored: list[str]) -> None:
+        """Mark messages processed: ``handled`` ones are done with, ``ignored`` ones stay."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """A verifying client context: ``ca_file``, or the system store (``SSL_CERT_FILE``)."""
+    return ssl.create_default_context(cafile=ca_file)
+
+
+def _cert_error(url: InboxURL, exc: ssl.SSLError) -> NewsdeskError:
+    why = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
+    return NewsdeskError(
+        f"cannot connect to {url.host}:{url.port}: the server's certificate could not be "
+        f"verified ({why}); give its CA with SSL_CERT_FILE",
+        CONFIG_FILE,
+    )
+
+
+def _clear_text_refused(url: InboxURL, command: str) -> NewsdeskError:
+    return NewsdeskError(
+        f"{url.host}:{url.port} does not offer {command}: refusing to send the password in "
+        f"clear text (use {url.scheme}s://, or a loopback host)",
+        CONFIG_FILE,
+    )
+
+
+def connect(
+    url: InboxURL,
+    password: str,
+    *,
+    ca_file: str | None = None,
+    timeout: float = 30,
+    readonly: bool = False,
+    processed_folder: str | None = None,
+) -> MailboxClient:
+    """Log in to the mailbox over TLS (clear text only to a loopback host).
+
+    Raises :class:`InboxUnavailable` when the server cannot be reached and
+    :class:`NewsdeskError` for a certificate, TLS or login failure.
+    """
+    context = tls_context(ca_file)
+    try:
+        if url.protocol == "imap":
+            return _Imap(url, password, context, timeout, readonly, processed_folder)
+        return _Pop3(url, password, context, timeout, readonly)
+    except ssl.SSLCertVerificationError as exc:
+        raise _cert_error(url, exc) from None
+    except ssl.SSLError as exc:
+        raise NewsdeskError(f"TLS with {url.host}:{url.port} failed: {exc}", CONFIG_FILE) from None
+    except (imaplib.IMAP4.error, poplib.error_proto, OSError) as exc:
+        raise InboxUnavailable(f"cannot reach {url}: {exc}", CONFIG_FILE) from None
+
+
+def _quote_mailbox(name: str) -> str:
+    """A mailbox name as an IMAP quoted string, non-ASCII in modified UTF-7 (RFC 3501)."""
+    out: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            data = base64.b64encode("".join(pending).encode("utf-16-be")).decode()
+            out.append("&" + data.rstrip("=").replace("/", ",") + "-")
+            pending.clear()
+
+    for ch in name:
+        if 0x20 <= ord(ch) <= 0x7E:
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            pending.append(ch)
+    flush()
+    text = "".join(out).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+class _Imap:
+    def __init__(
+        self,
+        url: InboxURL,
+        password: str,
+        context: ssl.SSLContext,
+        timeout: float,
+        readonly: bool,
+        processed_folder: str | None,
+    ):
+        self.url = url
+        self.readonly = readonly
+        self.folder = _quote_mailbox(processed_folder) if processed_folder else None
+        if url.implicit_tls:
+            conn = imaplib.IMAP4_SSL(url.host, url.port, ssl_context=context, timeout=timeout)
+        else:
+            conn = imaplib.IMAP4(url.host, url.port, timeout=timeout)
+            if "STARTTLS" in conn.capabilities:
+                conn.starttls(ssl_context=context)
+            elif not is_loopback(url.host):
+                conn.shutdown()
+                raise _clear_text_refused(url, "STARTTLS")
+        self.conn = conn
+        try:
+            if "AUTH=PLAIN" in conn.capabilities:
+                creds = f"\0{url.username}\0{password}".encode()
+                conn.authenticate("PLAIN", lambda _challenge: creds)
+            else:
+                conn.login(url.username, password)
+        except imaplib.IMAP4.error as exc:
+            conn.shutdown()
+            raise NewsdeskError(f"login to {url} failed: {_text(exc)}", CONFIG_FILE) from None
+        typ, data = conn.capability()
+        caps = set(data[0].decode("ascii", "replace").upper().split()) if typ == "OK" else set()
+        self.caps = caps | set(conn.capabilities)
+        typ, data = conn.select(_quote_mailbox(url.mailbox), readonly=readonly)
+        if typ != "OK":
+            self.close()
+            raise NewsdeskError(
+                f"cannot open the mailbox {url.mailbox!r} on {url.host}: {_text(data)}",
+                CONFIG_FILE,
+            )
+        flags = b" ".join(d for d in conn.untagged_responses.get("PERMANENTFLAGS", []) if d)
+        self.keywords = b"\\*" in flags or KEYWORD.encode() in flags
+        if not readonly and not self.keywords and not self.folder:
+            self.close()
+            raise NewsdeskError(
+                f"the mailbox {url.mailbox!r} does not keep keywords: set "
+                "email.inbox.processed_folder to move processed messages there",
+                CONFIG_FILE,
+            )
+        if self.folder and not readonly:
+            conn.create(self.folder)  # NO when it exists already: fine
+
+    def _uid(self, command: str, *args: str) -> list:
+        typ, data = self.conn.uid(command, *args)
+        if typ != "OK":
+            raise NewsdeskError(f"IMAP UID {command} failed on {self.url}: {_text(data)}")
+        return data
+
+    def batches(self) -> Iterator[list[Fetched]]:
+        criteria = ["UNDELETED"]
+        if self.keywords:
+            criteria += ["UNKEYWORD", KEYWORD]
+        data = self._uid("SEARCH", *criteria)
+        uids = data[0].split() if data and data[0] else []
+        for start in range(0, len(uids), BATCH):
+            chunk = [u.decode() for u in uids[start : start + BATCH]]
+            data = self._uid("FETCH", ",".join(chunk), "(UID BODY.PEEK[])")
+            yield _fetched_messages(data)
+
+    def mark(self, handled: list[str], ignored: list[str]) -> None:
+        if self.keywords and handled + ignored:
+            self._uid("STORE", ",".join(handled + ignored), "+FLAGS.SILENT", f"({KEYWORD})")
+        if not handled:
+            return
+        uids = ",".join(handled)
+        self._uid("STORE", uids, "+FLAGS.SILENT", "(\\Seen)")
+        if self.folder:
+            if "MOVE" in self.caps:
+                self._uid("MOVE", uids, self.folder)
+            else:
+                self._uid("COPY", uids, self.folder)
+                self._uid("STORE", uids, "+FLAGS.SILENT", "(\\Deleted)")
+                if "UIDPLUS" in self.caps:
+                    self._uid("EXPUNGE", uids)
+
+    def close(self) -> None:
+        try:
+            if self.conn.state == "SELECTED":
+                self.conn.close()
+            self.conn.logout()
+        except (imaplib.IMAP4.error, OSError):
+            self.conn.shutdown()
+
+
+_FETCH_UID = re.compile(rb"\bUID (\d+)")
+
+
+def _fetched_messages(data: list) -> list[Fetched]:
+    """The (UID, bytes) pairs of an IMAP ``UID FETCH (UID BODY[])`` response."""
+    result: list[Fetched] = []
+    pending: bytes | None = None
+    for item in data:
+        if isinstance(item, tuple):
+            head, body = item
+            pending = body
+            match = _FETCH_UID.search(head)
+            if match:
+                result.append(Fetched(match.group(1).decode(), body))
+                pending = None
+        elif isinstance(item, bytes) and pending is not None:
+            # Some servers send the UID after the literal: "* 1 FETCH (BODY[] {n} UID 5)".
+            match = _FETCH_UID.search(item)
+            if match:
+                result.append(Fetched(match.group(1).decode(), pending))
+            pending = None
+    return result
+
+
+class _Pop3:
+    def __init__(
+        self,
+        url: InboxURL,
+        password: str,
+        context: ssl.SSLContext,
+        timeout: float,
+        readonly: bool,
+    ):
+        self.url = url
+        self.readonly = readonly
+        if url.implicit_tls:
+            conn = poplib.POP3_SSL(url.host, url.port, context=context, timeout=timeout)
+        else:
+            conn = poplib.POP3(url.host, url.port, timeout=timeout)
+            try:
+                caps = conn.capa()
+            except poplib.error_proto:
+                caps = {}
+            if "STLS" in caps:
+                conn.stls(context=context)
+            elif not is_loopback(url.host):
+                conn.close()
+                raise _clear_text_refused(url, "STLS")
+        self.conn = conn
+        try:
+            conn.user(url.username)
+            conn.pass_(password)
+        except poplib.error_proto as exc:
+            conn.close()
+            raise NewsdeskError(f"login to {url} failed: {_text(exc)}", CONFIG_FILE) from None
+
+    def batches(self) -> Iterator[list[Fetched]]:
+        _resp, listing, _octets = self.conn.list()
+        numbers = [line.split()[0].decode() for line in listing]
+        for start in range(0, len(numbers), BATCH):
+            batch = []
+            for number in numbers[start : start + BATCH]:
+                _resp, lines, _octets = self.conn.retr(int(number))
+                batch.append(Fetched(number, b"\r\n".join(lines) + b"\r\n"))
+            yield batch
+
+    def mark(self, handled: list[str], ignored: list[str]) -> None:
+        for number in handled:
+            self.conn.dele(int(number))
+
+    def close(self) -> None:
+        try:
+            if self.readonly:
+                self.conn.rset()
+            self.conn.quit()  # deletions take effect here
+        except (poplib.error_proto, OSError):
+            self.conn.close()
+
+
+def _text(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return " ".join(_text(v) for v in value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+# -- applying messages to the subscribers ---------------------------------------------------
+
+
+def _resolve(store: Store, target: dsn.Target) -> Subscriber | None:
+    if target.subscriber_id is not None:
+        return store.get(target.subscriber_id)
+    for address in target.addresses:
+        sub = store.get(address)
+        if sub is not None:
+            return sub
+    return None
+
+
+def _set_status(conn, sub: Subscriber, status: str, source: str, detail: str) -> None:
+    """The status change of :meth:`Store.set_status`, inside the caller's transaction."""
+    at = now_iso()
+    conn.execute(
+        "UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?", (status, at, sub.id)
+    )
+    conn.execute(
+        "INSERT INTO events (subscriber_id, at, old_status, new_status, source, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (sub.id, at, sub.status, status, source, detail),
+    )
+
+
+def _apply(
+    store: Store,
+    verdict: dsn.Verdict,
+    soft_limit: int,
+    summary: InboxSummary,
+    *,
+    dry_run: bool,
+    ledger: bool,
+) -> bool:
+    """Apply one message (inside the open transaction unless ``dry_run``); whether it was
+    a request or bounce of ours (then it is marked done on the server)."""
+    if verdict.kind == dsn.OTHER:
+        summary.ignored += 1
+        return False
+    conn = store.conn
+    if (
+        ledger
+        and conn.execute(
+            "SELECT 1 FROM inbox_messages WHERE message_key = ?", (verdict.key,)
+        ).fetchone()
+    ):
+        summary.already += 1
+        return True
+    subs = [(t, s) for t in verdict.targets if (s := _resolve(store, t)) is not None]
+    if verdict.kind == dsn.UNSUBSCRIBE and not verdict.by_token:
+        # "unsubscribe" from an address: only a current subscriber can ask for that.
+        subs = [(t, s) for t, s in subs if s.status in ("active", "pending")]
+    if not subs:
+        summary.ignored += 1
+        return False
+    verb = "would be" if dry_run else "is"
+    for target, sub in subs:
+        if verdict.kind == dsn.UNSUBSCRIBE:
+            if sub.status != "unsubscribed":
+                if not dry_run:
+                    _set_status(conn, sub, "unsubscribed", "mailto", target.detail)
+                summary.changes.append(f"{sub.email} {verb} unsubscribed ({target.detail})")
+        elif sub.status in ("active", "pending"):
+            if verdict.kind == dsn.HARD_BOUNCE:
+                if not dry_run:
+                    _set_status(conn, sub, "bounced", "bounce", target.detail)
+                summary.changes.append(f"{sub.email} {verb} bounced ({target.detail})")
+            else:
+                count = sub.soft_bounces + 1
+                if not dry_run:
+                    conn.execute(
+                        "UPDATE subscribers SET soft_bounces = ? WHERE id = ?", (count, sub.id)
+                    )
+                note = f"soft bounce {count} of {soft_limit}"
+                if count >= soft_limit:
+                    if not dry_run:
+                        _set_status(conn, sub, "bounced", "bounce", f"{note}: {target.detail}")
+                    summary.changes.append(f"{sub.email} {verb} bounced ({note})")
+                else:
+                    summary.changes.append(f"{sub.email}: {note} ({target.detail})")
+    if verdict.kind == dsn.UNSUBSCRIBE:
+        summary.unsubscribed += 1
+    elif verdict.kind == dsn.HARD_BOUNCE:
+        summary.bounced += 1
+    else:
+        summary.soft_bounces += 1
+    if not dry_run:
+        conn.execute(
+            "INSERT INTO inbox_messages (message_key, at, kind, subscriber_id) VALUES (?, ?, ?, ?)",
+            (verdict.key, now_iso(), verdict.kind, subs[0][1].id),
+        )
+    return True
+
+
+def _has_ledger(store: Store) -> bool:
+    row = store.conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inbox_messages'"
+    ).fetchone()
+    return row is not None
+
+
+def inbox_password(settings: Settings) -> str:
+    """The mailbox password: ``email.inbox.password``, else ``NEWSDESK_INBOX_PASSWORD``."""
+    password = settings.email.inbox.password or os.environ.get(ENV_PASSWORD)
+    if not password:
+        raise NewsdeskError(
+            f"no password for the inbox: set {ENV_PASSWORD} (email.inbox.password)", CONFIG_FILE
+        )
+    return password
+
+
+def process_inbox(settings: Settings, store: Store, dry_run: bool = False) -> InboxSummary:
+    """Read the new messages of ``email.inbox.url`` and apply unsubscribe requests and
+    bounces to the subscribers in ``store``; with ``dry_run`` only say what would change.
+
+    Each batch is committed before its messages are marked on the server, so rerunning
+    after any failure applies nothing twice.
+    """
+    inbox = settings.email.inbox
+    if not inbox.url:
+        raise NewsdeskError(
+            "no inbox configured: set email.inbox.url (NEWSDESK_INBOX_URL)", CONFIG_FILE
+        )
+    url = parse_inbox_url(inbox.url)
+    password = inbox_password(settings)
+    secret = load_secret(settings.state_dir)
+    if not dry_run:
+        with store.transaction() as conn:
+            conn.execute(_LEDGER)
+    ledger = _has_ledger(store)
+    summary = InboxSummary(dry_run=dry_run)
+    client = connect(
+        url,
+        password,
+        ca_file=getattr(inbox, "ca_file", None),
+        timeout=getattr(inbox, "timeout", 30),
+        readonly=dry_run,
+        processed_folder=inbox.processed_folder,
+    )
+    try:
+        for batch in client.batches():
+            verdicts = [
+                (
+                    fetched.ref,
+                    dsn.classify(
+                        fetched.raw,
+                        secret=secret,
+                        unsubscribe_mailto=settings.email.unsubscribe_mailto,
+                        bounce_address=settings.email.bounce_address,
+                    ),
+                )
+                for fetched in batch
+            ]
+            summary.read += len(verdicts)
+            handled: list[str] = []
+            ignored: list[str] = []
+            if dry_run:
+                for ref, verdict in verdicts:
+                    done = _apply(
+                        store, verdict, inbox.soft_limit, summary, dry_run=True, ledger=ledger
+                    )
+                    (handled if done else ignored).append(ref)
+                continue
+            with store.transaction():
+                for ref, verdict in verdicts:
+                    done = _apply(
+                        store, verdict, inbox.soft_limit, summary, dry_run=False, ledger=True
+                    )
+                    (handled if done else ignored).append(ref)
+            client.mark(handled, ignored)
+    except (TimeoutError, imaplib.IMAP4.abort, poplib.error_proto, OSError) as exc:
+        raise InboxUnavailable(f"the connection to {url} failed: {exc}", CONFIG_FILE) from None
+    finally:
+        client.close()
+    return summary
+
+
+def inbox_command(settings: Settings, dry_run: bool) -> int:
+    """``newsdesk inbox [--dry-run]``: process the inbox, print the changes and a summary.
+
+    Exit status 0 on success, 75 when the server cannot be reached (try later), 1 for a
+    configuration, certificate or login error.
+    """
+    try:
+        with Store.open(settings.email.database) as store:
+            summary = process_inbox(settings, store, dry_run=dry_run)
+    except InboxUnavailable as exc:
+        print(f"newsdesk inbox: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
+    except NewsdeskError as exc:
+        print(f"newsdesk inbox: {exc}", file=sys.stderr)
+        return 1
+    for line in summary.changes:
+        print(f"  {line}")
+    print(summary.line())
+    return 0

@@ -1,0 +1,265 @@
+"""The ``newsdesk`` command line, run as the installed console script on real projects."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import mailbox
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from newsdesk.mail.store import Store
+from tests.mailfixtures import start_server
+
+NEWSDESK = Path(sys.executable).with_name("newsdesk")
+
+EMAIL_OPTIONS = """\
+pdf: {enabled: false}
+email:
+  from: "Test Letter <letter@example.org>"
+  list_id: "Test Letter <test-letter.example.org>"
+  service_url: "https://letter.example.org/list"
+  unsubscribe_mailto: "unsubscribe@example.org"
+  postal_address: "1 Example Street"
+  live_check: !ENV [NEWSDESK_LIVE_CHECK, true]
+  smtp:
+    host: !ENV [NEWSDESK_SMTP_HOST, null]
+    port: !ENV [NEWSDESK_SMTP_PORT, null]
+    security: !ENV [NEWSDESK_SMTP_SECURITY, starttls]
+    username: !ENV [NEWSDESK_SMTP_USERNAME, null]
+    password: !ENV [NEWSDESK_SMTP_PASSWORD, null]
+    connections: 4
+"""
+
+
+def newsdesk(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+    return subprocess.run(
+        [str(NEWSDESK), *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**clean, "NO_MKDOCS_2_WARNING": "1", "NEWSDESK_SECRET": "cli-test", **(env or {})},
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def letter(project):
+    project.config(EMAIL_OPTIONS)
+    project.issue(
+        "2026-01-05-first.md",
+        "The first issue.\n",
+        title="First",
+        date="2026-01-05",
+        number=1,
+        summary="One.",
+    )
+    project.issue(
+        "2026-02-05-second.md",
+        "The second issue.\n\n| Port | Use |\n|---|---|\n| 25 | SMTP |\n",
+        title="Second",
+        date="2026-02-05",
+        number=2,
+        summary="Two.",
+    )
+    return project
+
+
+def write_csv(path: Path, rows: list[str]) -> Path:
+    path.write_text("email,name\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_fresh_project_send_builds_then_delivers_into_the_outbox(letter):
+    root = letter.root
+    write_csv(root / "subs.csv", ["ann@example.org,Ann", "bob@example.org,Bob", "bad,Bad"])
+    imported = newsdesk(root, "subscribers", "import", "subs.csv")
+    assert imported.returncode == 1
+    assert "subs.csv:4: bad:" in imported.stderr
+    assert "imported 2, already subscribed 0, rejected 1" in imported.stdout
+
+    dry = newsdesk(root, "send", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would be sent to 2" in dry.stdout and "building the site" in dry.stderr
+
+    sent = newsdesk(root, "send")
+    assert sent.returncode == 0, sent.stderr
+    assert "first run: only the newest issue (second)" in sent.stdout
+    assert sent.stdout.strip().endswith("sent 2, failed 0, pending 0")
+    assert "Traceback" not in sent.stderr and "building" not in sent.stderr
+    box = mailbox.Maildir(root / ".newsdesk" / "outbox", create=False)
+    messages = [email.message_from_bytes(m.as_bytes(), policy=email.policy.default) for m in box]
+    assert sorted(m["To"].addresses[0].addr_spec for m in messages) == [
+        "ann@example.org",
+        "bob@example.org",
+    ]
+    msg = messages[0]
+    assert msg["Subject"] == "Test Letter #2: Second"
+    html = msg.get_body(("html",)).get_content()
+    assert "https://letter.example.org/news/issues/2026/second/" in html
+    assert "<td" in html and "SMTP" in html  # the table made it
+    assert re.search(r"\|\s*25\s*\|\s*SMTP\s*\|", msg.get_body(("plain",)).get_content())
+
+    again = newsdesk(root, "send")
+    assert again.returncode == 0 and "sent 0, failed 0, pending 0" in again.stdout
+    assert len(box) == 2
+
+    status = newsdesk(root, "status")
+    assert status.returncode == 0
+    lines = status.stdout.splitlines()
+    assert "2 active" in lines[0]
+    assert any(line.split()[:3] == ["first", "1", "archived"] for line in lines)
+    assert any(line.split() == ["second", "2", "sent", "2", "2", "0", "0"] for line in lines)
+
+    # an edited source makes the next send rebuild first
+    time.sleep(0.01)
+    (root / "newsletters" / "2026-02-05-second.md").touch()
+    rebuilt = newsdesk(root, "send")
+    assert "building the site" in rebuilt.stderr and rebuilt.returncode == 0
+
+    preview = newsdesk(root, "preview", "first")
+    assert preview.returncode == 0, preview.stderr
+    eml = root / ".newsdesk" / "preview" / "first.eml"
+    parsed = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert parsed["Subject"] == "Test Letter #1: First"
+    assert "The first issue." in (root / ".newsdesk" / "preview" / "first.html").read_text()
+
+
+def test_subscriber_commands(letter):
+    root = letter.root
+    add = newsdesk(root, "subscribers", "add", "Zoe@Example.org", "--name", "Zoë")
+    assert add.returncode == 0 and "added zoe@example.org" in add.stdout
+    dup = newsdesk(root, "subscribers", "add", "zoe@example.org")
+    assert dup.returncode == 1 and "already on the list" in dup.stderr
+    bad = newsdesk(root, "subscribers", "add", "not an address")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert newsdesk(root, "subscribers", "add", "max@example.org").returncode == 0
+    removed = newsdesk(root, "subscribers", "remove", "zoe@example.org")
+    assert removed.returncode == 0
+    listed = newsdesk(root, "subscribers", "list", "--status", "active")
+    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == ["max@example.org"]
+    everyone = newsdesk(root, "subscribers", "list").stdout
+    assert "zoe@example.org\tunsubscribed" in everyone and "Zoë" in everyone
+    assert newsdesk(root, "subscribers", "remove", "nobody@example.org").returncode == 1
+    # an import never reactivates
+    write_csv(root / "again.csv", ["zoe@example.org,Zoë"])
+    again = newsdesk(root, "subscribers", "import", "again.csv")
+    assert again.returncode == 1 and "does not reactivate" in again.stderr
+    with Store.open(root / ".newsdesk" / "newsdesk.sqlite3") as store:
+        assert store.get("zoe@example.org").status == "unsubscribed"
+        assert [e.source for e in store.events("zoe@example.org")] == ["cli", "cli"]
+
+
+def test_configuration_errors_exit_1_without_traceback(letter, tmp_path):
+    missing = newsdesk(tmp_path, "-f", "nope.yml", "status")
+    assert missing.returncode == 1 and "nope.yml" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    plain_auth = newsdesk(
+        letter.root,
+        "send",
+        "--no-live-check",
+        env={
+            "NEWSDESK_SMTP_HOST": "mail.example.org",
+            "NEWSDESK_SMTP_SECURITY": "none",
+            "NEWSDESK_SMTP_USERNAME": "u",
+            "NEWSDESK_SMTP_PASSWORD": "hunter2-secret",
+        },
+    )
+    assert plain_auth.returncode == 1 and "unencrypted" in plain_auth.stderr
+    assert "hunter2-secret" not in plain_auth.stdout + plain_auth.stderr
+    assert "Traceback" not in plain_auth.stderr
+    unknown = newsdesk(letter.root, "send", "--issue", "nope")
+    assert unknown.returncode == 1 and "no published issue 'nope'" in unknown.stderr
+    usage = newsdesk(letter.root, "send", "--bogus")
+    assert usage.returncode == 2  # argparse's usage error
+
+
+def test_smtp_send_held_back_until_online_then_delivered(letter):
+    root = letter.root
+    srv = start_server("none")
+    try:
+        srv.handler.faults.tempfail_once = {"late@example.org"}
+        srv.handler.faults.reject = {"gone@example.org"}
+        rows = [f"user{i}@example.org,User {i}" for i in range(4)]
+        rows += ["late@example.org,Late", "gone@example.org,Gone"]
+        newsdesk(root, "subscribers", "import", str(write_csv(root / "s.csv", rows)))
+        env = {
+            "NEWSDESK_SMTP_HOST": "127.0.0.1",
+            "NEWSDESK_SMTP_PORT": str(srv.port),
+            "NEWSDESK_SMTP_SECURITY": "none",
+        }
+        # the live check: the site is not online at letter.example.org, so nothing goes
+        held = newsdesk(root, "send", env=env)
+        assert held.returncode == 75 and "not online yet" in held.stdout
+        assert "sent 0, failed 0, pending 0" in held.stdout and srv.received == []
+        first = newsdesk(root, "send", "--no-live-check", env=env)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "sent 5, failed 1, pending 0" in first.stdout
+        assert "rejected: gone@example.org: 550" in first.stdout
+        assert Counter(r.rcpt_tos[0] for r in srv.received) == Counter(
+            [f"user{i}@example.org" for i in range(4)] + ["late@example.org"]
+        )
+        assert newsdesk(root, "send", "--no-live-check", env=env).returncode == 0
+        assert len(srv.received) == 5
+        status = newsdesk(root, "subscribers", "list", "--status", "bounced")
+        assert status.stdout.startswith("gone@example.org\tbounced")
+    finally:
+        srv.controller.stop()
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_sends_everyone_once(letter):
+    """2,000 subscribers; SIGKILL partway; the rerun finishes; duplicates ≤ connections."""
+    root = letter.root
+    n, connections = 2000, 4
+    rows = [f"reader{i:04d}@example.org,Reader {i}" for i in range(n)]
+    assert (
+        newsdesk(root, "subscribers", "import", str(write_csv(root / "big.csv", rows))).returncode
+        == 0
+    )
+    assert newsdesk(root, "send", "--dry-run").returncode == 0  # builds the renderings
+    srv = start_server("none")
+    try:
+        env = {
+            "NEWSDESK_SMTP_HOST": "127.0.0.1",
+            "NEWSDESK_SMTP_PORT": str(srv.port),
+            "NEWSDESK_SMTP_SECURITY": "none",
+            "NEWSDESK_LIVE_CHECK": "false",
+        }
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+        proc = subprocess.Popen(
+            [str(NEWSDESK), "send"],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**clean, "NEWSDESK_SECRET": "cli-test", **env},
+        )
+        deadline = time.monotonic() + 60
+        while len(srv.received) < n // 3 and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        first = len(srv.received)
+        assert 0 < first < n
+        rest = newsdesk(root, "send", env=env, timeout=120)
+        assert rest.returncode == 0, rest.stdout + rest.stderr
+        counts = Counter(r.rcpt_tos[0] for r in srv.received)
+        assert set(counts) == {f"reader{i:04d}@example.org" for i in range(n)}
+        duplicates = sum(c - 1 for c in counts.values())
+        assert duplicates <= connections
+        print(f"\n[measure] killed after {first} of {n}; duplicates after resume: {duplicates}")
+        with Store.open(root / ".newsdesk" / "newsdesk.sqlite3") as store:
+            (counts_row,) = [c for c in store.issue_counts() if c.slug == "second"]
+            assert (counts_row.sent, counts_row.pending, counts_row.state) == (n, 0, "sent")
+    finally:
+        srv.controller.stop()
