@@ -194,6 +194,13 @@ def test_entries_are_read_with_markdown_definitions(tmp_path):
     assert pop.aliases == ("POP3",) and pop.definition_html == "" and pop.line == 7
 
 
+def test_autolinks_stay_links_and_default_markdown_renders(tmp_path):
+    path = write(tmp_path, "- term: RFC\n  definition: See <https://www.rfc-editor.org/>.\n")
+    (entry,) = load_glossary_file(path, tmp_path)
+    soup = BeautifulSoup(entry.definition_html, "html.parser")
+    assert soup.a["href"] == "https://www.rfc-editor.org/"
+
+
 def test_raw_html_in_a_definition_is_shown_as_text(tmp_path):
     (entry,) = load(
         tmp_path,

@@ -41,6 +41,8 @@ _DEFINITION_HEAD = re.compile(
 _DT_EXPANSION = re.compile(r"^(?P<term>.+?)\s*\((?P<exp>[^()]+)\)$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z0-9\"“(])")
 _SPACE = re.compile(r"\s+")
+# "<" opening a tag or comment; autolinks such as <https://…> and <a@b.org> stay Markdown.
+_RAW_TAG_START = re.compile(r"<(?=/?[A-Za-z][A-Za-z0-9-]*(?:[\s/>]|$)|[!?])")
 SUMMARY_LIMIT = 300
 
 
@@ -295,7 +297,7 @@ def _escape_raw_html(text: str) -> str:
         pieces = re.split(r"(`+[^`]*?`+)", line)
         out.append(
             "".join(
-                piece if i % 2 else re.sub(r"<(?=[A-Za-z/!?])", "&lt;", piece)
+                piece if i % 2 else _RAW_TAG_START.sub("&lt;", piece)
                 for i, piece in enumerate(pieces)
             )
         )
@@ -532,12 +534,15 @@ def build_glossary(
         kept: list[str] = []
         for alias in term.aliases:
             akey = term_key(alias)
-            if akey == key:
+            if akey == key or any(term_key(k) == akey for k in kept):
                 continue
             claimed = owner.get(akey)
             if claimed is not None and claimed != key:
                 other = merged[claimed].term
-                what = "is a term itself" if claimed == akey else f"is an alias of {other!r} too"
+                if claimed == akey:
+                    what = f"is a term itself (defined in {merged[claimed].source})"
+                else:
+                    what = f"is an alias of {other!r} too"
                 errors.append(
                     NewsdeskError(
                         f"entry {term.term!r}: alias {alias!r} {what}",

@@ -39,6 +39,7 @@ EXCLUDED = frozenset(
         *("a", "abbr", "button", "code", "dt", "iframe", "kbd", "label", "math", "noscript"),
         *("object", "option", "pre", "samp", "script", "select", "style", "svg", "template"),
         *("textarea", "title", "var", "h1", "h2", "h3", "h4", "h5", "h6"),
+        *("nav", "header", "footer"),  # site chrome, should a whole page be linked
     }
 )
 #: Elements whose content is raw text, not markup.
