@@ -6,9 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import logging
 import mailbox
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -170,10 +174,12 @@ def start(tmp_path: Path, smtpd) -> Iterator[Callable[..., Running]]:
     inbox, smtp_port = smtpd
     running: list[Running] = []
 
-    def _start(limits: Limits | None = None, *, smtp: bool = True) -> Running:
+    def _start(
+        limits: Limits | None = None, *, smtp: bool = True, smtp_at: int | None = None
+    ) -> Running:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        settings = make_settings(tmp_path, url, smtp_port if smtp else None)
+        settings = make_settings(tmp_path, url, (smtp_at or smtp_port) if smtp else None)
         stop_server = start_server(create_app(settings, limits=limits, secret=SECRET), port)
         client = httpx.Client(timeout=10)
 
@@ -584,6 +590,20 @@ def test_without_smtp_the_confirmation_goes_to_the_outbox(start) -> None:
     assert f"{svc.url}/confirm/" in msg.get_body(("plain",)).get_content()
 
 
+def test_a_failed_confirmation_is_logged_and_the_answer_is_the_same(
+    start, caplog: pytest.LogCaptureFixture
+) -> None:
+    svc = start(smtp_at=free_port())  # nothing listens there
+    with caplog.at_level(logging.ERROR, logger="newsdesk.service"):
+        response = svc.subscribe("unlucky@example.org")
+        assert response.status_code == 200
+        assert "Check your inbox" in page_text(response)
+        wait_until(lambda: "not delivered" in caplog.text)
+    assert "cannot connect" in caplog.text
+    assert "unlucky@example.org" not in caplog.text  # no addresses in the log
+    assert svc.status("unlucky@example.org") == "pending"
+
+
 def test_the_service_needs_its_url(tmp_path: Path) -> None:
     from newsdesk.errors import NewsdeskError
 
@@ -640,3 +660,108 @@ def test_one_click_in_either_form_encoding(svc: Running, headers_body) -> None:
     response = svc.client.post(url, content=body, headers=headers)
     assert response.status_code == 200
     assert svc.sources("enc@example.org")[-1] == ("active", "unsubscribed", "one-click")
+
+
+# -- the commands, as installed: `newsdesk serve` and `newsdesk send` ------------------------
+
+NEWSDESK = Path(sys.executable).with_name("newsdesk")
+
+CLI_OPTIONS = """\
+pdf: {{enabled: false}}
+email:
+  from: "Test Letter <letter@example.org>"
+  list_id: "Test Letter <test-letter.example.org>"
+  service_url: "{service_url}"
+  unsubscribe_mailto: "unsubscribe@example.org"
+  postal_address: "1 Example Street"
+  live_check: false
+  smtp:
+    host: 127.0.0.1
+    port: {smtp_port}
+    security: none
+"""
+
+
+@pytest.mark.slow
+def test_the_loop_with_the_installed_commands(project, smtpd, tmp_path: Path) -> None:
+    inbox, smtp_port = smtpd
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    project.config(CLI_OPTIONS.format(service_url=url, smtp_port=smtp_port))
+    project.issue("2026-01-05-first.md", "The first issue.\n", title="First", date="2026-01-05")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")},
+        "NEWSDESK_SECRET": "loop-secret",
+        "NO_MKDOCS_2_WARNING": "1",
+    }
+
+    def newsdesk(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(NEWSDESK), *args],
+            cwd=project.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [str(NEWSDESK), "serve", "--port", str(port)],
+        cwd=project.root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{url}/healthz", timeout=1).text == "ok\n"
+            except httpx.TransportError:
+                return False
+
+        wait_until(healthy, timeout=30)
+        reader = "loop.reader@example.org"
+        with httpx.Client(timeout=10) as client:
+            response = client.post(
+                f"{url}/subscribe", data={"email": reader, "name": "Loop", "website": ""}
+            )
+            assert response.status_code == 200
+            body = inbox.wait_for(reader).get_body(("plain",)).get_content()
+            link = re.search(r"http://\S+/confirm/\S+", body)
+            assert link
+            assert client.get(link.group(0)).status_code == 200
+
+        sent = newsdesk("send")
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert "sent 1, failed 0, pending 0" in sent.stdout
+        issue = inbox.wait_for(reader, 2)
+        assert issue["Subject"].endswith(": First")
+        targets = re.findall(r"<([^>]+)>", str(issue["List-Unsubscribe"]))
+        one_click = next(t for t in targets if t.startswith(f"{url}/unsubscribe/"))
+
+        with httpx.Client(timeout=10) as bare:
+            assert bare.get(one_click).status_code == 200
+            listed = newsdesk("subscribers", "list", "--status", "active")
+            assert reader in listed.stdout
+            response = bare.post(one_click, content=ONE_CLICK_BODY, headers=FORM)
+            assert response.status_code == 200
+            assert bare.get(one_click).status_code == 200
+        listed = newsdesk("subscribers", "list", "--status", "unsubscribed")
+        assert reader in listed.stdout
+
+        assert newsdesk("subscribers", "add", "other@example.net").returncode == 0
+        project.issue(
+            "2026-02-05-second.md", "The second issue.\n", title="Second", date="2026-02-05"
+        )
+        sent = newsdesk("send")
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert "sent 1, failed 0, pending 0" in sent.stdout
+        inbox.wait_for("other@example.net")
+        assert len(inbox.to(reader)) == 2  # the confirmation and the first issue only
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+    assert "Traceback" not in (tmp_path / "serve.log").read_text()

@@ -38,11 +38,16 @@ def serve(
     real client. The access log is off: its lines would carry the tokens of the links.
     Raises :class:`newsdesk.errors.NewsdeskError` for a configuration error.
     """
+    import logging
+
     import uvicorn
 
     from newsdesk.service.app import create_app
 
     app = create_app(settings)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     uvicorn.run(
         app,
         host=host,

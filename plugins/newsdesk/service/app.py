@@ -19,8 +19,10 @@ sender and this service share it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -57,6 +59,7 @@ from newsdesk.service.security import (
 from newsdesk.settings import Settings
 
 log = logging.getLogger("newsdesk.service")
+T = TypeVar("T")
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
@@ -95,10 +98,10 @@ class Service:
     def database(self) -> Path:
         return self.settings.email.database
 
-    def run(self, fn, *args):  # type: ignore[no-untyped-def]
+    def run(self, fn: Callable[..., T], *args: object) -> Awaitable[T]:
         """Run ``fn(store, *args)`` with the database open, in a worker thread."""
 
-        def call():  # type: ignore[no-untyped-def]
+        def call() -> T:
             with Store.open(self.database) as store:
                 return fn(store, *args)
 

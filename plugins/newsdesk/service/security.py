@@ -19,7 +19,6 @@ def content_security_policy(style_hash: str) -> str:
     return (
         "default-src 'none'; "
         f"style-src '{style_hash}'; "
-        "img-src 'self'; "
         "form-action 'self'; "
         "frame-ancestors 'none'; "
         "base-uri 'none'"
@@ -42,7 +41,7 @@ class SecurityHeaders:
             "Referrer-Policy": "no-referrer",
             "Cross-Origin-Opener-Policy": "same-origin",
             "Cross-Origin-Resource-Policy": "same-origin",
-            "Permissions-Policy": "interest-cohort=(), camera=(), microphone=(), geolocation=()",
+            "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
             "Cache-Control": "no-store",
         }
 
