@@ -15,8 +15,15 @@ class GlossaryConfig(Config):
     link = c.Choice(("first", "all"), default="first")
 
 
+class _Switch(c.Choice):
+    """A choice that also takes YAML's ``off``/``no`` (read as false) for ``"off"``."""
+
+    def run_validation(self, value: object) -> str:
+        return super().run_validation("off" if value is False else value)
+
+
 class PortsConfig(Config):
-    tables = c.Choice(("auto", "marker", "off"), default="auto")
+    tables = _Switch(("auto", "marker", "off"), default="auto")
     extra = c.ListOfItems(c.Type(dict), default=[])
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from newsdesk import pages
-from newsdesk.claims import check_claims, default_names
+from newsdesk.claims import check_claims, default_names, named_protocols
 from newsdesk.errors import NewsdeskError, NewsdeskErrors
 from newsdesk.glossary import (
     Entry,
@@ -252,7 +252,8 @@ class Publication:
             talked_about = set(result.mentions) | {
                 t.slug for t in self.glossary if t.source == page.issue.source
             }
-            protocols = []
+            # Protocols named in the issue count even where the glossary has no entry.
+            protocols = named_protocols(page.issue.body, self.registry, self.protocol_names())
             for slug in sorted(talked_about):
                 term = self.glossary.get(slug)
                 protocol = self.registry.protocol(term.term) if term else None
