@@ -263,3 +263,48 @@ def test_kill_9_then_resume_sends_everyone_once(letter):
             assert (counts_row.sent, counts_row.pending, counts_row.state) == (n, 0, "sent")
     finally:
         srv.controller.stop()
+
+
+def test_ctrl_c_stops_cleanly_with_everything_recorded(letter):
+    root = letter.root
+    n = 120
+    rows = [f"reader{i:03d}@example.org,Reader {i}" for i in range(n)]
+    newsdesk(root, "subscribers", "import", str(write_csv(root / "s.csv", rows)))
+    assert newsdesk(root, "send", "--dry-run").returncode == 0  # builds the renderings
+    srv = start_server("none")
+    srv.handler.faults.delay = 0.03
+    try:
+        env = {
+            "NEWSDESK_SMTP_HOST": "127.0.0.1",
+            "NEWSDESK_SMTP_PORT": str(srv.port),
+            "NEWSDESK_SMTP_SECURITY": "none",
+            "NEWSDESK_LIVE_CHECK": "false",
+        }
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+        proc = subprocess.Popen(
+            [str(NEWSDESK), "send"],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**clean, "NEWSDESK_SECRET": "cli-test", **env},
+        )
+        deadline = time.monotonic() + 30
+        while len(srv.received) < 20 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 75, out + err
+        assert "interrupted" in out and "Traceback" not in err
+        with Store.open(root / ".newsdesk" / "newsdesk.sqlite3") as store:
+            states = Counter(row[0] for row in store.conn.execute("SELECT state FROM deliveries"))
+        assert states["sending"] == 0  # every message in flight was finished and recorded
+        assert states["sent"] == len(srv.received) < n
+        assert f"sent {states['sent']}, failed 0, pending {n - states['sent']}" in out
+        srv.handler.faults.delay = 0
+        rest = newsdesk(root, "send", env=env)
+        assert rest.returncode == 0
+        counts = Counter(r.rcpt_tos[0] for r in srv.received)
+        assert len(counts) == n and set(counts.values()) == {1}  # a clean stop: no duplicate
+    finally:
+        srv.controller.stop()

@@ -322,3 +322,18 @@ def test_measure_throughput(tmp_path, server, connections, capsys):
     assert report.sent == n and len(server.received) == n
     with capsys.disabled():
         print(f"\n[measure] {n / elapsed:,.0f} messages/s with {connections} connection(s)")
+
+
+def test_ssl_cert_file_is_honoured(tmp_path, ca, monkeypatch):
+    srv = start_server("starttls", ca=ca, tmp_path=tmp_path)
+    try:
+        store = make_store(tmp_path, 1)
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        refused = run(tmp_path, store, srv.smtp(ca_file=None))  # the system store
+        assert refused.exit_code == 1 and "certificate" in refused.fatal
+        monkeypatch.setenv("SSL_CERT_FILE", srv.ca_file)
+        report = run(tmp_path, store, srv.smtp(ca_file=None))
+        assert report.sent == 1 and report.fatal is None
+    finally:
+        srv.controller.stop()
