@@ -52,6 +52,9 @@ def test_sign_up_on_the_site_without_javascript(
     try:
         page = context.new_page()
         page.goto(f"{site}subscribe/")
+        email_box = page.locator("input[name=email]")
+        border = email_box.evaluate("e => getComputedStyle(e).borderTopWidth")
+        assert border == "1px"  # the form's own stylesheet reached the page
         honeypot = page.locator("input[name=website]").bounding_box()
         assert honeypot is not None and honeypot["x"] + honeypot["width"] < 0
         page.fill("input[name=email]", "Browser.Reader@example.org")

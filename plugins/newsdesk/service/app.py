@@ -315,7 +315,7 @@ async def _subscribe(service: Service, request: Request) -> Response:
     except InvalidAddress as exc:
         return pages.message(
             "Please check the form",
-            f"That cannot be subscribed: {exc}.",
+            f"That cannot be subscribed: {str(exc).rstrip('.')}.",
             status=400,
             error=True,
             form=True,

@@ -151,12 +151,26 @@ class Pages:
         return HTMLResponse(html, status_code=status, headers=headers)
 
 
+SITE_FORM_STYLE = (
+    ".nd-subscribe{max-width:30rem;margin:1.5em 0}"
+    ".nd-subscribe label{display:block;font-weight:700;margin:1em 0 .3em}"
+    ".nd-subscribe input[type=email],.nd-subscribe input[type=text]{display:block;width:100%;"
+    "box-sizing:border-box;padding:.5em .6em;font:inherit;"
+    "color:var(--md-default-fg-color,inherit);background:var(--md-default-bg-color,#fff);"
+    "border:1px solid var(--md-default-fg-color--lighter,#888);border-radius:.2rem}"
+    ".nd-subscribe input:focus{outline:2px solid var(--md-accent-fg-color,#3f51b5)}"
+    ".nd-subscribe button{margin-top:1.2em}"
+)
+"""The form's look on the site: Material's colours where they exist, so dark mode works."""
+
+
 def subscribe_form_html(service_url: str) -> str:
     """The sign-up form for a page of the static site, posting to ``{service_url}/subscribe``.
 
-    Plain HTML on one block (no blank lines), so Markdown passes it through untouched; it
-    needs no JavaScript. The honeypot is hidden by an inline style because the site's
-    stylesheet does not know the class.
+    Plain HTML in one block (no blank lines), so Markdown passes it through untouched; it
+    needs no JavaScript. It brings its own small stylesheet (the site's theme resets form
+    fields), and the honeypot is hidden by an inline style as well, in case that
+    stylesheet is dropped.
     """
     action = service_url.rstrip("/") + "/subscribe"
     form = _ENV.from_string(_FORM).render(action=action, email="", name="", f=_FIELDS)
@@ -165,7 +179,8 @@ def subscribe_form_html(service_url: str) -> str:
     )
     form = form.replace('class="nd-hp"', hidden, 1)
     # Material for MkDocs styles these classes as its primary button.
-    return form.replace("<button ", '<button class="md-button md-button--primary" ', 1)
+    form = form.replace("<button ", '<button class="md-button md-button--primary" ', 1)
+    return f"<style>{SITE_FORM_STYLE}</style>\n{form}"
 
 
 def expand_subscribe_form(markdown: str, service_url: str | None) -> str:
