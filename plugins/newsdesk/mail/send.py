@@ -16,6 +16,7 @@ import mailbox
 import queue
 import smtplib
 import ssl
+import sys
 import threading
 import time
 import urllib.error
@@ -597,6 +598,8 @@ def deliver_issue(
                 progress(slug, done, report.recipients)
             dispatch()
     finally:
+        if sys.exc_info()[0] is not None:  # a second Ctrl+C or a crash: stop retrying
+            abort.set()
         for _ in threads:
             jobs.put(None)
         for t in threads:
@@ -621,15 +624,12 @@ def send_issues(
     stop: threading.Event | None = None,
     progress: Progress | None = None,
     today: dt.date | None = None,
-    on_plan: Callable[[Plan], None] | None = None,
 ) -> SendReport:
     """Deliver every new issue (or ``only``) to its recipients; see :func:`plan_issues`."""
     stop = stop or threading.Event()
     report = SendReport()
     plan = plan_issues(store, renderings, only=only, today=today)
     report.notes += plan.notes
-    if on_plan:
-        on_plan(plan)
     smtp = settings.email.smtp
     if make_transport is None:
         make_transport, default_connections = transport_factory(settings)
@@ -697,6 +697,7 @@ def send_issues(
             break
         if issue_report.note:
             report.notes.append(f"{r.slug}: stopped early: {issue_report.note}")
+            break
         if stop.is_set():
             report.interrupted = True
             break
