@@ -30,7 +30,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from newsdesk.errors import NewsdeskError
 from newsdesk.mail import dsn
@@ -79,7 +79,8 @@ class InboxURL:
 
     def __str__(self) -> str:
         path = f"/{self.mailbox}" if self.protocol == "imap" else ""
-        return f"{self.scheme}://{self.username}@{self.host}:{self.port}{path}"
+        user = quote(self.username, safe="")
+        return f"{self.scheme}://{user}@{self.host}:{self.port}{path}"
 
 
 def parse_inbox_url(url: str) -> InboxURL:

@@ -1,0 +1,450 @@
+"""Reading the list's mailbox against a real Dovecot over IMAP and POP3 (``tests/dovecot.py``)."""
+
+from __future__ import annotations
+
+import imaplib
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from newsdesk.errors import NewsdeskError
+from newsdesk.mail import inbox
+from newsdesk.mail.inbox import (
+    KEYWORD,
+    InboxUnavailable,
+    connect,
+    inbox_command,
+    parse_inbox_url,
+    process_inbox,
+)
+from newsdesk.mail.store import Store
+from newsdesk.settings import EmailSettings, InboxSettings, Settings
+from tests.dovecot import Dovecot, User
+from tests.test_dsn import (
+    BOUNCE,
+    SECRET,
+    UNSUB,
+    exchange_dsn,
+    exim_dsn,
+    gmail_dsn,
+    mail,
+    postfix_dsn,
+    unsub_token,
+    verp,
+)
+
+SCHEMES = ["imaps", "imap", "pop3s", "pop3"]
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[Dovecot]:
+    # Not under pytest's tmp_path: its parents are private to root, and Dovecot's mail
+    # processes run as an unprivileged user.
+    base = Path(tempfile.mkdtemp(prefix="newsdesk-dovecot-"))
+    try:
+        with Dovecot(base) as server:
+            yield server
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def ca(dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Trust the test CA the way a user would: through SSL_CERT_FILE."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(dovecot.ca_file))
+    monkeypatch.setenv("NEWSDESK_SECRET", SECRET.decode())
+    monkeypatch.delenv("NEWSDESK_INBOX_PASSWORD", raising=False)
+    return str(dovecot.ca_file)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(tmp_path / "newsdesk.sqlite3") as s:
+        for address in ("alice@example.net", "bob@example.net", "carol@example.net"):
+            s.add(address)
+        yield s
+
+
+def make_settings(
+    root: Path,
+    url: str,
+    password: str | None,
+    *,
+    soft_limit: int = 3,
+    processed_folder: str | None = None,
+) -> Settings:
+    return Settings(
+        root=root,
+        site_url="https://letter.example.org/",
+        email=EmailSettings(
+            from_="Test Letter <list@example.org>",
+            unsubscribe_mailto=UNSUB,
+            bounce_address=BOUNCE,
+            database=root / "newsdesk.sqlite3",
+            inbox=InboxSettings(
+                url=url,
+                password=password,
+                soft_limit=soft_limit,
+                processed_folder=processed_folder,
+            ),
+        ),
+    )
+
+
+def status(store: Store, address: str) -> str:
+    sub = store.get(address)
+    assert sub is not None
+    return sub.status
+
+
+def imap_view(dovecot: Dovecot, user: User, folder: str = "INBOX") -> list[tuple[str, set[str]]]:
+    """(Subject, flags) of every message in ``folder``, read with imaplib."""
+    context = ssl.create_default_context(cafile=str(dovecot.ca_file))
+    conn = imaplib.IMAP4_SSL("127.0.0.1", dovecot.port_imaps, ssl_context=context)
+    conn.login(user.name, user.password)
+    conn.select(folder, readonly=True)
+    typ, data = conn.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    result = []
+    if typ == "OK" and data and data[0] is not None:
+        for item in data:
+            if isinstance(item, tuple):
+                flags = set(imaplib.ParseFlags(item[0]))
+                subject = item[1].decode().partition(":")[2].strip()
+                result.append((subject, {f.decode() for f in flags}))
+    conn.logout()
+    return sorted(result)
+
+
+# -- the URL ------------------------------------------------------------------------------
+
+
+def test_parse_inbox_url() -> None:
+    url = parse_inbox_url("imaps://list%40example.org@mail.example.org/INBOX")
+    assert (url.scheme, url.host, url.port, url.username, url.mailbox) == (
+        "imaps",
+        "mail.example.org",
+        993,
+        "list@example.org",
+        "INBOX",
+    )
+    assert parse_inbox_url("imap://u@mail.example.org:1143/Lists%2FBounces").mailbox == (
+        "Lists/Bounces"
+    )
+    assert parse_inbox_url("imap://u@mail.example.org").port == 143
+    assert parse_inbox_url("pop3s://u@mail.example.org").port == 995
+    assert parse_inbox_url("POP3://u@[::1]:1110/").host == "::1"
+    for bad, why in [
+        ("http://u@mail.example.org/", "scheme"),
+        ("imaps://u:hunter2@mail.example.org/", "NEWSDESK_INBOX_PASSWORD"),
+        ("imaps://mail.example.org/", "user name"),
+        ("pop3s://u@mail.example.org/INBOX", "no folder"),
+        ("imaps://u@mail.example.org:99999/", "port"),
+    ]:
+        with pytest.raises(NewsdeskError, match=why) as info:
+            parse_inbox_url(bad)
+        assert "hunter2" not in str(info.value)
+        assert info.value.path == "mkdocs.yml"
+
+
+# -- one run changes the subscribers, the second changes nothing ------------------------------
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_unsubscribe_and_hard_bounce_over_each_protocol(
+    scheme: str, dovecot: Dovecot, ca: str, store: Store, tmp_path: Path, capsys
+) -> None:
+    alice, bob, carol = (
+        store.get(a) for a in ("alice@example.net", "bob@example.net", "carol@example.net")
+    )
+    assert alice and bob and carol
+    user = dovecot.add_user()
+    forged = unsub_token(carol.id).split(".")[0] + "." + unsub_token(alice.id).split(".")[1]
+    dovecot.deliver(
+        user,
+        mail(f"unsubscribe {unsub_token(alice.id)}", sender="alice@example.net"),
+        postfix_dsn("bob@example.net", verp(bob.id), subscriber_id=bob.id),
+        mail(f"unsubscribe {forged}", sender="mallory@example.net"),
+        mail("Thanks!", "Great issue.", sender="dave@example.net", to="list@example.org"),
+    )
+    settings = make_settings(tmp_path, dovecot.url(scheme, user), user.password)
+
+    assert inbox_command(settings, dry_run=False) == 0
+    out = capsys.readouterr().out
+    assert "inbox: 4 read, 1 unsubscribed, 1 bounced, 0 soft bounces, 2 ignored" in out
+    assert "alice@example.net is unsubscribed" in out
+    assert status(store, "alice@example.net") == "unsubscribed"
+    assert status(store, "bob@example.net") == "bounced"
+    assert status(store, "carol@example.net") == "active"  # tampered token
+    assert store.events("alice@example.net")[-1].source == "mailto"
+    assert store.events("bob@example.net")[-1].source == "bounce"
+    assert "5.1.1" in store.events("bob@example.net")[-1].detail
+    events_before = [len(store.events(a)) for a in ("alice@", "bob@", "carol@")]
+
+    if scheme.startswith("imap"):
+        view = dict(imap_view(dovecot, user))
+        assert view[f"unsubscribe {unsub_token(alice.id)}"] >= {KEYWORD, "\\Seen"}
+        assert view["Undelivered Mail Returned to Sender"] >= {KEYWORD, "\\Seen"}
+        # What is not ours stays unread for a person, but is not read again.
+        assert view["Thanks!"] & {KEYWORD, "\\Seen"} == {KEYWORD}
+        assert view[f"unsubscribe {forged}"] & {KEYWORD, "\\Seen"} == {KEYWORD}
+    else:
+        left = sorted(m["Subject"] for m in dovecot.maildir(user))
+        assert left == sorted(["Thanks!", f"unsubscribe {forged}"])
+
+    # Second run: nothing changes (IMAP reads nothing; POP3 re-reads the two left alone).
+    assert inbox_command(settings, dry_run=False) == 0
+    again = 0 if scheme.startswith("imap") else 2
+    assert f"inbox: {again} read, 0 unsubscribed, 0 bounced, 0 soft bounces, {again} ignored" in (
+        capsys.readouterr().out
+    )
+    assert [len(store.events(a)) for a in ("alice@", "bob@", "carol@")] == events_before
+    assert status(store, "carol@example.net") == "active"
+
+
+def test_each_dsn_shape_and_plain_unsubscribe(
+    dovecot: Dovecot, ca: str, store: Store, tmp_path: Path
+) -> None:
+    subs = [store.add(f"s{i}@example.net") for i in range(6)]
+    user = dovecot.add_user()
+    dovecot.deliver(
+        user,
+        exim_dsn("s0@example.net", verp(subs[0].id), subscriber_id=subs[0].id),
+        exchange_dsn("s1@example.net", verp(subs[1].id), subscriber_id=subs[1].id),
+        gmail_dsn("s2@example.net", verp(subs[2].id), subscriber_id=subs[2].id),
+        # No VERP: found through Final-Recipient.
+        postfix_dsn("S3@Example.net", "list@example.org", msgid="p3@mail.example.org"),
+        mail("unsubscribe", sender="S4 <s4@example.net>", to="list@example.org"),
+        mail("unsubscribe", sender="stranger@example.net", to="list@example.org"),
+        gmail_dsn("s5@example.net", verp(subs[5].id), status="4.4.1", action="delayed"),
+    )
+    settings = make_settings(tmp_path, dovecot.url("imaps", user), user.password)
+    summary = process_inbox(settings, store)
+    assert (summary.read, summary.bounced, summary.unsubscribed, summary.ignored) == (7, 4, 1, 2)
+    assert [status(store, s.email) for s in subs] == ["bounced"] * 4 + ["unsubscribed", "active"]
+    assert store.get("stranger@example.net") is None
+
+
+def test_soft_bounces_in_a_row_mark_bounced(
+    dovecot: Dovecot, ca: str, store: Store, tmp_path: Path
+) -> None:
+    alice = store.get("alice@example.net")
+    assert alice
+    user = dovecot.add_user()
+    settings = make_settings(tmp_path, dovecot.url("pop3s", user), user.password, soft_limit=3)
+    shapes = [postfix_dsn, exim_dsn, gmail_dsn]
+    statuses = ["4.2.2", "4.0.0", "4.4.1"]
+    for n, (shape, code) in enumerate(zip(shapes, statuses, strict=True), start=1):
+        dovecot.deliver(
+            user, shape("alice@example.net", verp(alice.id), status=code, msgid=f"soft{n}@mx")
+        )
+        summary = process_inbox(settings, store)
+        assert summary.soft_bounces == 1
+        sub = store.get(alice.id)
+        assert sub is not None
+        assert sub.soft_bounces == n
+        assert sub.status == ("bounced" if n == 3 else "active")
+    assert "soft bounce 3 of 3" in store.events(alice.id)[-1].detail
+
+
+def test_processed_folder(dovecot: Dovecot, ca: str, store: Store, tmp_path: Path) -> None:
+    bob = store.get("bob@example.net")
+    assert bob
+    user = dovecot.add_user()
+    dovecot.deliver(
+        user,
+        exchange_dsn("bob@example.net", verp(bob.id), subscriber_id=bob.id),
+        mail("Hello", "Just saying hello.", to="list@example.org"),
+    )
+    url = dovecot.url("imap", user)
+    settings = make_settings(tmp_path, url, user.password, processed_folder="Newsdesk Done")
+    summary = process_inbox(settings, store)
+    assert (summary.read, summary.bounced, summary.ignored) == (2, 1, 1)
+    assert [s for s, _f in imap_view(dovecot, user)] == ["Hello"]
+    moved = imap_view(dovecot, user, '"Newsdesk Done"')
+    assert len(moved) == 1 and moved[0][0].startswith("Undeliverable")
+    assert "\\Seen" in moved[0][1]
+    assert process_inbox(settings, store).read == 0
+
+
+def test_dry_run_changes_nothing(dovecot: Dovecot, ca: str, store: Store, tmp_path: Path) -> None:
+    alice = store.get("alice@example.net")
+    assert alice
+    user = dovecot.add_user()
+    dovecot.deliver(user, mail(f"unsubscribe {unsub_token(alice.id)}"))
+    for scheme in ("imaps", "pop3s"):
+        settings = make_settings(tmp_path, dovecot.url(scheme, user), user.password)
+        summary = process_inbox(settings, store, dry_run=True)
+        assert (summary.read, summary.unsubscribed) == (1, 1)
+        assert summary.changes == [
+            "alice@example.net would be unsubscribed (mailto, token in subject)"
+        ]
+        assert "dry run" in summary.line()
+        assert status(store, "alice@example.net") == "active"
+    assert imap_view(dovecot, user)[0][1] == set()
+    summary = process_inbox(
+        make_settings(tmp_path, dovecot.url("imaps", user), user.password), store
+    )
+    assert summary.unsubscribed == 1
+    assert status(store, "alice@example.net") == "unsubscribed"
+
+
+# -- a crash between the commit and the marking ---------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["imaps", "pop3s"])
+def test_crash_between_commit_and_marking_is_harmless(
+    scheme: str, dovecot: Dovecot, ca: str, store: Store, tmp_path: Path, monkeypatch
+) -> None:
+    alice, bob = store.get("alice@example.net"), store.get("bob@example.net")
+    assert alice and bob
+    user = dovecot.add_user()
+    dovecot.deliver(
+        user,
+        mail(f"unsubscribe {unsub_token(alice.id)}"),
+        exim_dsn("bob@example.net", verp(bob.id), status="4.0.0", subscriber_id=bob.id),
+    )
+    settings = make_settings(tmp_path, dovecot.url(scheme, user), user.password)
+
+    def crash(self, handled, ignored):
+        raise RuntimeError("killed after the commit")
+
+    cls = inbox._Imap if scheme == "imaps" else inbox._Pop3
+    with monkeypatch.context() as m:
+        m.setattr(cls, "mark", crash)
+        with pytest.raises(RuntimeError, match="killed"):
+            process_inbox(settings, store)
+    # The commit happened; the messages were not marked.
+    assert status(store, "alice@example.net") == "unsubscribed"
+    assert store.get(bob.id).soft_bounces == 1  # type: ignore[union-attr]
+    assert len(dovecot.maildir(user)) == 2
+
+    summary = process_inbox(settings, store)
+    assert (summary.read, summary.already, summary.soft_bounces, summary.unsubscribed) == (
+        2,
+        2,
+        0,
+        0,
+    )
+    assert store.get(bob.id).soft_bounces == 1  # type: ignore[union-attr]
+    assert len(store.events(alice.id)) == 2
+    assert process_inbox(settings, store).read == 0
+
+
+# -- a big mailbox ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["imaps", "pop3s"])
+def test_thousand_messages(
+    scheme: str, dovecot: Dovecot, ca: str, store: Store, tmp_path: Path
+) -> None:
+    subs = [store.add(f"many{i}@example.net") for i in range(40)]
+    user = dovecot.add_user()
+    messages = []
+    for i, sub in enumerate(subs[:20]):
+        messages.append(
+            postfix_dsn(sub.email, verp(sub.id), msgid=f"b{i}@mx", subscriber_id=sub.id)
+        )
+    for i, sub in enumerate(subs[20:]):
+        messages.append(mail(f"unsubscribe {unsub_token(sub.id)}", msgid=f"<u{i}@example.net>"))
+    for i in range(1000 - len(messages)):
+        messages.append(mail(f"Reader letter {i}", "Thanks " * 50, msgid=f"<r{i}@example.net>"))
+    dovecot.deliver(user, *messages)
+    settings = make_settings(tmp_path, dovecot.url(scheme, user), user.password)
+
+    started = time.perf_counter()
+    summary = process_inbox(settings, store)
+    elapsed = time.perf_counter() - started
+    assert (summary.read, summary.bounced, summary.unsubscribed, summary.ignored) == (
+        1000,
+        20,
+        20,
+        960,
+    )
+    assert store.counts()["bounced"] == 20 and store.counts()["unsubscribed"] == 20
+    assert elapsed < 20, f"1,000 messages took {elapsed:.1f} s"
+    second = process_inbox(settings, store)
+    assert (second.bounced, second.unsubscribed) == (0, 0)
+    assert second.read == (0 if scheme == "imaps" else 960)
+
+
+# -- connection security and failures ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_certificate_is_verified(scheme: str, dovecot: Dovecot, ca: str, tmp_path: Path) -> None:
+    user = dovecot.add_user()
+    other = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other))
+    url = parse_inbox_url(dovecot.url(scheme, user))
+    with pytest.raises(NewsdeskError, match="certificate") as info:
+        connect(url, user.password, ca_file=str(other))
+    assert user.password not in str(info.value)
+    connect(url, user.password, ca_file=ca).close()
+
+
+def test_wrong_password_and_unreachable_server(
+    dovecot: Dovecot, ca: str, store: Store, tmp_path: Path, capsys
+) -> None:
+    user = dovecot.add_user()
+    for scheme in ("imaps", "pop3s"):
+        settings = make_settings(tmp_path, dovecot.url(scheme, user), "wrong password")
+        assert inbox_command(settings, dry_run=False) == 1
+        err = capsys.readouterr().err
+        assert "login" in err and "failed" in err and "wrong password" not in err
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    settings = make_settings(tmp_path, f"imaps://u@127.0.0.1:{port}/INBOX", "pw")
+    assert inbox_command(settings, dry_run=False) == 75
+    assert "cannot reach" in capsys.readouterr().err
+    with pytest.raises(InboxUnavailable):
+        process_inbox(settings, store)
+    with pytest.raises(NewsdeskError, match="NEWSDESK_INBOX_PASSWORD"):
+        process_inbox(make_settings(tmp_path, f"imaps://u@127.0.0.1:{port}/", None), store)
+
+
+def test_no_password_in_clear_text_to_a_remote_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server without STARTTLS: the password is sent only when the host is loopback."""
+    received: list[bytes] = []
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _addr = server.accept()
+            with conn, conn.makefile("rb") as rfile:
+                conn.sendall(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] test server\r\n")
+                for line in rfile:
+                    received.append(line)
+                    tag = line.split()[0]
+                    if b"CAPABILITY" in line:
+                        conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n")
+                    elif b"AUTHENTICATE" in line:
+                        conn.sendall(b"+ \r\n")
+                        received.append(rfile.readline())
+                        conn.sendall(tag + b" NO no such user\r\n")
+                        continue
+                    conn.sendall(tag + b" OK done\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = parse_inbox_url(f"imap://u@127.0.0.1:{port}/INBOX")
+    with monkeypatch.context() as m:
+        m.setattr(inbox, "is_loopback", lambda host: False)
+        with pytest.raises(NewsdeskError, match="clear text"):
+            connect(url, "pw", timeout=5)
+    assert not any(b"AUTHENTICATE" in line or b"LOGIN" in line for line in received)
+    # To loopback, clear text is allowed (a local relay or a test server).
+    with pytest.raises(NewsdeskError, match="login"):
+        connect(url, "pw", timeout=5)
+    assert any(b"AUTHENTICATE" in line for line in received)
+    server.close()
