@@ -74,8 +74,10 @@ def test_seed_issue_defines_pop_imap_smtp_in_its_own_words():
     assert pop.slug == "pop"
     assert pop.expansion == "Post Office Protocol"
     assert pop.source == SEED
-    assert pop.definition_html.startswith("This protocol delivers your mail from a server at once.")
-    assert "Plus, all mail is stored on one place." in pop.definition_html
+    assert pop.definition_html.startswith(
+        "<p>This protocol delivers your mail from a server at once."
+    )
+    assert pop.definition_html.endswith("Plus, all mail is stored on one place.</p>")
     assert pop.summary == (
         "Post Office Protocol – This protocol delivers your mail from a server at once."
     )
@@ -88,7 +90,7 @@ def test_each_dash_form_defines_a_term(dash):
     html = render(f"**MTA** (Mail Transfer Agent) {dash} Moves mail between servers.")
     (term,) = extract_terms(html, "newsletters/a.md")
     assert (term.term, term.expansion) == ("MTA", "Mail Transfer Agent")
-    assert term.definition_html == "Moves mail between servers."
+    assert term.definition_html == "<p>Moves mail between servers.</p>"
 
 
 @pytest.mark.parametrize(
@@ -109,7 +111,7 @@ def test_expansion_with_inner_parentheses_and_inline_markup():
     html = render("**IMAP** (Internet Message Access Protocol (v4)) – Keeps mail *on* the server.")
     (term,) = extract_terms(html, "newsletters/a.md")
     assert term.expansion == "Internet Message Access Protocol (v4)"
-    assert term.definition_html == "Keeps mail <em>on</em> the server."
+    assert term.definition_html == "<p>Keeps mail <em>on</em> the server.</p>"
     assert term.definition_text == "Keeps mail on the server."
 
 
@@ -257,7 +259,7 @@ def test_project_glossary_keeps_the_seed_issues_words_and_covers_every_port_prot
     pop, imap, smtp = glossary.get("pop"), glossary.get("imap"), glossary.get("smtp")
     assert pop and imap and smtp
     assert pop.source == imap.source == smtp.source == SEED
-    assert pop.definition_html.startswith("This protocol delivers your mail")
+    assert pop.definition_text.startswith("This protocol delivers your mail")
     assert "POP3" in pop.aliases and "IMAP4" in imap.aliases
     assert "Simple Mail Transfer Protocol" in smtp.aliases
     assert {"imap", "smtp"} <= set(pop.related)

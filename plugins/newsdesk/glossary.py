@@ -241,7 +241,7 @@ def _paragraph_term(p: etree._Element, source: str) -> Term | None:
         term=name,
         slug=slugify(name),
         expansion=clean_term(match["exp"]),
-        definition_html=sanitize_html(rest),
+        definition_html=f"<p>{sanitize_html(rest)}</p>",
         source=source,
     )
 

@@ -18,6 +18,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 import ahocorasick
 
@@ -46,6 +47,11 @@ EXCLUDED = frozenset(
 RAW_TEXT = frozenset(
     {"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "plaintext"}
 )
+#: Excluded elements that do not nest: the linker skips straight to their end tag.
+SKIPPED = RAW_TEXT | {
+    *("a", "abbr", "code", "kbd", "pre", "samp", "var", "svg", "math"),
+    *("h1", "h2", "h3", "h4", "h5", "h6"),
+}
 VOID = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param"}
     | {"source", "track", "wbr"}
@@ -76,6 +82,11 @@ class LinkResult:
 
     html: str
     mentions: frozenset[str]
+
+
+@lru_cache(maxsize=64)
+def _end_tag(name: str) -> re.Pattern[str]:
+    return re.compile(rf"</{re.escape(name)}\b", re.I)
 
 
 def _plurals(name: str, acronym: bool) -> list[str]:
@@ -294,8 +305,10 @@ class Linker:
                 continue
             name = start_name.lower()
             attrs = m.group(3)
-            if name in RAW_TEXT:
-                close = re.compile(rf"</{re.escape(name)}\b", re.I).search(page, pos)
+            if name in SKIPPED:
+                # Nothing inside is linked: jump to the end tag (the tag itself is then
+                # unmatched and ignored). Raw text must be skipped so anyway.
+                close = _end_tag(name).search(page, pos)
                 pos = close.start() if close else size
                 continue
             if name in VOID or attrs.endswith("/"):
