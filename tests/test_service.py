@@ -3,6 +3,7 @@ server receiving the confirmation emails and the issues."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import email.policy
@@ -604,12 +605,21 @@ def test_a_failed_confirmation_is_logged_and_the_answer_is_the_same(
     assert svc.status("unlucky@example.org") == "pending"
 
 
-def test_the_service_needs_its_url(tmp_path: Path) -> None:
+def test_configuration_errors_are_reported_at_start(tmp_path: Path) -> None:
     from newsdesk.errors import NewsdeskError
 
     settings = make_settings(tmp_path, "", None)
     with pytest.raises(NewsdeskError, match="service_url"):
         create_app(settings, secret=SECRET)
+    (tmp_path / "file").write_text("not a folder")
+    settings = make_settings(tmp_path, "https://s.example.org", None)
+    settings = dataclasses.replace(
+        settings,
+        email=dataclasses.replace(settings.email, database=tmp_path / "file" / "db.sqlite3"),
+    )
+    with pytest.raises(NewsdeskError, match="cannot open the database") as info:
+        create_app(settings, secret=SECRET)
+    assert info.value.path == "file/db.sqlite3"
 
 
 # -- the form on the static site -------------------------------------------------------------
@@ -765,3 +775,22 @@ def test_the_loop_with_the_installed_commands(project, smtpd, tmp_path: Path) ->
         server.wait(10)
         log.close()
     assert "Traceback" not in (tmp_path / "serve.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("host", "key"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("", "unknown"),
+    ],
+)
+def test_rate_limit_key_per_client(host: str, key: str) -> None:
+    from starlette.requests import Request
+
+    from newsdesk.service.app import client_key
+
+    scope = {"type": "http", "client": (host, 1234) if host else None, "headers": []}
+    assert client_key(Request(scope)) == key

@@ -18,6 +18,7 @@ sender and this service share it.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -125,6 +126,14 @@ def create_app(
             "mkdocs.yml",
         )
     limits = limits or Limits()
+    # Fail at start-up, not on the first request, when the database cannot be opened.
+    database = settings.email.database
+    try:
+        Store.open(database).close()
+    except OSError as exc:
+        raise NewsdeskError(
+            f"cannot open the database: {exc.strerror or exc}", settings.relative(database)
+        ) from None
     origins = frozenset(o for o in (origin_of(settings.site_url), origin_of(service_url)) if o)
     service = Service(
         settings=settings,
@@ -222,11 +231,11 @@ def create_app(
 # -- forms ------------------------------------------------------------------------------------
 
 
-async def read_form(request: Request, *, required: bool = True) -> dict[str, str]:
+async def read_form(request: Request, *, untyped: bool = False) -> dict[str, str]:
     """The fields of a small form body, each at most once. Raises :class:`FormError`.
 
     URL-encoded bodies are parsed strictly (ASCII, UTF-8 after percent-decoding);
-    multipart bodies by Starlette, without files. With ``required=False`` a body without
+    multipart bodies by Starlette, without files. With ``untyped=True`` a body without
     a Content-Type is read as URL-encoded (some RFC 8058 clients send none).
     """
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -240,7 +249,7 @@ async def read_form(request: Request, *, required: bool = True) -> dict[str, str
             if isinstance(value, UploadFile):
                 raise FormError(400, "Files are not accepted.")
             pairs.append((key, value))
-    elif ctype == "application/x-www-form-urlencoded" or (not ctype and not required):
+    elif ctype == "application/x-www-form-urlencoded" or (untyped and not ctype):
         body = await request.body()
         try:
             pairs = parse_qsl(
@@ -263,9 +272,20 @@ async def read_form(request: Request, *, required: bool = True) -> dict[str, str
     return fields
 
 
-def client_address(request: Request) -> str:
-    """The client's address (uvicorn takes it from X-Forwarded-For behind a trusted proxy)."""
-    return request.client.host if request.client else "unknown"
+def client_key(request: Request) -> str:
+    """Who is asking, for the rate limit: the client's IPv4 address or IPv6 /64 network
+    (one household or server gets a whole /64). Behind a trusted proxy uvicorn takes the
+    address from ``X-Forwarded-For``."""
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 # -- handlers ---------------------------------------------------------------------------------
@@ -281,7 +301,7 @@ async def _subscribe(service: Service, request: Request) -> Response:
             status=403,
             error=True,
         )
-    wait = service.per_client.hit(client_address(request))
+    wait = service.per_client.hit(client_key(request))
     if wait:
         return _too_many(service, wait)
     try:
@@ -459,7 +479,7 @@ async def _unsubscribe(service: Service, request: Request) -> Response:
     if isinstance(found, Response):
         return found
     try:
-        fields = await read_form(request, required=False)
+        fields = await read_form(request, untyped=True)
     except FormError as exc:
         return service.pages.message("Bad request", exc.reason, status=exc.status, error=True)
     if fields.get(ONE_CLICK[0]) == ONE_CLICK[1]:
