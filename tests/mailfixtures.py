@@ -46,6 +46,8 @@ class Faults:
     tempfail_always: set[str] = field(default_factory=set)
     drop_once: set[str] = field(default_factory=set)
     """Addresses whose first DATA is answered by closing the connection."""
+    reject_senders: bool = False
+    """Refuse every MAIL FROM with 553."""
     delay: float = 0.0
     """Seconds before each DATA reply."""
 
@@ -70,6 +72,13 @@ class RecordingHandler:
         self.lock = threading.Lock()
         self.connections = 0
         self.logins: list[str] = []
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.faults.reject_senders:
+            return "553 5.7.1 sender not allowed"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.faults.reject:

@@ -177,6 +177,15 @@ def test_faults_are_handled(tmp_path, server):
     assert sum(server.handler.counts().values()) == 5
 
 
+def test_refused_sender_stops_the_run_and_fails_nobody(tmp_path, server):
+    store = make_store(tmp_path, 3)
+    server.handler.faults.reject_senders = True
+    report = run(tmp_path, store, server.smtp(), email={"bounce_address": "bounce@example.org"})
+    assert report.exit_code == 1 and "refused the sender" in report.fatal
+    assert report.failed == 0 and len(store.open_deliveries("email-servers")) == 3
+    assert store.counts()["bounced"] == 0
+
+
 def test_connections_in_parallel_and_rate_limit(tmp_path, server):
     server.handler.faults.delay = 0.1
     store = make_store(tmp_path, 8)

@@ -276,6 +276,15 @@ class SmtpTransport:
             self.conn = self._open()
         try:
             self.conn.sendmail(envelope_from, [recipient], data)
+        except smtplib.SMTPSenderRefused as exc:
+            # The same for every subscriber: a configuration problem, not theirs.
+            if exc.smtp_code >= 500:
+                raise DeliveryError(
+                    "fatal",
+                    f"{self.where} refused the sender {exc.sender}: {exc.smtp_code} "
+                    f"{_text(exc.smtp_error)} (check email.from and email.bounce_address)",
+                ) from None
+            raise _classify(exc.smtp_code, exc.smtp_error, stage="MAIL") from None
         except smtplib.SMTPRecipientsRefused as exc:
             code, msg = exc.recipients.get(recipient, (550, b"refused"))
             raise _classify(code, msg, stage="RCPT") from None
