@@ -62,7 +62,6 @@ from newsdesk.settings import Settings
 log = logging.getLogger("newsdesk.service")
 T = TypeVar("T")
 
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 MAX_FIELDS = 10
 
@@ -145,24 +144,22 @@ def create_app(
     )
     pages = service.pages
 
-    async def subscribe_form(request: Request) -> Response:
+    async def subscribe(request: Request) -> Response:
+        if request.method == "POST":
+            return await _subscribe(service, request)
         return pages.message(
             "Subscribe",
             f"Receive each new issue of {settings.newsletter_name} by email.",
             form=True,
         )
 
-    async def subscribe(request: Request) -> Response:
-        return await _subscribe(service, request)
-
     async def confirm(request: Request) -> Response:
         return await _confirm(service, request.path_params["token"])
 
-    async def unsubscribe_page(request: Request) -> Response:
-        return await _unsubscribe_page(service, request.path_params["token"])
-
     async def unsubscribe(request: Request) -> Response:
-        return await _unsubscribe(service, request)
+        if request.method == "POST":
+            return await _unsubscribe(service, request)
+        return await _unsubscribe_page(service, request.path_params["token"])
 
     async def healthz(request: Request) -> Response:
         def check(store: Store) -> None:
@@ -195,12 +192,11 @@ def create_app(
             error=True,
         )
 
+    # One route per path, so a 405 answer lists every allowed method.
     routes = [
-        Route("/subscribe", subscribe_form, methods=["GET"]),
-        Route("/subscribe", subscribe, methods=["POST"]),
+        Route("/subscribe", subscribe, methods=["GET", "POST"]),
         Route("/confirm/{token}", confirm, methods=["GET"]),
-        Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"]),
-        Route("/unsubscribe/{token}", unsubscribe, methods=["POST"]),
+        Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
     return Starlette(
