@@ -74,6 +74,8 @@ def test_html_part_is_email_safe_with_absolute_links():
     # port table kept, CSS inlined, dark-mode rules kept in <style>
     assert [td.get_text() for td in soup.find_all("td") if td.get_text() in ("110", "995")]
     assert "border" in soup.find("th")["style"]
+    assert "'Segoe UI', Roboto" in soup.find(class_="nd-title")["style"]  # quotes survive
+    assert "&#34;" not in html and "&quot;" not in soup.find("style").get_text()
     assert "prefers-color-scheme: dark" in soup.find("style").get_text()
     assert soup.find("meta", attrs={"name": "color-scheme"})["content"] == "light dark"
     assert "max-width: 600px" in soup.find(class_="nd-container")["style"]

@@ -296,7 +296,7 @@ def prepare_message(
     page = template.render(
         issue=rendering,
         subject=subject,
-        css=_CSS.read_text(encoding="utf-8"),
+        css=jinja2.utils.markupsafe.Markup(_CSS.read_text(encoding="utf-8")),
         content=jinja2.utils.markupsafe.Markup(content),
         view_url=rendering.url,
         pdf_url=rendering.pdf_url,
