@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import lxml.html
 from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -94,7 +95,8 @@ PAGES = st.lists(st.one_of(NODES, DEFINITION), min_size=1, max_size=6).map("".jo
 
 
 def text_of(page: str) -> str:
-    return BeautifulSoup(page, "html.parser").get_text()
+    """The text content as a browser-like parser sees it (libxml2 via lxml)."""
+    return lxml.html.fragment_fromstring(page, create_parent="div").text_content()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

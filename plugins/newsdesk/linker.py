@@ -85,8 +85,21 @@ class LinkResult:
 
 
 @lru_cache(maxsize=64)
-def _end_tag(name: str) -> re.Pattern[str]:
-    return re.compile(rf"</{re.escape(name)}\b", re.I)
+def _tags_named(name: str) -> re.Pattern[str]:
+    return re.compile(rf"<(/?){re.escape(name)}\b[^>]*>", re.I)
+
+
+def _skip(page: str, pos: int, name: str) -> int:
+    """Where the element ``name`` opened just before ``pos`` ends (at its end tag)."""
+    depth = 1
+    for m in _tags_named(name).finditer(page, pos):
+        if m.group(1):
+            depth -= 1
+            if depth == 0 or name in RAW_TEXT:
+                return m.start()
+        elif name not in RAW_TEXT and not m.group().endswith("/>"):
+            depth += 1
+    return len(page)
 
 
 def _plurals(name: str, acronym: bool) -> list[str]:
@@ -308,8 +321,7 @@ class Linker:
             if name in SKIPPED:
                 # Nothing inside is linked: jump to the end tag (the tag itself is then
                 # unmatched and ignored). Raw text must be skipped so anyway.
-                close = _end_tag(name).search(page, pos)
-                pos = close.start() if close else size
+                pos = _skip(page, pos, name)
                 continue
             if name in VOID or attrs.endswith("/"):
                 continue
