@@ -205,6 +205,9 @@ def test_first_mention_per_page_by_default_all_on_request():
         "<p><!-- SMTP --></p>",
         "<svg><text>SMTP</text></svg>",
         '<p><abbr title="x">SMTP</abbr></p>',
+        "<p><code><code></code>SMTP</code></p>",
+        '<p><a href="x">never closed SMTP</p><p>IMAP</p>',
+        '<p><svg><path d="M0"/><text>SMTP</text></svg></p>',
     ],
 )
 def test_exclusions(page):

@@ -386,6 +386,8 @@ class Linker:
         tables: dict[int, tuple[list[tuple[int, int, int, int]], list[int]]] = {}
         pieces: list[str] = []
         linked: set[str] = set()
+        if glossary_url not in self._tags and len(self._tags) >= 64:
+            self._tags.clear()  # many distinct URLs: keep the cache small
         tags = self._tags.setdefault(glossary_url, {})
         done = 0
         for start, end, slug in self._matches(joined):
