@@ -35,6 +35,7 @@ from newsdesk.ports import (
     ports_page_markdown,
 )
 from newsdesk.rendering import IssueRendering, TermNote
+from newsdesk.service.pages import expand_subscribe_form
 from newsdesk.settings import Settings
 from newsdesk.urls import absolute_url, absolutize, page_url, relative_url
 
@@ -175,7 +176,7 @@ class Publication:
                 archive_src=pages.ARCHIVE_PATH,
             )
             markdown = markdown.replace(pages.RECENT_MARKER, block)
-        return markdown
+        return expand_subscribe_form(markdown, self.settings.email.service_url)
 
     def _pdf_link(self, from_src: str, issue: Issue) -> str | None:
         if not self.pdf_path(issue):
