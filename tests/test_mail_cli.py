@@ -179,6 +179,11 @@ def test_configuration_errors_exit_1_without_traceback(letter, tmp_path):
     assert "Traceback" not in plain_auth.stderr
     unknown = newsdesk(letter.root, "send", "--issue", "nope")
     assert unknown.returncode == 1 and "no published issue 'nope'" in unknown.stderr
+    from newsdesk.mail.send import send_lock
+
+    with send_lock(letter.root / ".newsdesk" / "newsdesk.sqlite3"):
+        locked = newsdesk(letter.root, "send")
+    assert locked.returncode == 75 and "another 'newsdesk send' is running" in locked.stderr
     usage = newsdesk(letter.root, "send", "--bogus")
     assert usage.returncode == 2  # argparse's usage error
 

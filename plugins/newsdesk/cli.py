@@ -198,22 +198,29 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from newsdesk.mail.send import deliver_new_issues
+    from newsdesk.mail.send import SendLocked, deliver_new_issues
 
     settings = load_settings_for(args)
     renderings = fresh_renderings(settings, Path(args.config_file))
     stop = threading.Event()
     live = False if args.no_live_check else None
-    with _interruptible(stop), _progress(sys.stderr.isatty() and not args.dry_run) as progress:
-        report = deliver_new_issues(
-            settings,
-            renderings,
-            only=args.issue,
-            dry_run=args.dry_run,
-            live_check=live,
-            stop=stop,
-            progress=progress,
-        )
+    try:
+        with (
+            _interruptible(stop),
+            _progress(sys.stderr.isatty() and not args.dry_run) as progress,
+        ):
+            report = deliver_new_issues(
+                settings,
+                renderings,
+                only=args.issue,
+                dry_run=args.dry_run,
+                live_check=live,
+                stop=stop,
+                progress=progress,
+            )
+    except SendLocked as exc:
+        _err(f"newsdesk: {exc}")
+        return EX_TEMPFAIL
     for warning in dict.fromkeys(report.warnings):
         _err(f"warning: {warning}")
     for note in report.notes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import mailbox
 import queue
 import smtplib
@@ -21,7 +22,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -713,12 +714,41 @@ def send_issues(
     return report
 
 
+class SendLocked(NewsdeskError):
+    """Another ``send`` is running on the same database."""
+
+
+@contextlib.contextmanager
+def send_lock(database: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside the database while sending.
+
+    Two overlapping runs (a slow send and the next cron job) would otherwise both send
+    the pending deliveries. The kernel releases the lock when the process dies, even by
+    ``kill -9``.
+    """
+    path = database.with_name(database.name + ".send-lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SendLocked(
+                "another 'newsdesk send' is running on this database; try again when it ends",
+                path,
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def deliver_new_issues(
     settings: Settings,
     renderings: Sequence[IssueRendering],
     **options: object,
 ) -> SendReport:
-    """Open the database and the secret for ``settings`` and run :func:`send_issues`.
+    """Open the database and the secret for ``settings`` and run :func:`send_issues`,
+    holding :func:`send_lock` (raises :class:`SendLocked` when another run holds it).
 
     The entry point for front ends (the CLI, ``email.send_on_build`` in the plugin);
     ``options`` are those of :func:`send_issues`.
@@ -726,5 +756,6 @@ def deliver_new_issues(
     from newsdesk.mail.tokens import load_secret
 
     secret = load_secret(settings.state_dir)
-    with Store.open(settings.email.database) as store:
+    database = settings.email.database
+    with send_lock(database), Store.open(database) as store:
         return send_issues(settings, store, renderings, secret=secret, **options)  # type: ignore[arg-type]
