@@ -9,12 +9,14 @@ export NO_MKDOCS_2_WARNING := 1
 SYS_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 TEST_PACKAGES := chromium poppler-utils dovecot-imapd dovecot-pop3d
 
-.PHONY: all setup build pdf send serve publish test lint format clean
+.PHONY: all setup build send serve publish test lint format clean
 
 all: build
+	$(BIN)/newsdesk send
 	@echo
-	@echo "The site is in site/. Look at it with 'make serve' (http://127.0.0.1:8000/),"
-	@echo "or open site/index.html in a browser."
+	@echo "The site is in site/ (each issue's PDF beside its page). Look at it with"
+	@echo "'make serve' (http://127.0.0.1:8000/) or open site/index.html in a browser."
+	@echo "Without an SMTP server configured, emails go to the outbox .newsdesk/outbox/."
 
 setup: $(VENV)/.installed
 
@@ -46,8 +48,17 @@ build: setup
 serve: setup
 	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
-publish: build
+# Deliver new issues: over SMTP when NEWSDESK_SMTP_HOST is set, else into the outbox.
+send: setup
+	$(BIN)/newsdesk send
+
+# Go live first, then mail: read the list's inbox (unsubscribes, bounces) when one is
+# configured, build, deploy with $(DEPLOY), and send once the pages answer.
+publish: setup
+	@if [ -n "$$NEWSDESK_INBOX_URL" ]; then $(BIN)/newsdesk inbox; fi
+	$(BIN)/mkdocs build --strict
 	$(DEPLOY)
+	$(BIN)/newsdesk send
 
 test: $(VENV)/.installed-test
 	@$(MAKE) --no-print-directory sysdeps PACKAGES="$(TEST_PACKAGES)"
