@@ -296,6 +296,45 @@ def test_dry_run_changes_nothing(dovecot: Dovecot, ca: str, store: Store, tmp_pa
     assert status(store, "alice@example.net") == "unsubscribed"
 
 
+def test_newsdesk_inbox_command_line(
+    dovecot: Dovecot, ca: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """``newsdesk -f mkdocs.yml inbox``: the URL and password from the environment."""
+    from newsdesk import cli
+
+    root = tmp_path / "letter"
+    (root / "docs").mkdir(parents=True)
+    (root / "mkdocs.yml").write_text(
+        "site_name: Test Letter\n"
+        "site_url: https://letter.example.org/\n"
+        "plugins:\n"
+        "  - newsdesk:\n"
+        "      email:\n"
+        f"        unsubscribe_mailto: {UNSUB}\n"
+        f"        bounce_address: {BOUNCE}\n"
+        "        inbox:\n"
+        "          url: !ENV NEWSDESK_INBOX_URL\n"
+        "          password: !ENV NEWSDESK_INBOX_PASSWORD\n"
+    )
+    with Store.open(root / ".newsdesk" / "newsdesk.sqlite3") as db:
+        erin = db.add("erin@example.net")
+    user = dovecot.add_user()
+    dovecot.deliver(user, gmail_dsn("erin@example.net", verp(erin.id), subscriber_id=erin.id))
+    monkeypatch.setenv("NEWSDESK_INBOX_URL", dovecot.url("pop3", user))
+    monkeypatch.setenv("NEWSDESK_INBOX_PASSWORD", user.password)
+    monkeypatch.setattr(cli, "EXTENSIONS", ("newsdesk.mail.inbox",))
+    config = str(root / "mkdocs.yml")
+
+    assert cli.main(["-f", config, "inbox", "--dry-run"]) == 0
+    assert "erin@example.net would be bounced" in capsys.readouterr().out
+    assert cli.main(["inbox", "-f", config]) == 0
+    out = capsys.readouterr().out
+    assert "inbox: 1 read, 0 unsubscribed, 1 bounced, 0 soft bounces, 0 ignored" in out
+    with Store.open(root / ".newsdesk" / "newsdesk.sqlite3") as db:
+        assert status(db, "erin@example.net") == "bounced"
+    assert len(dovecot.maildir(user)) == 0
+
+
 # -- a crash between the commit and the marking ---------------------------------------------
 
 

@@ -20,6 +20,7 @@ recorded and only marks it (a soft bounce is never counted twice).
 
 from __future__ import annotations
 
+import argparse
 import base64
 import imaplib
 import os
@@ -612,3 +613,31 @@ def inbox_command(settings: Settings, dry_run: bool) -> int:
         print(f"  {line}")
     print(summary.line())
     return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``newsdesk inbox [--dry-run]`` to the command line (an entry of
+    ``newsdesk.cli.EXTENSIONS``)."""
+    parser = commands.add_parser(
+        "inbox",
+        help="apply unsubscribe requests and bounces from the list's mailbox",
+        description="Read the new messages of email.inbox.url (IMAP or POP3) and apply "
+        "unsubscribe requests and bounces to the subscribers.",
+    )
+    parser.add_argument(
+        "-f",
+        "--config-file",
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="the project's mkdocs.yml (default: ./mkdocs.yml)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="say what would change; change and mark nothing"
+    )
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    from newsdesk.cli import load_settings_for
+
+    return inbox_command(load_settings_for(args), args.dry_run)
