@@ -25,7 +25,7 @@ EX_OK, EX_ERROR, EX_TEMPFAIL = 0, 1, 75
 
 #: Optional modules adding commands: each defines ``register(subparsers)`` and gives its
 #: parsers a ``handler(args) -> int`` default (see :func:`load_settings_for`).
-EXTENSIONS = ("newsdesk.inbox.cli",)
+EXTENSIONS = ("newsdesk.mail.inbox",)
 
 
 def load_settings_for(args: argparse.Namespace) -> Settings:
@@ -240,11 +240,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     with _store(settings) as store:
         counts = store.issue_counts()
         subs = store.counts()
+        soft = store.conn.execute(
+            "SELECT count(*) FROM subscribers WHERE soft_bounces > 0 AND status = 'active'"
+        ).fetchone()[0]
     _out(
         "subscribers: "
         + ", ".join(f"{n} {status}" for status, n in subs.items())
         + f" ({_display(settings, settings.email.database)})"
     )
+    if soft:
+        _out(f"soft bounces: {soft} active subscribers have bounced softly of late")
     if not counts:
         _out("no issue sent yet")
         return EX_OK
