@@ -235,7 +235,12 @@ class Linker:
             )
         self._automaton = ahocorasick.Automaton()
         for spaced, group in groups.items():
-            self._automaton.add_word(spaced, (len(spaced) - 2, tuple(group)))
+            # Most keys are one word of one term: their slug (and exact form) is kept
+            # apart so a match costs one comparison at most.
+            slug = exact = None
+            if len(group) == 1 and group[0][1] and len(group[0][2]) == 1:
+                slug, exact = group[0][2][0]
+            self._automaton.add_word(spaced, (len(spaced) - 2, slug, exact, tuple(group)))
         self._empty = not groups
         self._titles: dict[str, str] = {}
         self._tags: dict[str, dict[str, str]] = {}
@@ -254,9 +259,13 @@ class Linker:
         low = _lower_same_length(text)
         search = f" {_NON_WORD.sub(' ', low)} "
         found: list[tuple[int, int, str]] = []
-        for last, (size, group) in self._automaton.iter(search):
+        for last, (size, slug, exact, group) in self._automaton.iter(search):
             end = last - 1  # in ``text``: the search string has one leading space more
             start = end - size
+            if slug is not None:
+                if exact is None or text[start:end] == exact:
+                    found.append((start, -end, slug))
+                continue
             for key, plain, candidates in group:
                 if not plain and low[start:end].translate(_SPACES) != key:
                     continue
