@@ -28,7 +28,7 @@ import poplib
 import re
 import ssl
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote, unquote, urlsplit
@@ -52,6 +52,11 @@ CREATE TABLE IF NOT EXISTS inbox_messages (
     at TEXT NOT NULL,
     kind TEXT NOT NULL,
     subscriber_id INTEGER
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inbox_pop3_ignored (
+    mailbox TEXT NOT NULL,
+    uidl TEXT NOT NULL,
+    PRIMARY KEY (mailbox, uidl)
 ) WITHOUT ROWID
 """
 
@@ -120,6 +125,8 @@ class InboxSummary:
     soft_bounces: int = 0
     ignored: int = 0
     already: int = 0
+    left_alone: int = 0
+    """POP3 messages not read again: left alone by an earlier run (IMAP keeps a keyword)."""
     dry_run: bool = False
     changes: list[str] = field(default_factory=list)
 
@@ -142,17 +149,19 @@ class InboxSummary:
 
 @dataclass(frozen=True)
 class Fetched:
-    """A message read from the server: ``ref`` (IMAP UID or POP3 number) and its bytes."""
+    """A message read from the server: ``ref`` (IMAP UID or POP3 number), its bytes, and
+    over POP3 its UIDL (``uid``)."""
 
     ref: str
     raw: bytes
+    uid: str = ""
 
 
 class MailboxClient(Protocol):
     """A connection to the list's mailbox."""
 
-    def batches(self) -> Iterator[list[Fetched]]:
-        """The new messages, a batch at a time."""
+    def batches(self, skip: Collection[str] = ()) -> Iterator[list[Fetched]]:
+        """The new messages, a batch at a time (over POP3, without the UIDLs in ``skip``)."""
         ...
 
     def mark(self, handled: list[str], ignored: list[str]) -> None:
@@ -293,7 +302,7 @@ class _Imap:
             raise NewsdeskError(f"IMAP UID {command} failed on {self.url}: {_text(data)}")
         return data
 
-    def batches(self) -> Iterator[list[Fetched]]:
+    def batches(self, skip: Collection[str] = ()) -> Iterator[list[Fetched]]:
         criteria = ["UNDELETED"]
         if self.keywords:
             criteria += ["UNKEYWORD", KEYWORD]
@@ -364,6 +373,7 @@ class _Pop3:
     ):
         self.url = url
         self.readonly = readonly
+        self.uids: set[str] = set()
         if url.implicit_tls:
             conn = poplib.POP3_SSL(url.host, url.port, context=context, timeout=timeout)
         else:
@@ -385,14 +395,23 @@ class _Pop3:
             conn.close()
             raise NewsdeskError(f"login to {url} failed: {_text(exc)}", CONFIG_FILE) from None
 
-    def batches(self) -> Iterator[list[Fetched]]:
-        _resp, listing, _octets = self.conn.list()
-        numbers = [line.split()[0].decode() for line in listing]
-        for start in range(0, len(numbers), BATCH):
+    def batches(self, skip: Collection[str] = ()) -> Iterator[list[Fetched]]:
+        try:
+            _resp, listing, _octets = self.conn.uidl()
+        except poplib.error_proto:  # no UIDL: every message is new every time
+            _resp, listing, _octets = self.conn.list()
+            listing = [line.split()[0] for line in listing]
+        entries = []
+        for line in listing:
+            number, _, uid = line.decode("ascii", "replace").strip().partition(" ")
+            entries.append((number, uid.strip()))
+        self.uids = {uid for _number, uid in entries if uid}
+        todo = [(number, uid) for number, uid in entries if not uid or uid not in skip]
+        for start in range(0, len(todo), BATCH):
             batch = []
-            for number in numbers[start : start + BATCH]:
+            for number, uid in todo[start : start + BATCH]:
                 _resp, lines, _octets = self.conn.retr(int(number))
-                batch.append(Fetched(number, b"\r\n".join(lines) + b"\r\n"))
+                batch.append(Fetched(number, b"\r\n".join(lines) + b"\r\n", uid))
             yield batch
 
     def mark(self, handled: list[str], ignored: list[str]) -> None:
@@ -513,9 +532,10 @@ def _apply(
 
 def _has_ledger(store: Store) -> bool:
     row = store.conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inbox_messages'"
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+        " AND name IN ('inbox_messages', 'inbox_pop3_ignored')"
     ).fetchone()
-    return row is not None
+    return row[0] == 2
 
 
 def inbox_password(settings: Settings) -> str:
@@ -545,7 +565,8 @@ def process_inbox(settings: Settings, store: Store, dry_run: bool = False) -> In
     secret = load_secret(settings.state_dir)
     if not dry_run:
         with store.transaction() as conn:
-            conn.execute(_LEDGER)
+            for statement in _LEDGER.split(";"):
+                conn.execute(statement)
     ledger = _has_ledger(store)
     summary = InboxSummary(dry_run=dry_run)
     client = connect(
@@ -556,11 +577,15 @@ def process_inbox(settings: Settings, store: Store, dry_run: bool = False) -> In
         readonly=dry_run,
         processed_folder=inbox.processed_folder,
     )
+    # POP3 has no flags: the UIDLs of messages left alone are remembered instead.
+    mailbox_id = str(url)
+    pop3 = url.protocol == "pop3"
+    left_alone = _left_alone(store, mailbox_id) if pop3 and ledger else set()
     try:
-        for batch in client.batches():
+        for batch in client.batches(left_alone):
             verdicts = [
                 (
-                    fetched.ref,
+                    fetched,
                     dsn.classify(
                         fetched.raw,
                         secret=secret,
@@ -571,27 +596,48 @@ def process_inbox(settings: Settings, store: Store, dry_run: bool = False) -> In
                 for fetched in batch
             ]
             summary.read += len(verdicts)
+            if dry_run:
+                for _fetched, verdict in verdicts:
+                    _apply(store, verdict, inbox.soft_limit, summary, dry_run=True, ledger=ledger)
+                continue
             handled: list[str] = []
             ignored: list[str] = []
-            if dry_run:
-                for ref, verdict in verdicts:
-                    done = _apply(
-                        store, verdict, inbox.soft_limit, summary, dry_run=True, ledger=ledger
-                    )
-                    (handled if done else ignored).append(ref)
-                continue
-            with store.transaction():
-                for ref, verdict in verdicts:
-                    done = _apply(
+            with store.transaction() as conn:
+                for fetched, verdict in verdicts:
+                    if _apply(
                         store, verdict, inbox.soft_limit, summary, dry_run=False, ledger=True
-                    )
-                    (handled if done else ignored).append(ref)
+                    ):
+                        handled.append(fetched.ref)
+                    else:
+                        ignored.append(fetched.ref)
+                        if pop3 and fetched.uid:
+                            conn.execute(
+                                "INSERT OR IGNORE INTO inbox_pop3_ignored (mailbox, uidl)"
+                                " VALUES (?, ?)",
+                                (mailbox_id, fetched.uid),
+                            )
             client.mark(handled, ignored)
+        if pop3 and not dry_run:
+            gone = left_alone - getattr(client, "uids", set())
+            if gone:
+                with store.transaction() as conn:
+                    conn.executemany(
+                        "DELETE FROM inbox_pop3_ignored WHERE mailbox = ? AND uidl = ?",
+                        [(mailbox_id, uid) for uid in gone],
+                    )
+        summary.left_alone = len(left_alone & getattr(client, "uids", set()))
     except (TimeoutError, imaplib.IMAP4.abort, poplib.error_proto, OSError) as exc:
         raise InboxUnavailable(f"the connection to {url} failed: {exc}", CONFIG_FILE) from None
     finally:
         client.close()
     return summary
+
+
+def _left_alone(store: Store, mailbox_id: str) -> set[str]:
+    rows = store.conn.execute(
+        "SELECT uidl FROM inbox_pop3_ignored WHERE mailbox = ?", (mailbox_id,)
+    ).fetchall()
+    return {r[0] for r in rows}
 
 
 def inbox_command(settings: Settings, dry_run: bool) -> int:
