@@ -300,11 +300,12 @@ def test_dry_run_changes_nothing(dovecot: Dovecot, ca: str, store: Store, tmp_pa
         assert "dry run" in summary.line()
         assert status(store, "alice@example.net") == "active"
     assert imap_view(dovecot, user)[0][1] == set()
-    summary = process_inbox(
-        make_settings(tmp_path, dovecot.url("imaps", user), user.password), store
-    )
+    imaps = make_settings(tmp_path, dovecot.url("imaps", user), user.password)
+    summary = process_inbox(imaps, store)
     assert summary.unsubscribed == 1
     assert status(store, "alice@example.net") == "unsubscribed"
+    # What a run processed, a later dry run does not read again.
+    assert process_inbox(imaps, store, dry_run=True).read == 0
 
 
 def test_newsdesk_inbox_command_line(

@@ -303,10 +303,9 @@ class _Imap:
         return data
 
     def batches(self, skip: Collection[str] = ()) -> Iterator[list[Fetched]]:
-        criteria = ["UNDELETED"]
-        if self.keywords:
-            criteria += ["UNKEYWORD", KEYWORD]
-        data = self._uid("SEARCH", *criteria)
+        # UNKEYWORD also in a read-only session (where PERMANENTFLAGS is empty), so that a
+        # dry run skips what earlier runs processed.
+        data = self._uid("SEARCH", "UNDELETED", "UNKEYWORD", KEYWORD)
         uids = data[0].split() if data and data[0] else []
         for start in range(0, len(uids), BATCH):
             chunk = [u.decode() for u in uids[start : start + BATCH]]
