@@ -135,6 +135,15 @@ class Dovecot:
             raise RuntimeError(
                 "dovecot is missing: `make test` installs Debian's dovecot-imapd and dovecot-pop3d"
             )
+        version = subprocess.run(
+            [DOVECOT, "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        if not version.startswith("2.3."):
+            # 2.4 renamed most settings (ssl_server_cert_file, mail_driver, passdb names…).
+            raise RuntimeError(
+                f"tests/dovecot.py writes Dovecot 2.3 configuration (Debian 12); found "
+                f"{version or 'no version'}"
+            )
         base = self.base
         for sub in ("run", "state", "home"):
             (base / sub).mkdir(parents=True, exist_ok=True)
