@@ -134,29 +134,42 @@ def test_fresh_project_send_builds_then_delivers_into_the_outbox(letter):
     assert "The first issue." in (root / ".newsdesk" / "preview" / "first.html").read_text()
 
 
-def test_subscriber_commands(letter):
+def test_subscriber_commands(letter, monkeypatch, capsys):
+    """In process (``cli.main``), which is quicker than the console script."""
+    from newsdesk import cli
+
+    for name in [k for k in os.environ if k.startswith("NEWSDESK_")]:
+        monkeypatch.delenv(name)
     root = letter.root
-    add = newsdesk(root, "subscribers", "add", "Zoe@Example.org", "--name", "Zoë")
-    assert add.returncode == 0 and "added zoe@example.org" in add.stdout
-    dup = newsdesk(root, "subscribers", "add", "zoe@example.org")
-    assert dup.returncode == 1 and "already on the list" in dup.stderr
-    bad = newsdesk(root, "subscribers", "add", "not an address")
-    assert bad.returncode == 1 and "Traceback" not in bad.stderr
-    assert newsdesk(root, "subscribers", "add", "max@example.org").returncode == 0
-    removed = newsdesk(root, "subscribers", "remove", "zoe@example.org")
-    assert removed.returncode == 0
-    listed = newsdesk(root, "subscribers", "list", "--status", "active")
-    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == ["max@example.org"]
-    everyone = newsdesk(root, "subscribers", "list").stdout
+    config = str(root / "mkdocs.yml")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = cli.main(["-f", config, *args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    code, out, _ = run("subscribers", "add", "Zoe@Example.org", "--name", "Zoë")
+    assert code == 0 and "added zoe@example.org" in out
+    code, _, err = run("subscribers", "add", "zoe@example.org")
+    assert code == 1 and "already on the list" in err
+    code, _, err = run("subscribers", "add", "not an address")
+    assert code == 1 and "not an address" in err
+    assert run("subscribers", "add", "max@example.org")[0] == 0
+    assert run("subscribers", "remove", "zoe@example.org")[0] == 0
+    code, out, _ = run("subscribers", "list", "--status", "active")
+    assert [line.split("\t")[0] for line in out.splitlines()] == ["max@example.org"]
+    everyone = run("subscribers", "list")[1]
     assert "zoe@example.org\tunsubscribed" in everyone and "Zoë" in everyone
-    assert newsdesk(root, "subscribers", "remove", "nobody@example.org").returncode == 1
+    assert run("subscribers", "remove", "nobody@example.org")[0] == 1
     # an import never reactivates
     write_csv(root / "again.csv", ["zoe@example.org,Zoë"])
-    again = newsdesk(root, "subscribers", "import", "again.csv")
-    assert again.returncode == 1 and "does not reactivate" in again.stderr
+    code, _, err = run("subscribers", "import", str(root / "again.csv"))
+    assert code == 1 and "does not reactivate" in err
     with Store.open(root / ".newsdesk" / "newsdesk.sqlite3") as store:
         assert store.get("zoe@example.org").status == "unsubscribed"
         assert [e.source for e in store.events("zoe@example.org")] == ["cli", "cli"]
+    code, out, _ = run("status")
+    assert code == 0 and "1 active, 1 unsubscribed" in out and "no issue sent yet" in out
 
 
 def test_configuration_errors_exit_1_without_traceback(letter, tmp_path):
