@@ -160,6 +160,7 @@ class PreparedMessage:
     _email_settings: EmailSettings = field(default_factory=EmailSettings)
 
     def message_id(self, recipient: Recipient) -> str:
+        """``<slug.newsdesk.id@from-domain>``: the same for a resend, unique per reader."""
         return f"<{self._msgid_prefix}.{recipient.id}@{self._msgid_domain}>"
 
     def personalise(self, recipient: Recipient, token: str) -> bytes:

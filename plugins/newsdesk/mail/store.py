@@ -193,6 +193,7 @@ class Store:
         return store
 
     def close(self) -> None:
+        """Close the connection."""
         self.conn.close()
 
     def __enter__(self) -> Store:
@@ -471,6 +472,7 @@ class Store:
         )
 
     def issue(self, slug: str) -> IssueRecord | None:
+        """The ledger's record of an issue, or ``None`` if it was never sent or archived."""
         row = self.conn.execute("SELECT * FROM issues WHERE slug = ?", (slug,)).fetchone()
         return self._row_to_issue(row) if row else None
 
@@ -543,6 +545,7 @@ class Store:
         return [Delivery(*r) for r in rows]
 
     def subscriber_status(self, subscriber_id: int) -> str | None:
+        """A subscriber's current status (read just before each delivery)."""
         row = self.conn.execute(
             "SELECT status FROM subscribers WHERE id = ?", (subscriber_id,)
         ).fetchone()
