@@ -346,6 +346,13 @@ def test_newsdesk_inbox_command_line(
         assert status(db, "erin@example.net") == "bounced"
     assert len(dovecot.maildir(user)) == 0
 
+    # `make publish` runs `newsdesk inbox --if-configured`: without an inbox, nothing to do.
+    monkeypatch.delenv("NEWSDESK_INBOX_URL")
+    assert cli.main(["-f", config, "inbox", "--if-configured"]) == 0
+    assert "none configured" in capsys.readouterr().out
+    assert cli.main(["-f", config, "inbox"]) == 1
+    assert "email.inbox.url" in capsys.readouterr().err
+
 
 # -- a crash between the commit and the marking ---------------------------------------------
 

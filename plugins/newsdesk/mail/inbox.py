@@ -639,12 +639,16 @@ def _left_alone(store: Store, mailbox_id: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def inbox_command(settings: Settings, dry_run: bool) -> int:
+def inbox_command(settings: Settings, dry_run: bool, *, if_configured: bool = False) -> int:
     """``newsdesk inbox [--dry-run]``: process the inbox, print the changes and a summary.
 
     Exit status 0 on success, 75 when the server cannot be reached (try later), 1 for a
-    configuration, certificate or login error.
+    configuration, certificate or login error. With ``if_configured`` (for ``make
+    publish``), no ``email.inbox.url`` is not an error: there is nothing to do.
     """
+    if if_configured and not settings.email.inbox.url:
+        print("inbox: none configured (email.inbox.url)")
+        return 0
     try:
         with Store.open(settings.email.database) as store:
             summary = process_inbox(settings, store, dry_run=dry_run)
@@ -679,10 +683,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="say what would change; change and mark nothing"
     )
+    parser.add_argument(
+        "--if-configured",
+        action="store_true",
+        help="do nothing (exit 0) when no inbox is configured, as `make publish` runs it",
+    )
     parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
     from newsdesk.cli import load_settings_for
 
-    return inbox_command(load_settings_for(args), args.dry_run)
+    return inbox_command(load_settings_for(args), args.dry_run, if_configured=args.if_configured)
