@@ -433,6 +433,36 @@ def test_thousand_messages(
     assert second.read == 0
 
 
+@pytest.mark.parametrize("scheme", ["imaps", "pop3s"])
+def test_large_messages_are_read_only_in_part(
+    scheme: str, dovecot: Dovecot, ca: str, store: Store, tmp_path: Path, monkeypatch
+) -> None:
+    alice, bob = store.get("alice@example.net"), store.get("bob@example.net")
+    assert alice and bob
+    user = dovecot.add_user()
+    attachment = ("A" * 76 + "\r\n").encode() * 45_000  # 3.5 MB of base64-like lines
+    # Exim returns the whole original: here one with a large attachment.
+    dsn_big = exim_dsn("bob@example.net", verp(bob.id), subscriber_id=bob.id)
+    dsn_big = dsn_big.replace(b"Hello, this is the issue.", b"Hello.\r\n" + attachment)
+    request = mail(f"unsubscribe {unsub_token(alice.id)}", "x").rstrip(b"x") + attachment
+    assert len(dsn_big) > 3 * inbox.READ_LIMIT and len(request) > 3 * inbox.READ_LIMIT
+    dovecot.deliver(user, dsn_big, request)
+    sizes: list[int] = []
+    classify = inbox.dsn.classify
+
+    def measured(raw: bytes, **kwargs):
+        sizes.append(len(raw))
+        return classify(raw, **kwargs)
+
+    monkeypatch.setattr(inbox.dsn, "classify", measured)
+    settings = make_settings(tmp_path, dovecot.url(scheme, user), user.password)
+    summary = process_inbox(settings, store)
+    assert len(sizes) == 2 and max(sizes) <= 1.1 * inbox.READ_LIMIT
+    assert (summary.read, summary.bounced, summary.unsubscribed) == (2, 1, 1)
+    assert status(store, "bob@example.net") == "bounced"
+    assert status(store, "alice@example.net") == "unsubscribed"
+
+
 # -- connection security and failures ---------------------------------------------------------
 
 

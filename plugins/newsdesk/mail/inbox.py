@@ -42,6 +42,9 @@ from newsdesk.settings import Settings
 
 KEYWORD = "$NewsdeskProcessed"
 BATCH = 200
+#: Only the start of a message is read: headers, the notice and the delivery report come
+#: first; a returned original with large attachments comes last and is not needed.
+READ_LIMIT = 1024 * 1024
 ENV_PASSWORD = "NEWSDESK_INBOX_PASSWORD"
 CONFIG_FILE = "mkdocs.yml"
 EX_TEMPFAIL = 75
@@ -309,7 +312,7 @@ class _Imap:
         uids = data[0].split() if data and data[0] else []
         for start in range(0, len(uids), BATCH):
             chunk = [u.decode() for u in uids[start : start + BATCH]]
-            data = self._uid("FETCH", ",".join(chunk), "(UID BODY.PEEK[])")
+            data = self._uid("FETCH", ",".join(chunk), f"(UID BODY.PEEK[]<0.{READ_LIMIT}>)")
             yield _fetched_messages(data)
 
     def mark(self, handled: list[str], ignored: list[str]) -> None:
@@ -395,11 +398,12 @@ class _Pop3:
             raise NewsdeskError(f"login to {url} failed: {_text(exc)}", CONFIG_FILE) from None
 
     def batches(self, skip: Collection[str] = ()) -> Iterator[list[Fetched]]:
+        _resp, sizes, _octets = self.conn.list()
+        size = {n: int(o) for n, o in (line.decode("ascii").split()[:2] for line in sizes)}
         try:
             _resp, listing, _octets = self.conn.uidl()
         except poplib.error_proto:  # no UIDL: every message is new every time
-            _resp, listing, _octets = self.conn.list()
-            listing = [line.split()[0] for line in listing]
+            listing = [line.split()[0] for line in sizes]
         entries = []
         for line in listing:
             number, _, uid = line.decode("ascii", "replace").strip().partition(" ")
@@ -409,7 +413,11 @@ class _Pop3:
         for start in range(0, len(todo), BATCH):
             batch = []
             for number, uid in todo[start : start + BATCH]:
-                _resp, lines, _octets = self.conn.retr(int(number))
+                if size.get(number, 0) > READ_LIMIT:
+                    # TOP: the headers and the first lines of the body only.
+                    _resp, lines, _octets = self.conn.top(int(number), READ_LIMIT // 100)
+                else:
+                    _resp, lines, _octets = self.conn.retr(int(number))
                 batch.append(Fetched(number, b"\r\n".join(lines) + b"\r\n", uid))
             yield batch
 
