@@ -219,6 +219,14 @@ def test_unsubscribe_and_hard_bounce_over_each_protocol(
     assert summary.left_alone == (2 if scheme.startswith("pop3") else 0)
     assert status(store, "carol@example.net") == "unsubscribed"
 
+    if scheme.startswith("pop3"):
+        # Once a person deletes them, their remembered UIDLs are forgotten.
+        remembered = "SELECT count(*) FROM inbox_pop3_ignored"
+        assert store.conn.execute(remembered).fetchone()[0] == 2
+        dovecot.maildir(user).clear()
+        assert process_inbox(settings, store).read == 0
+        assert store.conn.execute(remembered).fetchone()[0] == 0
+
 
 def test_each_dsn_shape_and_plain_unsubscribe(
     dovecot: Dovecot, ca: str, store: Store, tmp_path: Path

@@ -7,15 +7,17 @@ password comes from ``email.inbox.password`` (``NEWSDESK_INBOX_PASSWORD``), neve
 URL. Certificates are always verified (the system store, ``SSL_CERT_FILE``, or a CA
 file); a connection without TLS is only made to a loopback host.
 
-Each new message is classified by :mod:`newsdesk.mail.dsn` and applied to the
-subscribers in one transaction per batch. Only after the commit is the message marked on
-the server: over IMAP with the keyword ``$NewsdeskProcessed`` and ``\\Seen`` (or moved to
-``email.inbox.processed_folder``), over POP3 by deleting it. Messages that are neither a
-request nor a bounce get the keyword alone over IMAP – they stay unread for a person and
-are not read again – and are left alone over POP3. Every applied message is recorded by
-its Message-ID in the table ``inbox_messages`` in the same transaction, so a crash between
-the commit and the marking is harmless: the next run sees the message again, finds it
-recorded and only marks it (a soft bounce is never counted twice).
+Each new message (its first megabyte: enough for the headers and the delivery report) is
+classified by :mod:`newsdesk.mail.dsn` and applied to the subscribers in one transaction
+per batch. Only after the commit is the message marked on the server: over IMAP with the
+keyword ``$NewsdeskProcessed`` and ``\\Seen`` (or moved to ``email.inbox.processed_folder``),
+over POP3 by deleting it. Messages that are neither a request nor a bounce get the keyword
+alone over IMAP – they stay unread for a person and are not read again – and are left on
+the POP3 server, their UIDLs remembered (table ``inbox_pop3_ignored``) so they are not
+downloaded again. Every applied message is recorded by its Message-ID in the table
+``inbox_messages`` in the same transaction, so a crash between the commit and the marking
+is harmless: the next run sees the message again, finds it recorded and only marks it (a
+soft bounce is never counted twice).
 """
 
 from __future__ import annotations
@@ -635,6 +637,8 @@ def process_inbox(settings: Settings, store: Store, dry_run: bool = False) -> In
         summary.left_alone = len(left_alone & getattr(client, "uids", set()))
     except (TimeoutError, imaplib.IMAP4.abort, poplib.error_proto, OSError) as exc:
         raise InboxUnavailable(f"the connection to {url} failed: {exc}", CONFIG_FILE) from None
+    except imaplib.IMAP4.error as exc:  # a BAD reply: the server refused a command
+        raise NewsdeskError(f"{url}: the server refused a command: {exc}", CONFIG_FILE) from None
     finally:
         client.close()
     return summary
