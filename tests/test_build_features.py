@@ -215,3 +215,33 @@ def test_pdfs_are_built_linked_and_cached(tmp_path) -> None:
     assert second.ok, second.log
     assert "newsdesk: PDFs: 0 rendered, 1 reused" in second.log
     assert (second.site / "issues/2025/imap/imap.pdf").stat().st_size > 1000
+
+
+def test_send_on_build_delivers_to_the_outbox_once(project: Project) -> None:
+    import mailbox
+    import sys
+    from pathlib import Path
+
+    newsdesk = str(Path(sys.executable).with_name("newsdesk"))
+    project.issue("2025-01-01-imap.md", "IMAP keeps mail.\n", title="IMAP", date="2025-01-01")
+    project.config(
+        "pdf: {enabled: false}\n"
+        "email: {send_on_build: true, service_url: 'https://letter.example.org/list',"
+        " unsubscribe_mailto: unsubscribe@example.org}"
+    )
+    config = str(project.root / "mkdocs.yml")
+    subprocess.run(
+        [newsdesk, "-f", config, "subscribers", "add", "reader@example.org"],
+        check=True,
+        capture_output=True,
+    )
+    first = project.build()
+    assert first.ok, first.log
+    assert "newsdesk: sent 1, failed 0, pending 0" in first.log
+    outbox = mailbox.Maildir(project.root / ".newsdesk/outbox", create=False)
+    [message] = list(outbox)
+    assert message["To"] == "reader@example.org" and "IMAP" in message["Subject"]
+    second = project.build()
+    assert second.ok, second.log
+    assert "newsdesk: sent 0, failed 0, pending 0" in second.log
+    assert len(list(outbox)) == 1

@@ -198,12 +198,28 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             write_renderings(pub.settings.state_dir, renderings)
         if pub.pdfs:
             self._render_pdfs(renderings, site_dir)
+        if pub.settings.email.send_on_build and not self.preview:
+            self._send(renderings)
         for issue in pub.issues:
             pdf = pub.pdf_path(issue)
             # A PDF that could not be made leaves the empty stand-in MkDocs copied for
             # link checking; remove it rather than publish an empty file.
             if pdf and (site_dir / pdf).exists() and (site_dir / pdf).stat().st_size == 0:
                 (site_dir / pdf).unlink()
+
+    def _send(self, renderings: list) -> None:
+        """``email.send_on_build``: deliver new issues once the site is written."""
+        from newsdesk.mail.send import deliver_new_issues
+
+        try:
+            report = deliver_new_issues(self._pub.settings, renderings)
+        except NewsdeskError as exc:
+            raise PluginError(f"newsdesk: sending failed: {exc}") from None
+        for note in report.notes:
+            log.info(f"newsdesk: {note}")
+        for warning in report.warnings:
+            log.warning(warning)
+        log.info(f"newsdesk: {report.summary()}")
 
     def _render_pdfs(self, renderings: list, site_dir: Path) -> None:
         settings = self._pub.settings

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 SCHEMA = 1
+BUILT_STAMP = ".built"
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ def write_renderings(state_dir: Path, renderings: list[IssueRendering]) -> None:
     for old in folder.glob("*.json"):
         if old.name not in keep:
             old.unlink()
+    # Marks the build's time even when no rendering changed, so readers know they are fresh.
+    (folder / BUILT_STAMP).touch()
 
 
 def read_renderings(state_dir: Path) -> list[IssueRendering]:
