@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import imaplib
+import re
 import shutil
 import socket
 import ssl
@@ -360,6 +361,55 @@ def test_newsdesk_inbox_command_line(
     assert "none configured" in capsys.readouterr().out
     assert cli.main(["-f", config, "inbox"]) == 1
     assert "email.inbox.url" in capsys.readouterr().err
+
+
+def test_round_trip_with_the_real_sender(
+    dovecot: Dovecot, ca: str, store: Store, tmp_path: Path
+) -> None:
+    """Messages as the mailer sends them: a reply to their List-Unsubscribe mailto and a
+    bounce to their VERP envelope sender are recognised."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from newsdesk.mail.render import prepare_message
+    from newsdesk.mail.send import deliver_issue
+    from tests.mailfixtures import rendering
+
+    issue = rendering()
+    email_settings = EmailSettings(
+        from_="Test Letter <list@example.org>", unsubscribe_mailto=UNSUB, bounce_address=BOUNCE
+    )
+    prepared = prepare_message(issue, email_settings, site_url="https://letter.example.org/")
+    assert store.start_issue(issue.slug, issue.number, issue.title, str(issue.date)) == 3
+    sent: dict[str, tuple[str, bytes]] = {}
+
+    class Capture:
+        def send(self, envelope_from: str, recipient: str, data: bytes) -> None:
+            sent[recipient] = (envelope_from, data)
+
+        def close(self) -> None:
+            pass
+
+    deliver_issue(store, prepared, secret=SECRET, make_transport=Capture, bounce_address=BOUNCE)
+    assert set(sent) == {"alice@example.net", "bob@example.net", "carol@example.net"}
+
+    # Alice's mail client follows the mailto: of List-Unsubscribe.
+    header = inbox.dsn.parse(sent["alice@example.net"][1])["List-Unsubscribe"]
+    mailto = next(t for t in re.findall(r"<([^>]+)>", header) if t.startswith("mailto:"))
+    target = urlsplit(mailto)
+    subject = parse_qs(target.query)["subject"][0]
+    reply = mail(subject, sender="alice@example.net", to=unquote(target.path))
+    # Bob's server rejects the issue; the bounce goes to the VERP envelope sender.
+    envelope = sent["bob@example.net"][0]
+    assert envelope.startswith("bounce+") and envelope.endswith("@example.org")
+    bounce = gmail_dsn("bob@example.net", envelope)
+
+    user = dovecot.add_user()
+    dovecot.deliver(user, reply, bounce)
+    settings = make_settings(tmp_path, dovecot.url("imaps", user), user.password)
+    summary = process_inbox(settings, store)
+    assert (summary.unsubscribed, summary.bounced, summary.ignored) == (1, 1, 0)
+    addresses = ("alice@example.net", "bob@example.net", "carol@example.net")
+    assert [status(store, a) for a in addresses] == ["unsubscribed", "bounced", "active"]
 
 
 # -- a crash between the commit and the marking ---------------------------------------------
