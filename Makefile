@@ -53,9 +53,9 @@ send: setup
 	$(BIN)/newsdesk send
 
 # Go live first, then mail: read the list's inbox (unsubscribes, bounces) when one is
-# configured, build, deploy with $(DEPLOY), and send once the pages answer.
+# configured (email.inbox.url), build, deploy with $(DEPLOY), and send once the pages answer.
 publish: setup
-	@if [ -n "$$NEWSDESK_INBOX_URL" ]; then $(BIN)/newsdesk inbox; fi
+	$(BIN)/newsdesk inbox --if-configured
 	$(BIN)/mkdocs build --strict
 	$(DEPLOY)
 	$(BIN)/newsdesk send

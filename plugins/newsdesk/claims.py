@@ -9,7 +9,8 @@ A port is attributed to a protocol when it stands
 
 A port leading a list item under a protocol's heading is checked against that heading
 even when the item names another protocol. Otherwise the nearest context wins, and a
-context naming two or more protocols is ambiguous and claims nothing, so no false alarms come from sentences such as "SMTP uses 25, IMAP 143".
+context naming two or more protocols is ambiguous and claims nothing, so no false alarms
+come from sentences such as "SMTP uses 25, IMAP 143".
 A port the registry does not list is not a contradiction. Only numbers written as
 ``port N`` / ``ports N and M`` or at the start of a list item count, never "25 years".
 

@@ -50,6 +50,8 @@ class SmtpConfig(Config):
 class InboxConfig(Config):
     url = c.Optional(c.Type(str))
     password = c.Optional(c.Type(str))
+    ca_file = c.Optional(c.Type(str))
+    timeout = c.Type((int, float), default=30)
     soft_limit = c.Type(int, default=3)
     processed_folder = c.Optional(c.Type(str))
 

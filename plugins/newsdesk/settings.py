@@ -58,6 +58,8 @@ class SmtpSettings:
 class InboxSettings:
     url: str | None = None
     password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+    timeout: float = 30
     soft_limit: int = 3
     processed_folder: str | None = None
 

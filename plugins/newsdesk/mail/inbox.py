@@ -38,7 +38,7 @@ from urllib.parse import quote, unquote, urlsplit
 from newsdesk.errors import NewsdeskError
 from newsdesk.mail import dsn
 from newsdesk.mail.addresses import is_loopback
-from newsdesk.mail.store import Store, Subscriber, now_iso
+from newsdesk.mail.store import Store, Subscriber, change_status, now_iso
 from newsdesk.mail.tokens import load_secret
 from newsdesk.settings import Settings
 
@@ -51,19 +51,6 @@ ENV_PASSWORD = "NEWSDESK_INBOX_PASSWORD"
 CONFIG_FILE = "mkdocs.yml"
 EX_TEMPFAIL = 75
 _DEFAULT_PORTS = {"imap": 143, "imaps": 993, "pop3": 110, "pop3s": 995}
-_LEDGER = """
-CREATE TABLE IF NOT EXISTS inbox_messages (
-    message_key TEXT PRIMARY KEY,
-    at TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    subscriber_id INTEGER
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS inbox_pop3_ignored (
-    mailbox TEXT NOT NULL,
-    uidl TEXT NOT NULL,
-    PRIMARY KEY (mailbox, uidl)
-) WITHOUT ROWID
-"""
 
 
 class InboxUnavailable(NewsdeskError):
@@ -457,19 +444,6 @@ def _resolve(store: Store, target: dsn.Target) -> Subscriber | None:
     return None
 
 
-def _set_status(conn, sub: Subscriber, status: str, source: str, detail: str) -> None:
-    """The status change of :meth:`Store.set_status`, inside the caller's transaction."""
-    at = now_iso()
-    conn.execute(
-        "UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?", (status, at, sub.id)
-    )
-    conn.execute(
-        "INSERT INTO events (subscriber_id, at, old_status, new_status, source, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (sub.id, at, sub.status, status, source, detail),
-    )
-
-
 def _apply(
     store: Store,
     verdict: dsn.Verdict,
@@ -477,7 +451,6 @@ def _apply(
     summary: InboxSummary,
     *,
     dry_run: bool,
-    ledger: bool,
 ) -> bool:
     """Apply one message (inside the open transaction unless ``dry_run``); whether it was
     a request or bounce of ours (then it is marked done on the server)."""
@@ -485,12 +458,9 @@ def _apply(
         summary.ignored += 1
         return False
     conn = store.conn
-    if (
-        ledger
-        and conn.execute(
-            "SELECT 1 FROM inbox_messages WHERE message_key = ?", (verdict.key,)
-        ).fetchone()
-    ):
+    if conn.execute(
+        "SELECT 1 FROM inbox_messages WHERE message_key = ?", (verdict.key,)
+    ).fetchone():
         summary.already += 1
         return True
     subs = [(t, s) for t in verdict.targets if (s := _resolve(store, t)) is not None]
@@ -505,12 +475,12 @@ def _apply(
         if verdict.kind == dsn.UNSUBSCRIBE:
             if sub.status != "unsubscribed":
                 if not dry_run:
-                    _set_status(conn, sub, "unsubscribed", "mailto", target.detail)
+                    change_status(conn, sub.id, "unsubscribed", "mailto", target.detail)
                 summary.changes.append(f"{sub.email} {verb} unsubscribed ({target.detail})")
         elif sub.status in ("active", "pending"):
             if verdict.kind == dsn.HARD_BOUNCE:
                 if not dry_run:
-                    _set_status(conn, sub, "bounced", "bounce", target.detail)
+                    change_status(conn, sub.id, "bounced", "bounce", target.detail)
                 summary.changes.append(f"{sub.email} {verb} bounced ({target.detail})")
             else:
                 count = sub.soft_bounces + 1
@@ -521,7 +491,7 @@ def _apply(
                 note = f"soft bounce {count} of {soft_limit}"
                 if count >= soft_limit:
                     if not dry_run:
-                        _set_status(conn, sub, "bounced", "bounce", f"{note}: {target.detail}")
+                        change_status(conn, sub.id, "bounced", "bounce", f"{note}: {target.detail}")
                     summary.changes.append(f"{sub.email} {verb} bounced ({note})")
                 else:
                     summary.changes.append(f"{sub.email}: {note} ({target.detail})")
@@ -537,14 +507,6 @@ def _apply(
             (verdict.key, now_iso(), verdict.kind, subs[0][1].id),
         )
     return True
-
-
-def _has_ledger(store: Store) -> bool:
-    row = store.conn.execute(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-        " AND name IN ('inbox_messages', 'inbox_pop3_ignored')"
-    ).fetchone()
-    return row[0] == 2
 
 
 def inbox_password(settings: Settings) -> str:
@@ -572,24 +534,19 @@ def process_inbox(settings: Settings, store: Store, dry_run: bool = False) -> In
     url = parse_inbox_url(inbox.url)
     password = inbox_password(settings)
     secret = load_secret(settings.state_dir)
-    if not dry_run:
-        with store.transaction() as conn:
-            for statement in _LEDGER.split(";"):
-                conn.execute(statement)
-    ledger = _has_ledger(store)
     summary = InboxSummary(dry_run=dry_run)
     client = connect(
         url,
         password,
-        ca_file=getattr(inbox, "ca_file", None),
-        timeout=getattr(inbox, "timeout", 30),
+        ca_file=inbox.ca_file,
+        timeout=inbox.timeout,
         readonly=dry_run,
         processed_folder=inbox.processed_folder,
     )
     # POP3 has no flags: the UIDLs of messages left alone are remembered instead.
     mailbox_id = str(url)
     pop3 = url.protocol == "pop3"
-    left_alone = _left_alone(store, mailbox_id) if pop3 and ledger else set()
+    left_alone = _left_alone(store, mailbox_id) if pop3 else set()
     try:
         for batch in client.batches(left_alone):
             verdicts = [
@@ -607,15 +564,13 @@ def process_inbox(settings: Settings, store: Store, dry_run: bool = False) -> In
             summary.read += len(verdicts)
             if dry_run:
                 for _fetched, verdict in verdicts:
-                    _apply(store, verdict, inbox.soft_limit, summary, dry_run=True, ledger=ledger)
+                    _apply(store, verdict, inbox.soft_limit, summary, dry_run=True)
                 continue
             handled: list[str] = []
             ignored: list[str] = []
             with store.transaction() as conn:
                 for fetched, verdict in verdicts:
-                    if _apply(
-                        store, verdict, inbox.soft_limit, summary, dry_run=False, ledger=True
-                    ):
+                    if _apply(store, verdict, inbox.soft_limit, summary, dry_run=False):
                         handled.append(fetched.ref)
                     else:
                         ignored.append(fetched.ref)

@@ -82,8 +82,51 @@ _MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX deliveries_state ON deliveries (issue_slug, state);
     """,
+    # version 2: what `newsdesk inbox` has applied, so no message is applied twice
+    # (IF NOT EXISTS: databases that an earlier inbox reader extended have them already)
+    """
+    CREATE TABLE IF NOT EXISTS inbox_messages (
+        message_key TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        subscriber_id INTEGER
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS inbox_pop3_ignored (
+        mailbox TEXT NOT NULL,
+        uidl TEXT NOT NULL,
+        PRIMARY KEY (mailbox, uidl)
+    ) WITHOUT ROWID;
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def change_status(
+    conn: sqlite3.Connection, subscriber_id: int, status: str, source: str, detail: str = ""
+) -> bool:
+    """Change a subscriber's status inside the caller's open transaction and record the
+    event; whether it changed (setting the status it already has records nothing).
+
+    Becoming ``active`` forgets earlier soft bounces.
+    """
+    _check(status, STATUSES, "status")
+    _check(source, SOURCES, "source")
+    row = conn.execute("SELECT status FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
+    if row is None or row[0] == status:
+        return False
+    at = now_iso()
+    conn.execute(
+        "UPDATE subscribers SET status = ?, updated_at = ?,"
+        " soft_bounces = CASE WHEN ? = 'active' THEN 0 ELSE soft_bounces END"
+        " WHERE id = ?",
+        (status, at, status, subscriber_id),
+    )
+    conn.execute(
+        "INSERT INTO events (subscriber_id, at, old_status, new_status, source,"
+        " detail) VALUES (?, ?, ?, ?, ?, ?)",
+        (subscriber_id, at, row[0], status, source, detail),
+    )
+    return True
 
 
 def now_iso() -> str:
@@ -322,21 +365,7 @@ class Store:
         if sub is None:
             return None
         with self.transaction() as conn:
-            row = conn.execute("SELECT status FROM subscribers WHERE id = ?", (sub.id,)).fetchone()
-            old = row[0]
-            if old != status:
-                at = now_iso()
-                conn.execute(
-                    "UPDATE subscribers SET status = ?, updated_at = ?,"
-                    " soft_bounces = CASE WHEN ? = 'active' THEN 0 ELSE soft_bounces END"
-                    " WHERE id = ?",
-                    (status, at, status, sub.id),
-                )
-                conn.execute(
-                    "INSERT INTO events (subscriber_id, at, old_status, new_status, source,"
-                    " detail) VALUES (?, ?, ?, ?, ?, ?)",
-                    (sub.id, at, old, status, source, detail),
-                )
+            change_status(conn, sub.id, status, source, detail)
         return self.get(sub.id)
 
     def soft_bounce(self, key: int | str, limit: int, detail: str = "") -> Subscriber | None:
