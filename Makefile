@@ -76,3 +76,8 @@ format: $(VENV)/.installed-test
 
 clean:
 	rm -rf site .pytest_cache
+
+# Benchmarks against baselines (issue 9): ~15 minutes; writes benchmarks/RESULTS.md.
+.PHONY: bench
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks.run
