@@ -34,8 +34,10 @@ def wait_for(predicate, timeout: float = 30.0) -> bool:
     return False
 
 
-def test_serve_survives_a_bad_issue_and_shows_the_error(project: Project, tmp_path) -> None:
-    project.issue("2025-01-01-ok.md", "Fine text.\n", title="Fine", date="2025-01-01")
+def test_serve_survives_a_bad_issue_and_shows_the_error(seed_project: Project, tmp_path) -> None:
+    """With the project's own glossary, so that a broken issue cannot cascade."""
+    project = seed_project
+    project.issue("2025-01-01-ok.md", "Fine text.\n", title="Fine", date="2025-01-01", number=7)
     port = free_port()
     log_path = tmp_path / "serve.log"
     with log_path.open("w") as log:
@@ -54,6 +56,11 @@ def test_serve_survives_a_bad_issue_and_shows_the_error(project: Project, tmp_pa
         assert wait_for(lambda: message in fetch(base)), log_path.read_text()
         assert message in log_path.read_text()
         assert "Traceback" not in log_path.read_text()
+        # Only the real error is shown, and the valid issues are still served, linked.
+        banner = fetch(base).split('class="nd-build-error"')[1].split("</div>")[0]
+        assert banner.count("newsletters/") == 1, banner
+        seed = fetch(base + "issues/2026/email-servers/")
+        assert 'class="nd-term"' in seed and "Port reference" in seed
         assert server.poll() is None, "the server must keep running"
         project.raw_issue(
             "2025-02-01-bad.md", "---\ntitle: Repaired\ndate: 2025-02-28\n---\ntext\n"

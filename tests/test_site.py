@@ -256,3 +256,26 @@ def test_link_to_the_issues_pdf_resolves(tmp_path) -> None:
     page = result.html("issues/2025/tls/index.html")
     assert page.find("a", string="PDF")["href"] == "tls.pdf"
     assert page.select_one(".nd-pdf a")["href"] == "tls.pdf"
+
+
+def test_a_front_matter_typo_warns_once_and_strict_fails(project: Project) -> None:
+    project.issue("2025-01-01-a.md", title="A", date="2025-01-01", sumary="typo")
+    result = project.build(strict=False)
+    assert result.ok, result.log
+    assert result.log.count("unknown front-matter field 'sumary'") == 1
+    assert "newsletters/2025-01-01-a.md:4:" in result.log
+    strict = project.build()
+    assert not strict.ok and "Aborted with 1 warnings" in strict.log
+
+
+def test_issues_in_subfolders_are_published(project: Project) -> None:
+    project.issue("2024/2024-05-05-nested.md", "Nested.\n", title="Nested", date="2024-05-05")
+    project.issue(
+        "2025-01-01-top.md", "[older](2024/2024-05-05-nested.md)\n", title="Top", date="2025-01-01"
+    )
+    result = project.build()
+    assert result.ok, result.log
+    page = result.html("issues/2024/nested/index.html")
+    assert page.select_one(".nd-issue-header h1").get_text() == "Nested"
+    top = result.html("issues/2025/top/index.html")
+    assert top.find("a", string="older")["href"] == "../../2024/nested/"

@@ -236,45 +236,58 @@ def parse_issue(text: str, source: str, path: Path | None = None) -> tuple[Issue
 
 
 def issue_files(directory: Path) -> list[Path]:
-    """The issue files of a newsletters directory: ``*.md`` directly inside it."""
+    """The issue files of a newsletters directory: every ``*.md`` in it or its subfolders
+    (``newsletters/2025/…``), hidden files and folders left out."""
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.glob("*.md") if p.is_file() and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in directory.rglob("*.md")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    )
 
 
-def load_issues(directory: Path, root: Path | None = None) -> tuple[list[Issue], list[str]]:
+def load_issues(
+    directory: Path, root: Path | None = None, *, errors: list[NewsdeskError] | None = None
+) -> tuple[list[Issue], list[str]]:
     """Load and validate every issue in ``directory``.
 
     Returns the issues in date order (oldest first) with numbers assigned, and warnings.
-    Raises :class:`NewsdeskErrors` listing every problem in every file.
+    Raises :class:`NewsdeskErrors` listing every problem in every file; when an ``errors``
+    list is given (a live preview), the problems go there instead and the valid issues
+    are returned (of two issues sharing a slug, the older).
     """
     root = root or directory.parent
     issues: list[Issue] = []
-    errors: list[NewsdeskError] = []
+    found: list[NewsdeskError] = []
     warnings: list[str] = []
     for path in issue_files(directory):
         source = _relative(path, root)
         try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
-            errors.append(NewsdeskError(f"not UTF-8 text ({exc.reason})", source))
+            found.append(NewsdeskError(f"not UTF-8 text ({exc.reason})", source))
             continue
         try:
             issue, file_warnings = parse_issue(text, source, path)
         except NewsdeskErrors as exc:
-            errors.extend(exc.errors)
+            found.extend(exc.errors)
             continue
         except NewsdeskError as exc:
-            errors.append(exc)
+            found.append(exc)
             continue
         issues.append(issue)
         warnings.extend(file_warnings)
     try:
         issues = number_issues(issues)
     except NewsdeskErrors as exc:
-        errors.extend(exc.errors)
-    if errors:
-        raise NewsdeskErrors(errors)
+        found.extend(exc.errors)
+        bad = {e.path for e in exc.errors}
+        issues = number_issues(i for i in issues if i.source not in bad)
+    if found and errors is None:
+        raise NewsdeskErrors(found)
+    if errors is not None:
+        errors.extend(found)
     return issues, warnings
 
 

@@ -40,7 +40,6 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
     def __init__(self) -> None:
         self.command = "build"
         self.publication: Publication | None = None
-        self.error: NewsdeskError | None = None
 
     def load_config(self, options: dict[str, Any], config_file_path: str | None = None):
         errors, warnings = super().load_config(options, config_file_path)
@@ -84,17 +83,14 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
 
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         pub = self._pub
-        self.error = None
         try:
             pub.load()
         except NewsdeskError as exc:
-            if not self.preview:
-                raise PluginError(str(exc)) from None
-            # Live preview keeps running; the error shows in the log and on every page.
-            self.error = exc
-            log.error(str(exc))
-        for warning in pub.warnings:
-            log.warning(warning)
+            raise PluginError(str(exc)) from None
+        # A live preview keeps running: the errors show in the log and on every page.
+        for error in pub.errors:
+            log.error(str(error))
+        self._log_warnings()
 
         for issue in pub.issues:
             f = File.generated(
@@ -142,18 +138,14 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
 
     def on_env(self, env, config: MkDocsConfig, files: Files):
         pub = self._pub
+        known = len(pub.errors)
         try:
             final = pub.finish()
             late = pub.late_pages()
         except NewsdeskError as exc:
-            if not self.preview:
-                raise PluginError(str(exc)) from None
-            self.error = exc
-            log.error(str(exc))
-            return env
-        for warning in pub.warnings:
-            log.warning(warning)
-        pub.warnings.clear()
+            raise PluginError(str(exc)) from None
+        for error in pub.errors[known:]:
+            log.error(str(error))
         for file in files.documentation_pages():
             page = file.page
             if page is not None and file.src_uri in final:
@@ -166,16 +158,23 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             file.page.markdown = text
             file.page.render(config, files)
             file.page.content = pub.finish_late_page(src_uri, file.page.content)
+        self._log_warnings()
         return env
+
+    def _log_warnings(self) -> None:
+        for warning in self._pub.warnings:
+            log.warning(warning)
+        self._pub.warnings.clear()
 
     def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
         pub = self._pub
         head = feeds.head_links(pub.settings.site_url, config.site_name)
         output = output.replace("</head>", head + "</head>", 1)
-        if self.error is not None:
+        if pub.errors:
+            messages = "\n".join(str(e) for e in pub.errors)
             banner = (
                 '<div class="nd-build-error" role="alert"><strong>newsdesk:</strong><pre>'
-                f"{escape(str(self.error), quote=False)}</pre></div>"
+                f"{escape(messages, quote=False)}</pre></div>"
             )
             output = output.replace(
                 '<div class="md-content"', banner + '<div class="md-content"', 1

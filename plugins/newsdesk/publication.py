@@ -73,6 +73,8 @@ class Publication:
     registry: Registry = field(default_factory=lambda: Registry(()))
     glossary: Glossary = field(default_factory=lambda: Glossary(()))
     curated: list[Entry] = field(default_factory=list)
+    errors: list[NewsdeskError] = field(default_factory=list)
+    """Problems a preview shows instead of stopping (see :meth:`load`)."""
     _content: dict[str, PageContent] = field(default_factory=dict)
     _linker: Linker | None = None
 
@@ -80,16 +82,16 @@ class Publication:
         """Read and validate the issues, the glossary file and the port registry.
 
         Raises :class:`~newsdesk.errors.NewsdeskError` (or several) naming file and line.
+        In a preview the problems are kept in :attr:`errors` instead, and what is valid is
+        shown, so the author sees the site and the message at once.
         """
         self._content = {}
         self.all_issues, self.warnings, self.registry, self.curated = [], [], Registry(()), []
+        self.errors = []
         errors: list[NewsdeskError] = []
-        try:
-            self.all_issues, self.warnings = load_issues(
-                self.settings.newsletters_dir, self.settings.root
-            )
-        except NewsdeskError as exc:
-            errors.append(exc)
+        self.all_issues, self.warnings = load_issues(
+            self.settings.newsletters_dir, self.settings.root, errors=errors
+        )
         try:
             self.registry = load_registry(self.settings.ports.extra)
         except NewsdeskError as exc:
@@ -100,8 +102,17 @@ class Publication:
             )
         except NewsdeskError as exc:
             errors.append(exc)
-        if errors:
-            raise errors[0] if len(errors) == 1 else NewsdeskErrors(_flatten(errors))
+        self._fail(errors)
+
+    def _fail(self, errors: list[NewsdeskError]) -> None:
+        """Raise ``errors``, or in a preview keep them to show."""
+        errors = _flatten(errors)
+        if not errors:
+            return
+        if self.preview:
+            self.errors += errors
+            return
+        raise errors[0] if len(errors) == 1 else NewsdeskErrors(errors)
 
     @property
     def issues(self) -> list[Issue]:
@@ -213,10 +224,17 @@ class Publication:
             page = self._content.get(issue.source)
             if page is not None:
                 extracted += extract_terms(page.html, issue.source)
-        self.glossary, warnings = build_glossary(
-            extracted, self.curated, self.settings.relative(self.settings.glossary.file)
-        )
-        self.warnings += warnings
+        try:
+            self.glossary, warnings = build_glossary(
+                extracted, self.curated, self.settings.relative(self.settings.glossary.file)
+            )
+            self.warnings += warnings
+        except NewsdeskError as exc:
+            # In a preview whose issues failed to load, glossary errors are mostly echoes
+            # of them (a term no valid issue defines): show the cause, link what is known.
+            if not self.errors:
+                self._fail([exc])
+            self.glossary, _ = build_glossary(extracted)
         self._linker = Linker(self.glossary)
 
     def protocol_names(self) -> dict[str, str]:
