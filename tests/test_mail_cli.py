@@ -172,6 +172,49 @@ def test_subscriber_commands(letter, monkeypatch, capsys):
     assert code == 0 and "1 active, 1 unsubscribed" in out and "no issue sent yet" in out
 
 
+def test_renderings_rebuilt_for_a_new_day_a_renamed_or_a_deleted_file(letter, monkeypatch, capsys):
+    """Modification times alone miss these; the build's stamp holds a fingerprint."""
+    import json
+
+    from newsdesk import cli
+
+    for name in [k for k in os.environ if k.startswith("NEWSDESK_")]:
+        monkeypatch.delenv(name)
+    root = letter.root
+    out = root / "out"
+
+    def preview(slug: str) -> tuple[int, str]:
+        code = cli.main(["-f", str(root / "mkdocs.yml"), "preview", slug, "-o", str(out)])
+        return code, capsys.readouterr().err
+
+    code, err = preview("first")
+    assert code == 0 and "building the site" in err
+    stamp = root / ".newsdesk" / "renderings" / ".built"
+    recorded = json.loads(stamp.read_text())
+    assert "newsletters/2026-01-05-first.md" in [s[0] for s in recorded["sources"]]
+    assert "mkdocs.yml" in [s[0] for s in recorded["sources"]]
+    code, err = preview("first")
+    assert code == 0 and "building" not in err
+
+    # the build ran on an earlier day: issues dated since then may be due
+    recorded["date"] = "2000-01-01"
+    stamp.write_text(json.dumps(recorded))
+    code, err = preview("first")
+    assert code == 0 and "building the site" in err
+
+    # mv keeps the modification time
+    (root / "newsletters" / "2026-02-05-second.md").rename(
+        root / "newsletters" / "2026-02-05-renamed.md"
+    )
+    code, err = preview("first")
+    assert code == 0 and "building the site" in err
+
+    # a deleted issue's rendering must not be mailed
+    (root / "newsletters" / "2026-01-05-first.md").unlink()
+    code, err = preview("first")
+    assert code == 1 and "no published issue 'first'" in err
+
+
 def test_configuration_errors_exit_1_without_traceback(letter, tmp_path):
     missing = newsdesk(tmp_path, "-f", "nope.yml", "status")
     assert missing.returncode == 1 and "nope.yml" in missing.stderr
@@ -326,3 +369,24 @@ def test_ctrl_c_stops_cleanly_with_everything_recorded(letter):
         assert len(counts) == n and set(counts.values()) == {1}  # a clean stop: no duplicate
     finally:
         srv.controller.stop()
+
+
+def test_write_renderings_stamps_the_fingerprint_the_command_checks(tmp_path):
+    from newsdesk.rendering import renderings_are_current, source_fingerprint, write_renderings
+    from newsdesk.settings import GlossarySettings, Settings
+
+    settings = Settings(
+        root=tmp_path,
+        site_url="https://letter.example.org/",
+        newsletters_dir=tmp_path / "newsletters",
+        glossary=GlossarySettings(tmp_path / "newsletters" / "glossary.yml"),
+    )
+    (tmp_path / "newsletters" / "2026").mkdir(parents=True)
+    (tmp_path / "mkdocs.yml").write_text("site_name: x\n")
+    (tmp_path / "newsletters" / "2026" / "a.md").write_text("# A\n")
+    write_renderings(settings.state_dir, [])  # an unknown fingerprint is never current
+    assert not renderings_are_current(settings)
+    write_renderings(settings.state_dir, [], source_fingerprint(settings))
+    assert renderings_are_current(settings)
+    (tmp_path / "newsletters" / "glossary.yml").write_text("{}\n")
+    assert not renderings_are_current(settings)

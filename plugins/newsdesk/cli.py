@@ -49,45 +49,30 @@ def _display(settings: Settings, path: Path) -> str:
 
 # -- renderings ------------------------------------------------------------------------------
 
-STAMP = ".built"
-
-
-def _newest_source(settings: Settings, config_file: Path) -> float:
-    times = [config_file.stat().st_mtime] if config_file.exists() else []
-    folder = settings.newsletters_dir
-    if folder.is_dir():
-        times += [p.stat().st_mtime for p in folder.rglob("*") if p.is_file()]
-    if settings.glossary.file.is_file():
-        times.append(settings.glossary.file.stat().st_mtime)
-    return max(times, default=0.0)
-
-
-def renderings_are_stale(settings: Settings, config_file: Path) -> bool:
-    """Whether the build must run: no renderings, or sources newer than the last build."""
-    from newsdesk.rendering import renderings_dir
-
-    folder = renderings_dir(settings.state_dir)
-    files = list(folder.glob("*.json")) if folder.is_dir() else []
-    if not files:
-        return True
-    marks = [p.stat().st_mtime for p in files]
-    if (folder / STAMP).exists():
-        marks.append((folder / STAMP).stat().st_mtime)
-    return _newest_source(settings, config_file) > max(marks)
-
 
 def fresh_renderings(settings: Settings, config_file: Path) -> list:
-    """The issues' renderings, running the site build first when they are stale."""
-    from newsdesk.rendering import read_renderings, renderings_dir
+    """The issues' renderings, running the site build first unless they are current.
 
-    if renderings_are_stale(settings, config_file):
+    They are current when the last build's stamp holds today's date and the fingerprint of
+    the sources as they are now (see :func:`newsdesk.rendering.source_fingerprint`): an
+    issue whose date has arrived, an edited, renamed or deleted file all rebuild.
+    """
+    from newsdesk.rendering import (
+        read_renderings,
+        renderings_are_current,
+        source_fingerprint,
+        write_fingerprint,
+    )
+
+    if not renderings_are_current(settings, config_file):
         from newsdesk._mkdocs import build_site
 
+        # Taken before the build reads the sources, so a change during the build is seen
+        # by the next run.
+        fingerprint = source_fingerprint(settings, config_file)
         _err("newsdesk: building the site first (the renderings are missing or stale)")
         build_site(config_file)
-        folder = renderings_dir(settings.state_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / STAMP).touch()
+        write_fingerprint(settings.state_dir, fingerprint)
     return read_renderings(settings.state_dir)
 
 

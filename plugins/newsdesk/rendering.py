@@ -11,11 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+from newsdesk.settings import Settings
 
 SCHEMA = 1
 BUILT_STAMP = ".built"
+"""The stamp file in the renderings folder: the fingerprint of the last build's sources."""
 
 
 @dataclass(frozen=True)
@@ -81,11 +86,76 @@ class IssueRendering:
 
 
 def renderings_dir(state_dir: Path) -> Path:
+    """The folder of the renderings and of their stamp, under ``.newsdesk/``."""
     return state_dir / "renderings"
 
 
-def write_renderings(state_dir: Path, renderings: list[IssueRendering]) -> None:
-    """Write each rendering, and remove those of issues no longer published."""
+def source_fingerprint(settings: Settings, config_file: Path | None = None) -> dict[str, Any]:
+    """What a build's renderings depend on: today's date and the source files.
+
+    The date matters because a build publishes the issues dated up to the day it runs; the
+    sources are every ``*.md`` under the newsletters folder, the glossary file and
+    ``config_file`` (default ``mkdocs.yml`` in the project root), each as its path relative
+    to the root, its size and its modification time in nanoseconds, so a renamed, deleted
+    or edited file changes the fingerprint.
+    """
+    config = config_file if config_file is not None else settings.root / "mkdocs.yml"
+    paths = set()
+    if settings.newsletters_dir.is_dir():
+        paths.update(p for p in settings.newsletters_dir.rglob("*.md") if p.is_file())
+    for extra in (settings.glossary.file, config):
+        if extra.is_file():
+            paths.add(extra)
+    sources = []
+    for path in paths:
+        try:
+            st = path.stat()
+        except OSError:  # removed meanwhile: it is not a source any more
+            continue
+        sources.append([settings.relative(path), st.st_size, st.st_mtime_ns])
+    sources.sort()
+    return {"date": dt.date.today().isoformat(), "sources": sources}
+
+
+def read_fingerprint(state_dir: Path) -> dict[str, Any] | None:
+    """The fingerprint the last build stamped, or ``None`` (no stamp, or an unreadable one)."""
+    try:
+        data = json.loads((renderings_dir(state_dir) / BUILT_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data else None
+
+
+def write_fingerprint(state_dir: Path, fingerprint: dict[str, Any] | None) -> None:
+    """Stamp the renderings with ``fingerprint``; ``None`` stamps them as of unknown sources."""
+    folder = renderings_dir(state_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = folder / BUILT_STAMP
+    tmp = stamp.with_name(f"{BUILT_STAMP}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(fingerprint or {}), encoding="utf-8")
+    tmp.replace(stamp)
+
+
+def renderings_are_current(settings: Settings, config_file: Path | None = None) -> bool:
+    """Whether the last build's renderings fit today's date and the sources as they are."""
+    folder = renderings_dir(settings.state_dir)
+    if not folder.is_dir():
+        return False
+    stamp = read_fingerprint(settings.state_dir)
+    return stamp is not None and stamp == source_fingerprint(settings, config_file)
+
+
+def write_renderings(
+    state_dir: Path,
+    renderings: list[IssueRendering],
+    fingerprint: dict[str, Any] | None = None,
+) -> None:
+    """Write each rendering, remove those of issues no longer published, and stamp the build.
+
+    ``fingerprint`` is :func:`source_fingerprint` of the sources the build read, computed
+    before it read them; without one, the stamp says the sources are unknown and the
+    ``newsdesk`` command rebuilds before using the renderings.
+    """
     folder = renderings_dir(state_dir)
     folder.mkdir(parents=True, exist_ok=True)
     keep = set()
@@ -100,8 +170,7 @@ def write_renderings(state_dir: Path, renderings: list[IssueRendering]) -> None:
     for old in folder.glob("*.json"):
         if old.name not in keep:
             old.unlink()
-    # Marks the build's time even when no rendering changed, so readers know they are fresh.
-    (folder / BUILT_STAMP).touch()
+    write_fingerprint(state_dir, fingerprint)
 
 
 def read_renderings(state_dir: Path) -> list[IssueRendering]:
