@@ -35,6 +35,7 @@ def three_years(project: Project) -> None:
     )
     (project.root / "newsletters" / "images").mkdir()
     (project.root / "newsletters" / "images" / "tls.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (project.root / "newsletters" / "subscribers.csv").write_text("email,name\n")
     project.issue(
         "2026-01-10-imap.md",
         "Folders on the server. Back to [DNS](2024-05-01-dns.md#resolvers).\n",
@@ -88,6 +89,7 @@ def test_links_from_issues_resolve(built) -> None:
         built.site / "newsletters/images/tls.png"
     ).resolve()
     assert (built.site / "newsletters/images/tls.png").exists()
+    assert not (built.site / "newsletters/subscribers.csv").exists(), "only media is published"
     imap = built.html("issues/2026/imap/index.html")
     assert imap.find("a", string="DNS")["href"] == "../../2024/dns/#resolvers"
 
@@ -279,3 +281,20 @@ def test_issues_in_subfolders_are_published(project: Project) -> None:
     assert page.select_one(".nd-issue-header h1").get_text() == "Nested"
     top = result.html("issues/2025/top/index.html")
     assert top.find("a", string="older")["href"] == "../../2024/nested/"
+
+
+def test_front_matter_cannot_inject_html(project: Project) -> None:
+    project.raw_issue(
+        "2025-01-01-x.md",
+        '---\ntitle: "A & B </title><script>alert(7)</script>"\ndate: 2025-01-01\n'
+        "author: 'Eve\"><script>alert(8)</script>'\n---\n\nText.\n",
+    )
+    result = project.build()
+    assert result.ok, result.log
+    page = result.html("issues/2025/x/index.html")
+    assert not page.find_all("script", string=lambda s: s and "alert" in s)
+    assert page.title.get_text().startswith("A & B </title><script>alert(7)</script>")
+    assert page.select_one("meta[name=author]")["content"] == 'Eve"><script>alert(8)</script>'
+    assert page.select_one(".nd-issue-header h1").get_text() == (
+        "A & B </title><script>alert(7)</script>"
+    )

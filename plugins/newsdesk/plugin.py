@@ -113,23 +113,16 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         return files
 
     def _add_newsletter_assets(self, files: Files, config: MkDocsConfig) -> None:
-        """Images and other files beside the issues are published at the same path."""
-        pub = self._pub
-        folder = pub.settings.newsletters_dir
-        prefix = pub.newsletters_prefix()
-        for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
-            rel = path.relative_to(folder).as_posix()
-            if (
-                not path.is_file()
-                or path.suffix in (".md", ".yml", ".yaml")
-                or any(part.startswith(".") for part in path.relative_to(folder).parts)
-            ):
-                continue
-            files.append(File.generated(config, prefix + rel, abs_src_path=str(path)))
+        for src_uri, path in self._pub.assets():
+            files.append(File.generated(config, src_uri, abs_src_path=str(path)))
 
     def on_page_markdown(
         self, markdown: str, page: Page, config: MkDocsConfig, files: Files
     ) -> str:
+        # Themes print these front-matter values into HTML unescaped.
+        for key in ("title", "author", "description"):
+            if isinstance(page.meta.get(key), str):
+                page.meta[key] = escape(page.meta[key])
         return self._pub.expand_markers(markdown, page.file.src_uri)
 
     def on_page_content(self, html: str, page: Page, config: MkDocsConfig, files: Files) -> str:

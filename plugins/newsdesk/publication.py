@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from newsdesk import pages
 from newsdesk.claims import check_claims, default_names, named_protocols
@@ -42,6 +43,24 @@ from newsdesk.urls import absolute_url, absolutize, page_url, relative_url
 log = logging.getLogger("mkdocs.plugins.newsdesk")
 
 GLOSSARY_URL = "glossary/"
+#: Files beside the issues that are published with the site.
+ASSET_SUFFIXES = frozenset(
+    [
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".svg",
+        ".webp",
+        ".avif",
+        ".ico",
+        ".pdf",
+        ".mp3",
+        ".ogg",
+        ".mp4",
+        ".webm",
+    ]
+)
 PORTS_URL = "ports/"
 
 
@@ -135,6 +154,26 @@ class Publication:
     def newsletters_prefix(self) -> str:
         """The newsletters folder relative to the project root, with a trailing slash."""
         return self.settings.relative(self.settings.newsletters_dir).rstrip("/") + "/"
+
+    def assets(self) -> list[tuple[str, Path]]:
+        """Images and other media beside the issues, published at the same path.
+
+        Only media types: a subscriber list or notes kept in the folder stay private.
+        """
+        folder = self.settings.newsletters_dir
+        if not folder.is_dir():
+            return []
+        prefix = self.newsletters_prefix()
+        out = []
+        for path in sorted(folder.rglob("*")):
+            parts = path.relative_to(folder).parts
+            if (
+                path.is_file()
+                and path.suffix.lower() in ASSET_SUFFIXES
+                and not any(part.startswith(".") for part in parts)
+            ):
+                out.append((prefix + "/".join(parts), path))
+        return out
 
     def issue_url(self, issue: Issue) -> str:
         return page_url(issue.url, self.settings.use_directory_urls)
