@@ -245,3 +245,21 @@ def test_send_on_build_delivers_to_the_outbox_once(project: Project) -> None:
     assert second.ok, second.log
     assert "newsdesk: sent 0, failed 0, pending 0" in second.log
     assert len(list(outbox)) == 1
+
+
+def test_an_image_from_another_host_does_not_fail_the_build(tmp_path) -> None:
+    project = Project(tmp_path / "letter")
+    project.issue(
+        "2025-01-01-pic.md",
+        "Look: ![A rack of servers](https://images.example.net/rack.png) there.\n",
+        title="Pictures",
+        date="2025-01-01",
+    )
+    result = project.build()
+    assert result.ok, result.log
+    assert "newsdesk: PDFs: 1 rendered, 0 reused" in result.log
+    pdf = result.site / "issues/2025/pic/pic.pdf"
+    text = " ".join(
+        subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split()
+    )
+    assert "[Image: A rack of servers – https://images.example.net/rack.png]" in text

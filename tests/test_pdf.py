@@ -306,7 +306,9 @@ def test_cache_reuses_unchanged_and_renders_changed(tmp_path: Path) -> None:
 
 
 @needs_pdftotext
-def test_missing_image_broken_svg_and_outside_urls_only_warn(tmp_path: Path) -> None:
+def test_missing_image_and_broken_svg_warn_outside_images_are_printed_as_text(
+    tmp_path: Path,
+) -> None:
     site = make_site(tmp_path / "site")
     (site / "broken.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'><rect", "utf-8")
     html = (
@@ -331,8 +333,12 @@ def test_missing_image_broken_svg_and_outside_urls_only_warn(tmp_path: Path) -> 
     assert all(w.startswith("newsletters/2026-11-26-pictures.md: PDF:") for w in report.warnings)
     assert "missing.png" in joined
     assert "broken.svg" in joined
-    assert "images.example.net" in joined and "nothing from the network" in joined
-    assert "etc/passwd" in joined and "file:///etc/hostname" in joined
+    assert "etc/passwd" in joined
+    # Images from elsewhere are not fetched at all: printed as description and address.
+    assert "images.example.net" not in joined and "file:///etc/hostname" not in joined
+    flat = " ".join(text_of(pdf).split())
+    assert "[Image: far – https://images.example.net/tracker.png]" in flat
+    assert "[Image: local – file:///etc/hostname]" in flat
     # A reused PDF repeats its warnings, so the problem is not forgotten.
     assert render(tmp_path, [issue]).warnings == report.warnings
 

@@ -112,13 +112,18 @@ def print_html(rendering: IssueRendering, *, newsletter_name: str = "") -> str:
         summary=rendering.summary,
         tags=rendering.tags,
         url=rendering.url,
-        body=Markup(print_body(rendering.html, page_url=rendering.url)),
+        body=Markup(
+            print_body(rendering.html, page_url=rendering.url, site_url=rendering.site_url)
+        ),
         terms=rendering.terms,
     )
 
 
-def print_body(html: str, *, page_url: str = "") -> str:
+def print_body(html: str, *, page_url: str = "", site_url: str = "") -> str:
     """The content HTML made for paper.
+
+    An image from another host is not fetched (a PDF build needs no network and gives
+    the same PDF every time): it is printed as its description and address instead.
 
     Heading permalinks go. Glossary and port links become plain text: the appendix
     explains the terms, and a line under each port table gives the address of the ports
@@ -133,6 +138,16 @@ def print_body(html: str, *, page_url: str = "") -> str:
     for table in root.iter("table"):
         if max((len(row.xpath("./th | ./td")) for row in table.iter("tr")), default=0) > WIDE:
             table.set("class", " ".join(filter(None, (table.get("class"), "nd-wide"))))
+    if site_url:
+        for img in list(root.iter("img")):
+            src = (img.get("src") or "").strip()
+            if not src or src.startswith(("data:", _with_slash(site_url))):
+                continue
+            alt = " ".join((img.get("alt") or "").split())
+            stand_in = lxml_html.Element("span", {"class": "nd-remote-image"})
+            stand_in.text = f"[Image{': ' + alt if alt else ''} – {src}]"
+            stand_in.tail = img.tail
+            img.getparent().replace(img, stand_in)
     for table in root.xpath(PORT_TABLES):
         hrefs = [_plain(a) for a in list(table.iter("a"))]
         pages = Counter(h.split("#", 1)[0] for h in hrefs if "#" in h)
