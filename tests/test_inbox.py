@@ -148,6 +148,7 @@ def test_parse_inbox_url() -> None:
         ("imaps://mail.example.org/", "user name"),
         ("pop3s://u@mail.example.org/INBOX", "no folder"),
         ("imaps://u@mail.example.org:99999/", "port"),
+        ("imaps://list@[::1", "not a valid URL"),
     ]:
         with pytest.raises(NewsdeskError, match=why) as info:
             parse_inbox_url(bad)

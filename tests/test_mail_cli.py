@@ -215,6 +215,47 @@ def test_renderings_rebuilt_for_a_new_day_a_renamed_or_a_deleted_file(letter, mo
     assert code == 1 and "no published issue 'first'" in err
 
 
+def test_files_a_user_gets_wrong_are_named_without_a_traceback(
+    letter, tmp_path, monkeypatch, capsys
+):
+    from newsdesk import cli
+
+    for name in [k for k in os.environ if k.startswith("NEWSDESK_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("NEWSDESK_SECRET", "x" * 32)
+    root = letter.root
+    config = str(root / "mkdocs.yml")
+
+    def run(*args: str) -> tuple[int, str]:
+        code = cli.main(["-f", config, *args])
+        return code, capsys.readouterr().err
+
+    code, err = run("subscribers", "import", str(tmp_path))
+    assert code == 1 and str(tmp_path) in err and "cannot read" in err
+
+    (root / "a-file").write_text("")
+    code, err = run("preview", "first", "-o", str(root / "a-file" / "sub"))
+    assert code == 1 and "cannot write the preview" in err and "a-file/sub" in err
+
+    damaged = root / ".newsdesk" / "renderings" / "second.json"
+    damaged.write_text('{"slug": "sec')
+    code, err = run("preview", "first")
+    assert code == 1 and ".newsdesk/renderings/second.json" in err and "damaged" in err
+    damaged.unlink()
+
+    (root / "not-a-db").write_bytes(b"this is not SQLite" * 100)
+    monkeypatch.setenv("NEWSDESK_DB", str(root / "not-a-db"))
+    code, err = run("status")
+    assert code == 1 and "not-a-db" in err and "database" in err
+
+    def broken(args: object) -> int:
+        raise PermissionError(13, "Permission denied", "/srv/letter/x")
+
+    monkeypatch.setattr(cli, "cmd_status", broken)
+    code, err = run("status")
+    assert code == 1 and err == "newsdesk: error: [Errno 13] Permission denied: '/srv/letter/x'\n"
+
+
 def test_configuration_errors_exit_1_without_traceback(letter, tmp_path):
     missing = newsdesk(tmp_path, "-f", "nope.yml", "status")
     assert missing.returncode == 1 and "nope.yml" in missing.stderr

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -73,7 +74,7 @@ def fresh_renderings(settings: Settings, config_file: Path) -> list:
         _err("newsdesk: building the site first (the renderings are missing or stale)")
         build_site(config_file)
         write_fingerprint(settings.state_dir, fingerprint)
-    return read_renderings(settings.state_dir)
+    return read_renderings(settings.state_dir, root=settings.root)
 
 
 # -- subscribers -----------------------------------------------------------------------------
@@ -270,11 +271,17 @@ def cmd_preview(args: argparse.Namespace) -> int:
     recipient = Recipient(0, args.to, "Preview Reader")
     token = make_token(os.urandom(16), "unsubscribe", 0)
     out = Path(args.output) if args.output else settings.state_dir / "preview"
-    out.mkdir(parents=True, exist_ok=True)
     eml = out / f"{chosen.slug}.eml"
     html = out / f"{chosen.slug}.html"
-    eml.write_bytes(prepared.personalise(recipient, token))
-    html.write_text(prepared.html_for(recipient, token), encoding="utf-8")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        eml.write_bytes(prepared.personalise(recipient, token))
+        html.write_text(prepared.html_for(recipient, token), encoding="utf-8")
+    except OSError as exc:
+        where = exc.filename if isinstance(exc.filename, str) else str(out)
+        raise NewsdeskError(
+            f"cannot write the preview: {exc.strerror or exc}", _display(settings, Path(where))
+        ) from None
     for warning in prepared.warnings:
         _err(f"warning: {warning}")
     _out(
@@ -377,6 +384,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except NewsdeskError as exc:
         _err(f"newsdesk: {exc}")
+        return EX_ERROR
+    except (OSError, sqlite3.DatabaseError, ValueError) as exc:
+        # The last resort for what no command turned into a NewsdeskError: a message, not
+        # a traceback.
+        _err(f"newsdesk: error: {exc}")
         return EX_ERROR
     except KeyboardInterrupt:
         _err("newsdesk: interrupted")

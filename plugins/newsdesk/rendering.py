@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from newsdesk.errors import NewsdeskError
 from newsdesk.settings import Settings
 
 SCHEMA = 1
@@ -173,8 +174,18 @@ def write_renderings(
     write_fingerprint(state_dir, fingerprint)
 
 
-def read_renderings(state_dir: Path) -> list[IssueRendering]:
-    """The renderings of the last build, oldest issue first."""
-    folder = renderings_dir(state_dir)
-    items = [IssueRendering.from_json(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")]
+def read_renderings(state_dir: Path, *, root: Path | None = None) -> list[IssueRendering]:
+    """The renderings of the last build, oldest issue first.
+
+    A damaged file raises :class:`NewsdeskError` naming it, relative to ``root`` if given.
+    """
+    items = []
+    for path in renderings_dir(state_dir).glob("*.json"):
+        try:
+            items.append(IssueRendering.from_json(path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            shown = path.relative_to(root) if root and path.is_relative_to(root) else path
+            raise NewsdeskError(
+                f"a damaged rendering ({exc}); delete it and build the site again", shown
+            ) from None
     return sorted(items, key=lambda r: (r.date, r.number or 0, r.slug))

@@ -87,7 +87,10 @@ def parse_inbox_url(url: str) -> InboxURL:
     def bad(why: str) -> NewsdeskError:
         return NewsdeskError(f"email.inbox.url: {why}", CONFIG_FILE)
 
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:  # an unclosed "[" of an IPv6 address
+        raise bad(f"not a valid URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         raise bad(f"the scheme must be imaps, imap, pop3s or pop3, not {parts.scheme!r}")

@@ -220,19 +220,28 @@ class Store:
     @classmethod
     def open(cls, path: Path) -> Store:
         """Open (creating or migrating) the database at ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-        except sqlite3.Error as exc:
+        except (OSError, sqlite3.Error) as exc:
             raise NewsdeskError(f"cannot open the database: {exc}", path) from None
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        # In WAL mode NORMAL survives a crash or kill of the process; only a power loss
-        # may roll back the last commits, and then a message goes twice, none is lost.
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        store = cls(conn, path)
-        store._migrate()
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL survives a crash or kill of the process; only a power loss
+            # may roll back the last commits, and then a message goes twice, none is lost.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            store = cls(conn, path)
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise NewsdeskError(
+                f"cannot use the database ({exc}); is it a newsdesk database?", path
+            ) from None
+        except BaseException:
+            conn.close()
+            raise
         return store
 
     def close(self) -> None:
@@ -424,6 +433,8 @@ class Store:
             text = path.read_bytes().decode("utf-8-sig")
         except FileNotFoundError:
             raise NewsdeskError("no such file", shown) from None
+        except OSError as exc:
+            raise NewsdeskError(f"cannot read the file: {exc.strerror or exc}", shown) from None
         except UnicodeDecodeError as exc:
             line = path.read_bytes()[: exc.start].count(b"\n") + 1
             raise NewsdeskError("the file is not UTF-8 text", shown, line) from None
