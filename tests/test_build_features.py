@@ -263,3 +263,19 @@ def test_an_image_from_another_host_does_not_fail_the_build(tmp_path) -> None:
         subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split()
     )
     assert "[Image: A rack of servers – https://images.example.net/rack.png]" in text
+
+
+def test_a_protocol_added_without_a_glossary_entry_is_a_warning(project: Project) -> None:
+    project.config(
+        "pdf: {enabled: false}\n"
+        "ports:\n"
+        "  extra:\n"
+        "    - {protocol: XMPP, port: 5222, transport: TCP, security: STARTTLS,\n"
+        "       service: xmpp-client, purpose: Chat clients, rfc: RFC 6120,\n"
+        "       rfc_url: 'https://www.rfc-editor.org/rfc/rfc6120'}"
+    )
+    result = project.build(strict=False)
+    assert result.ok, result.log
+    assert "shows the protocol 'XMPP' (from ports.extra), which has no glossary entry" in result.log
+    assert result.log.count("which has no glossary entry") == 1
+    assert result.html("ports/index.html").select_one("tr#port-5222") is not None

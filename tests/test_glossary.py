@@ -442,3 +442,11 @@ def test_glossary_page_escapes_hostile_terms_and_definitions():
 def test_empty_glossary_page():
     text = glossary_page_markdown(Glossary([]), {}, lambda s: None)
     assert "No terms yet." in text
+
+
+def test_a_term_without_letters_is_refused(tmp_path):
+    path = tmp_path / "glossary.yml"
+    path.write_text("- term: 5\n  definition: Five.\n", encoding="utf-8")
+    with pytest.raises(NewsdeskError, match="a term needs at least one letter") as info:
+        load_glossary_file(path, tmp_path)
+    assert info.value.line == 1

@@ -390,6 +390,10 @@ def load_glossary_file(
             continue
         name = clean_term(str(raw_term))
         where = f"entry {name!r}"
+        if not any(c.isalpha() for c in name):
+            # A term of digits alone would link every such number in prose.
+            error(f"{where}: a term needs at least one letter", "term")
+            continue
         expansion = item.get("expansion") or ""
         if not isinstance(expansion, str | int | float):
             error(f"{where}: 'expansion' must be text", "expansion")

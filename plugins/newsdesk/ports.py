@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from newsdesk.errors import NewsdeskError, NewsdeskErrors
+from newsdesk.glossary import slugify
 
 DATA_FILE = Path(__file__).parent / "data" / "ports.yml"
 DATA_SOURCE = "plugins/newsdesk/data/ports.yml"
@@ -38,7 +39,6 @@ _FIELDS = ("protocol", "port", "transport", "security", "service", "purpose", "r
 _REQUIRED = ("protocol", "port", "transport", "security", "purpose")
 _RFC = re.compile(r"^RFC ?(\d{1,5})$", re.I)
 _RFC_URL = "https://www.rfc-editor.org/rfc/rfc{}"
-_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -78,10 +78,6 @@ def _service_label(service: str) -> str:
     return service.upper() if len(service) <= 5 and service.isalnum() else service
 
 
-def _slug(text: str) -> str:
-    return _SLUG.sub("-", text.casefold()).strip("-")
-
-
 class Registry:
     """The rows of the registry in a stable order, with the row ids of the ``ports/`` page."""
 
@@ -91,9 +87,9 @@ class Registry:
         seen_ports: set[int] = set()
         for row in self.rows:
             if row.port is None:
-                anchor = f"port-{_slug(row.protocol)}"
+                anchor = f"port-{slugify(row.protocol)}"
             elif row.port in seen_ports:
-                anchor = f"port-{row.port}-{_slug(row.protocol)}"
+                anchor = f"port-{row.port}-{slugify(row.protocol)}"
             else:
                 anchor = f"port-{row.port}"
                 seen_ports.add(row.port)
@@ -143,7 +139,7 @@ class Registry:
     @staticmethod
     def section_anchor(protocol: str) -> str:
         """The id of a protocol's section on the ``ports/`` page (``ports-imap``)."""
-        return f"ports-{_slug(protocol)}"
+        return f"ports-{slugify(protocol)}"
 
 
 # --- loading ---------------------------------------------------------------------------

@@ -365,9 +365,18 @@ class Publication:
 
         from newsdesk.glossary import glossary_page_markdown
 
+        # A protocol the site adds to the registry should be explained like the others.
+        added = {str(row.get("protocol", "")).strip() for row in self.settings.ports.extra}
+
         def glossary_url_for(protocol: str) -> str | None:
             term = self.glossary.lookup(protocol)
             if term is None:
+                if protocol in added:
+                    self.warnings.append(
+                        f"{self.settings.relative(self.settings.glossary.file)}: the port registry "
+                        f"shows the protocol {protocol!r} (from ports.extra), which has no "
+                        "glossary entry; add one"
+                    )
                 return None
             return "../" + pages.GLOSSARY_PATH + "#" + term.slug
 
