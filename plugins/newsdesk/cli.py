@@ -84,7 +84,8 @@ def fresh_renderings(settings: Settings, config_file: Path) -> list:
 def _store(settings: Settings) -> Iterator:
     from newsdesk.mail.store import Store
 
-    with Store.open(settings.email.database) as store:
+    database = settings.email.database
+    with Store.open(database, display=settings.relative(database)) as store:
         yield store
 
 

@@ -218,13 +218,19 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path) -> Store:
-        """Open (creating or migrating) the database at ``path``."""
+    def open(cls, path: Path, *, display: str | None = None) -> Store:
+        """Open (creating or migrating) the database at ``path``.
+
+        A database that cannot be created or is not SQLite raises :class:`NewsdeskError`
+        naming it as ``display`` (the path relative to the project), else as ``path``.
+        """
+        shown = display or str(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, timeout=30, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise NewsdeskError(f"cannot open the database: {exc}", path) from None
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise NewsdeskError(f"cannot open the database: {why}", shown) from None
         conn.row_factory = sqlite3.Row
         try:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -237,7 +243,7 @@ class Store:
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise NewsdeskError(
-                f"cannot use the database ({exc}); is it a newsdesk database?", path
+                f"cannot use the database ({exc}); is it a newsdesk database?", shown
             ) from None
         except BaseException:
             conn.close()

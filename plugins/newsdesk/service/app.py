@@ -127,12 +127,7 @@ def create_app(
     limits = limits or Limits()
     # Fail at start-up, not on the first request, when the database cannot be opened.
     database = settings.email.database
-    try:
-        Store.open(database).close()
-    except OSError as exc:
-        raise NewsdeskError(
-            f"cannot open the database: {exc.strerror or exc}", settings.relative(database)
-        ) from None
+    Store.open(database, display=settings.relative(database)).close()
     origins = frozenset(o for o in (origin_of(settings.site_url), origin_of(service_url)) if o)
     service = Service(
         settings=settings,
