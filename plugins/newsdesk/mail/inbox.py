@@ -39,6 +39,7 @@ from newsdesk.errors import NewsdeskError
 from newsdesk.mail import dsn
 from newsdesk.mail.addresses import is_loopback
 from newsdesk.mail.store import Store, Subscriber, change_status, now_iso
+from newsdesk.mail.tls import certificate_refused, client_context
 from newsdesk.mail.tokens import load_secret
 from newsdesk.settings import Settings
 
@@ -166,18 +167,9 @@ class MailboxClient(Protocol):
     def close(self) -> None: ...
 
 
-def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
-    """A verifying client context: ``ca_file``, or the system store (``SSL_CERT_FILE``)."""
-    return ssl.create_default_context(cafile=ca_file)
-
-
 def _cert_error(url: InboxURL, exc: ssl.SSLError) -> NewsdeskError:
-    why = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
-    return NewsdeskError(
-        f"cannot connect to {url.host}:{url.port}: the server's certificate could not be "
-        f"verified ({why}); give its CA with SSL_CERT_FILE",
-        CONFIG_FILE,
-    )
+    where = f"cannot connect to {url.host}:{url.port}"
+    return NewsdeskError(certificate_refused(where, exc, "email.inbox.ca_file"), CONFIG_FILE)
 
 
 def _clear_text_refused(url: InboxURL, command: str) -> NewsdeskError:
@@ -202,7 +194,7 @@ def connect(
     Raises :class:`InboxUnavailable` when the server cannot be reached and
     :class:`NewsdeskError` for a certificate, TLS or login failure.
     """
-    context = tls_context(ca_file)
+    context = client_context(ca_file, "email.inbox.ca_file")
     try:
         if url.protocol == "imap":
             return _Imap(url, password, context, timeout, readonly, processed_folder)

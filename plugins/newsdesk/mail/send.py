@@ -31,9 +31,12 @@ from newsdesk.errors import NewsdeskError
 from newsdesk.mail.addresses import is_loopback
 from newsdesk.mail.render import PreparedMessage, Recipient, prepare_message
 from newsdesk.mail.store import Store
+from newsdesk.mail.tls import certificate_refused, client_context
 from newsdesk.mail.tokens import make_token
 from newsdesk.rendering import IssueRendering
 from newsdesk.settings import Settings, SmtpSettings
+
+CA_SETTING = "email.smtp.ca_file"
 
 BOUNCE_CODES = (550, 551, 553)
 DEFAULT_RETRY_DELAYS = (1.0, 4.0, 15.0)
@@ -171,16 +174,6 @@ class OutboxTransport:
         pass
 
 
-def ssl_context(ca_file: str | None) -> ssl.SSLContext:
-    """A verifying context: ``ca_file``, else ``SSL_CERT_FILE`` or the system store."""
-    try:
-        return ssl.create_default_context(cafile=ca_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise NewsdeskError(
-            f"email.smtp.ca_file: cannot load the certificate file: {exc}"
-        ) from None
-
-
 def check_smtp(smtp: SmtpSettings) -> None:
     """Refuse settings that would leak the password or cannot work."""
     if not smtp.host:
@@ -206,7 +199,7 @@ class SmtpTransport:
 
     def __init__(self, smtp: SmtpSettings, context: ssl.SSLContext | None = None):
         self.smtp = smtp
-        self.context = context or ssl_context(smtp.ca_file)
+        self.context = context or client_context(smtp.ca_file, CA_SETTING)
         self.conn: smtplib.SMTP | None = None
 
     @property
@@ -234,12 +227,7 @@ class SmtpTransport:
                 conn.login(s.username, s.password or "")
         except ssl.SSLCertVerificationError as exc:
             _quietly_close(conn)
-            raise DeliveryError(
-                "fatal",
-                f"{self.where}: the server's certificate could not be verified "
-                f"({exc.verify_message}); set email.smtp.ca_file or SSL_CERT_FILE to the CA "
-                "that issued it",
-            ) from None
+            raise DeliveryError("fatal", certificate_refused(self.where, exc, CA_SETTING)) from None
         except ssl.SSLError as exc:
             _quietly_close(conn)
             raise DeliveryError("fatal", f"{self.where}: TLS failed: {exc}") from None
@@ -334,7 +322,7 @@ def transport_factory(settings: Settings) -> tuple[Callable[[], Transport], int]
         outbox = settings.email.outbox
         return (lambda: OutboxTransport(outbox)), 1
     check_smtp(smtp)
-    context = ssl_context(smtp.ca_file)
+    context = client_context(smtp.ca_file, CA_SETTING)
     return (lambda: SmtpTransport(smtp, context)), max(1, smtp.connections)
 
 
