@@ -247,6 +247,9 @@ def test_files_a_user_gets_wrong_are_named_without_a_traceback(
     monkeypatch.setenv("NEWSDESK_DB", str(root / "not-a-db"))
     code, err = run("status")
     assert code == 1 and "newsdesk: not-a-db: cannot use the database" in err
+    for command in (["send", "--dry-run"], ["inbox"]):
+        code, err = run(*command)
+        assert code == 1 and " not-a-db: cannot use the database" in err, command
 
     def broken(args: object) -> int:
         raise PermissionError(13, "Permission denied", "/srv/letter/x")

@@ -612,7 +612,8 @@ def inbox_command(settings: Settings, dry_run: bool, *, if_configured: bool = Fa
         print("inbox: none configured (email.inbox.url)")
         return 0
     try:
-        with Store.open(settings.email.database) as store:
+        database = settings.email.database
+        with Store.open(database, display=settings.relative(database)) as store:
             summary = process_inbox(settings, store, dry_run=dry_run)
     except InboxUnavailable as exc:
         print(f"newsdesk inbox: {exc}", file=sys.stderr)

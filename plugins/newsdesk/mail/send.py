@@ -745,5 +745,5 @@ def deliver_new_issues(
 
     secret = load_secret(settings.state_dir)
     database = settings.email.database
-    with send_lock(database), Store.open(database) as store:
+    with send_lock(database), Store.open(database, display=settings.relative(database)) as store:
         return send_issues(settings, store, renderings, secret=secret, **options)  # type: ignore[arg-type]
