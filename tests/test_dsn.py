@@ -15,7 +15,7 @@ import pytest
 from newsdesk.mail import dsn
 from newsdesk.mail.tokens import make_token
 
-SECRET = b"test-secret-for-dsn"
+SECRET = b"test-secret-for-dsn-at-least-32-bytes"
 LIST = "list@example.org"
 UNSUB = "unsubscribe@example.org"
 BOUNCE = "bounce@example.org"

@@ -20,6 +20,7 @@ from newsdesk.mail.store import Store
 from tests.mailfixtures import start_server
 
 NEWSDESK = Path(sys.executable).with_name("newsdesk")
+CLI_SECRET = "cli-test-secret-of-at-least-32-chars"
 
 EMAIL_OPTIONS = """\
 pdf: {enabled: false}
@@ -47,7 +48,7 @@ def newsdesk(root: Path, *args: str, env: dict[str, str] | None = None, timeout:
         cwd=root,
         capture_output=True,
         text=True,
-        env={**clean, "NO_MKDOCS_2_WARNING": "1", "NEWSDESK_SECRET": "cli-test", **(env or {})},
+        env={**clean, "NO_MKDOCS_2_WARNING": "1", "NEWSDESK_SECRET": CLI_SECRET, **(env or {})},
         timeout=timeout,
     )
 
@@ -346,7 +347,7 @@ def test_kill_9_then_resume_sends_everyone_once(letter):
             cwd=root,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={**clean, "NEWSDESK_SECRET": "cli-test", **env},
+            env={**clean, "NEWSDESK_SECRET": CLI_SECRET, **env},
         )
         deadline = time.monotonic() + 60
         while len(srv.received) < n // 3 and time.monotonic() < deadline:
@@ -392,7 +393,7 @@ def test_ctrl_c_stops_cleanly_with_everything_recorded(letter):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**clean, "NEWSDESK_SECRET": "cli-test", **env},
+            env={**clean, "NEWSDESK_SECRET": CLI_SECRET, **env},
         )
         deadline = time.monotonic() + 30
         while len(srv.received) < 20 and time.monotonic() < deadline:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -204,5 +205,41 @@ def test_secret_is_generated_once_with_mode_0600(tmp_path, monkeypatch):
     mode = stat.S_IMODE(os.stat(tmp_path / ".newsdesk" / "secret").st_mode)
     assert mode == 0o600
     assert load_secret(tmp_path / ".newsdesk") == first
-    monkeypatch.setenv("NEWSDESK_SECRET", "from-env")
-    assert load_secret(tmp_path / ".newsdesk") == b"from-env"
+    from_env = "from-the-environment-" + "e" * 11
+    monkeypatch.setenv("NEWSDESK_SECRET", from_env)
+    assert load_secret(tmp_path / ".newsdesk") == from_env.encode()
+
+
+@pytest.mark.parametrize("value", ["", "short", "x" * 31])
+def test_a_short_secret_from_the_environment_is_refused(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("NEWSDESK_SECRET", value)
+    with pytest.raises(NewsdeskError, match="NEWSDESK_SECRET is too short") as info:
+        load_secret(tmp_path / ".newsdesk")
+    assert "secrets.token_urlsafe(32)" in str(info.value)
+    assert not (tmp_path / ".newsdesk" / "secret").exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", b"0123456789abcdef\n"])
+def test_a_short_secret_file_is_refused(tmp_path, monkeypatch, content):
+    monkeypatch.delenv("NEWSDESK_SECRET", raising=False)
+    (tmp_path / ".newsdesk").mkdir()
+    (tmp_path / ".newsdesk" / "secret").write_bytes(content)
+    with pytest.raises(NewsdeskError, match="too short") as info:
+        load_secret(tmp_path / ".newsdesk")
+    assert info.value.path == ".newsdesk/secret"
+    assert "secrets.token_urlsafe(32)" in str(info.value)
+
+
+def _load_secret_in_a_child(state_dir: str) -> bytes:
+    return load_secret(Path(state_dir))
+
+
+def test_processes_racing_to_create_the_secret_agree(tmp_path, monkeypatch):
+    import multiprocessing
+
+    monkeypatch.delenv("NEWSDESK_SECRET", raising=False)
+    state = tmp_path / ".newsdesk"
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        secrets = pool.map(_load_secret_in_a_child, [str(state)] * 32)
+    assert len(set(secrets)) == 1 and len(secrets[0]) == 64
+    assert [p.name for p in state.iterdir()] == ["secret"]  # no temporary file left

@@ -706,7 +706,7 @@ def test_the_loop_with_the_installed_commands(project, smtpd, tmp_path: Path) ->
     project.issue("2026-01-05-first.md", "The first issue.\n", title="First", date="2026-01-05")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")},
-        "NEWSDESK_SECRET": "loop-secret",
+        "NEWSDESK_SECRET": "loop-secret-of-at-least-32-characters",
         "NO_MKDOCS_2_WARNING": "1",
     }
 

@@ -10,34 +10,76 @@ the MAC is a truncated HMAC-SHA256 over the purpose and the payload.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 import time
 from pathlib import Path
+
+from newsdesk.errors import NewsdeskError
 
 SECRET_FILE = "secret"
 ENV_SECRET = "NEWSDESK_SECRET"
 _MAC_BYTES = 15  # 120 bits
 
 
+MIN_SECRET = 32
+"""The shortest secret accepted, in bytes (characters for ``NEWSDESK_SECRET``)."""
+_MAKE_ONE = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
 def load_secret(state_dir: Path) -> bytes:
-    """The secret: ``NEWSDESK_SECRET``, or ``.newsdesk/secret`` generated once with mode 0600."""
+    """The secret: ``NEWSDESK_SECRET``, or ``.newsdesk/secret`` generated once with mode 0600.
+
+    Either must hold at least :data:`MIN_SECRET` bytes, else :class:`NewsdeskError` says
+    how to make one. Two processes starting at once agree on one generated secret.
+    """
     env = os.environ.get(ENV_SECRET)
-    if env:
+    if env is not None:
+        if len(env) < MIN_SECRET:
+            raise NewsdeskError(
+                f"{ENV_SECRET} is too short ({len(env)} characters; at least {MIN_SECRET}): "
+                f"make one with {_MAKE_ONE}"
+            )
         return env.encode()
     path = state_dir / SECRET_FILE
-    state_dir.mkdir(parents=True, exist_ok=True)
+    shown = Path(state_dir.name, SECRET_FILE)
+    if not path.exists():
+        _create_secret(path)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+    secret = path.read_bytes().strip()
+    if len(secret) < MIN_SECRET:
+        raise NewsdeskError(
+            f"the secret is too short ({len(secret)} bytes; at least {MIN_SECRET}): delete "
+            f"the file to have a new one generated (every unsubscribe link sent so far stops "
+            f"working), or put one made with {_MAKE_ONE} in it",
+            shown,
+        )
+    return secret
+
+
+def _create_secret(path: Path) -> None:
+    """Write a new random secret to ``path`` unless another process does so first.
+
+    The secret goes into a private temporary file that is then hard-linked to its name: a
+    reader sees either no file or the complete one, and of two racing processes the second
+    link fails and that process uses the winner's secret.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{SECRET_FILE}.", dir=path.parent)  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        if path.stat().st_mode & 0o077:
-            path.chmod(0o600)
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(secrets.token_hex(32).encode())
-    return path.read_bytes().strip()
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_hex(MIN_SECRET).encode() + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
 
 
 def _b32(data: bytes) -> str:
