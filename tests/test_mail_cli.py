@@ -149,6 +149,11 @@ def test_subscriber_commands(letter, monkeypatch, capsys):
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 
+    # status changes nothing: no database, no .newsdesk folder
+    code, out, _ = run("status")
+    assert code == 0 and "no subscribers yet (.newsdesk/newsdesk.sqlite3 does not exist)" in out
+    assert not (root / ".newsdesk").exists()
+
     code, out, _ = run("subscribers", "add", "Zoe@Example.org", "--name", "Zoë")
     assert code == 0 and "added zoe@example.org" in out
     code, _, err = run("subscribers", "add", "zoe@example.org")

@@ -243,3 +243,16 @@ def test_processes_racing_to_create_the_secret_agree(tmp_path, monkeypatch):
         secrets = pool.map(_load_secret_in_a_child, [str(state)] * 32)
     assert len(set(secrets)) == 1 and len(secrets[0]) == 64
     assert [p.name for p in state.iterdir()] == ["secret"]  # no temporary file left
+
+
+def test_soft_bouncing_counts_active_subscribers_only(store):
+    ann = store.add("ann@example.org")
+    bob = store.add("bob@example.org")
+    store.add("cat@example.org")
+    assert store.soft_bouncing() == 0
+    store.soft_bounce(ann.id, limit=3)
+    store.soft_bounce(bob.id, limit=1)  # now bounced: no longer counted
+    assert store.get(bob.id).status == "bounced"
+    assert store.soft_bouncing() == 1
+    store.reset_soft_bounces(ann.id)
+    assert store.soft_bouncing() == 0

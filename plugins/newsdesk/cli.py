@@ -224,12 +224,15 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = load_settings_for(args)
+    database = settings.email.database
+    if not database.exists():
+        # Opening would create it (and its folder): a status query must change nothing.
+        _out(f"no subscribers yet ({_display(settings, database)} does not exist)")
+        return EX_OK
     with _store(settings) as store:
         counts = store.issue_counts()
         subs = store.counts()
-        soft = store.conn.execute(
-            "SELECT count(*) FROM subscribers WHERE soft_bounces > 0 AND status = 'active'"
-        ).fetchone()[0]
+        soft = store.soft_bouncing()
     _out(
         "subscribers: "
         + ", ".join(f"{n} {status}" for status, n in subs.items())

@@ -332,6 +332,13 @@ class Store:
             result[row[0]] = row[1]
         return result
 
+    def soft_bouncing(self) -> int:
+        """How many active subscribers have bounced softly since their last delivery."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM subscribers WHERE soft_bounces > 0 AND status = 'active'"
+        ).fetchone()
+        return int(row[0])
+
     def _insert(
         self, conn: sqlite3.Connection, email: str, name: str, status: str, source: str
     ) -> int:
