@@ -149,6 +149,7 @@ def test_parse_inbox_url() -> None:
         ("pop3s://u@mail.example.org/INBOX", "no folder"),
         ("imaps://u@mail.example.org:99999/", "port"),
         ("imaps://list@[::1", "not a valid URL"),
+        ("imaps://u@mail.example.org:0/", "port 0"),
     ]:
         with pytest.raises(NewsdeskError, match=why) as info:
             parse_inbox_url(bad)

@@ -102,9 +102,13 @@ def parse_inbox_url(url: str) -> InboxURL:
     if not parts.username:
         raise bad("no user name (imaps://user%40example.org@mail.example.org/INBOX)")
     try:
-        port = parts.port or _DEFAULT_PORTS[scheme]
+        port = parts.port
     except ValueError:
         raise bad("the port is not a number between 1 and 65535") from None
+    if port == 0:
+        raise bad("port 0 is not a port: give one between 1 and 65535, or none for the default")
+    if port is None:
+        port = _DEFAULT_PORTS[scheme]
     path = unquote(parts.path).strip("/")
     if scheme.startswith("pop3") and path:
         raise bad("a POP3 mailbox has no folder: remove the path")
