@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import mailbox
@@ -436,6 +437,9 @@ def test_write_renderings_stamps_the_fingerprint_the_command_checks(tmp_path):
     (tmp_path / "newsletters" / "2026" / "a.md").write_text("# A\n")
     write_renderings(settings.state_dir, [])  # an unknown fingerprint is never current
     assert not renderings_are_current(settings)
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    write_renderings(settings.state_dir, [], source_fingerprint(settings, today=yesterday))
+    assert not renderings_are_current(settings)  # issues dated today may be due
     write_renderings(settings.state_dir, [], source_fingerprint(settings))
     assert renderings_are_current(settings)
     (tmp_path / "newsletters" / "glossary.yml").write_text("{}\n")

@@ -91,14 +91,17 @@ def renderings_dir(state_dir: Path) -> Path:
     return state_dir / "renderings"
 
 
-def source_fingerprint(settings: Settings, config_file: Path | None = None) -> dict[str, Any]:
-    """What a build's renderings depend on: today's date and the source files.
+def source_fingerprint(
+    settings: Settings, config_file: Path | None = None, *, today: dt.date | None = None
+) -> dict[str, Any]:
+    """What a build's renderings depend on: the build's date and the source files.
 
-    The date matters because a build publishes the issues dated up to the day it runs; the
-    sources are every ``*.md`` under the newsletters folder, the glossary file and
-    ``config_file`` (default ``mkdocs.yml`` in the project root), each as its path relative
-    to the root, its size and its modification time in nanoseconds, so a renamed, deleted
-    or edited file changes the fingerprint.
+    The date (``today``, default :meth:`datetime.date.today`, as the build uses) matters
+    because a build publishes the issues dated up to that day; the sources are every
+    ``*.md`` under the newsletters folder, the glossary file and ``config_file`` (default
+    ``mkdocs.yml`` in the project root), each as its path relative to the root, its size
+    and its modification time in nanoseconds, so a renamed, deleted or edited file changes
+    the fingerprint. The result is JSON-safe: :func:`write_renderings` stores it.
     """
     config = config_file if config_file is not None else settings.root / "mkdocs.yml"
     paths = set()
@@ -115,7 +118,8 @@ def source_fingerprint(settings: Settings, config_file: Path | None = None) -> d
             continue
         sources.append([settings.relative(path), st.st_size, st.st_mtime_ns])
     sources.sort()
-    return {"date": dt.date.today().isoformat(), "sources": sources}
+    day = today or dt.date.today()
+    return {"date": day.isoformat(), "sources": sources}
 
 
 def read_fingerprint(state_dir: Path) -> dict[str, Any] | None:
