@@ -28,7 +28,7 @@ def _build(config: Path, site: Path) -> tuple[float, tuple[int, int] | None]:
     return seconds, (int(found.group(1)), int(found.group(2))) if found else None
 
 
-def run(quick: bool = False, issues: int = 5, runs: int = 5) -> Section:
+def run(quick: bool = False, issues: int = 11, runs: int = 5) -> Section:
     """Measure the PDF step; return the section for RESULTS.md."""
     from newsdesk.pdf import render_pdfs
     from newsdesk.rendering import read_renderings
