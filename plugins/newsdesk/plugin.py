@@ -24,7 +24,7 @@ from newsdesk._mkdocs import settings_from_config
 from newsdesk.config import NewsdeskConfig
 from newsdesk.errors import NewsdeskError
 from newsdesk.publication import Publication
-from newsdesk.rendering import write_renderings
+from newsdesk.rendering import source_fingerprint, write_renderings
 
 log = logging.getLogger("mkdocs.plugins.newsdesk")
 
@@ -40,6 +40,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
     def __init__(self) -> None:
         self.command = "build"
         self.publication: Publication | None = None
+        self.fingerprint: dict[str, Any] = {}
 
     def load_config(self, options: dict[str, Any], config_file_path: str | None = None):
         errors, warnings = super().load_config(options, config_file_path)
@@ -76,6 +77,10 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             preview=self.preview,
             pdfs=pdfs,
             markdown_to_html=markdown_to_html,
+        )
+        # Taken before the sources are read, so an edit during the build counts as newer.
+        self.fingerprint = source_fingerprint(
+            settings, Path(config.config_file_path), today=self.publication.today
         )
         if SITE_CSS not in config.extra_css:
             config.extra_css.append(SITE_CSS)
@@ -187,7 +192,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         )
         feeds.write_feeds(fg, site_dir)
         if not self.preview:
-            write_renderings(pub.settings.state_dir, renderings)
+            write_renderings(pub.settings.state_dir, renderings, self.fingerprint)
         if pub.pdfs:
             self._render_pdfs(renderings, site_dir)
         if pub.settings.email.send_on_build and not self.preview:
