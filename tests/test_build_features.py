@@ -73,6 +73,11 @@ def test_home_and_about_pages_are_cross_linked(seed_site) -> None:
         d["text"] for d in index["docs"] if d["location"].startswith("issues/2026")
     )
     assert "POP is a one-way ticket" in issue_text
+    # Backlink lists are left out of search (a term's result is its definition) and the
+    # internal mark that places them never reaches the output.
+    assert "Mentioned in" not in blob and "newsdesk-mentions" not in blob
+    glossary_html = (seed_site.site / "glossary/index.html").read_text()
+    assert "newsdesk-mentions" not in glossary_html and "Mentioned in" in glossary_html
     glossary_docs = {d["location"] for d in index["docs"] if d["location"].startswith("glossary/")}
     assert {"glossary/#pop", "glossary/#imap", "glossary/#smtp"} <= glossary_docs
 

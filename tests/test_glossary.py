@@ -450,3 +450,19 @@ def test_a_term_without_letters_is_refused(tmp_path):
     with pytest.raises(NewsdeskError, match="a term needs at least one letter") as info:
         load_glossary_file(path, tmp_path)
     assert info.value.line == 1
+
+
+def test_mentions_show_the_newest_by_title_and_fold_the_rest():
+    from newsdesk.glossary import Mention, mentions_html
+
+    items = [Mention(f"Issue {n}", f"../issues/{n}/", f"No. {n}") for n in range(25, 0, -1)]
+    soup = BeautifulSoup(mentions_html(items), "html.parser")
+    block = soup.select_one("div.nd-glossary-mentions")
+    assert block.has_attr("data-search-exclude")
+    shown = [a.get_text() for a in block.select(":scope > p a")]
+    assert shown == [f"Issue {n}" for n in range(25, 15, -1)]
+    folded = block.select("details a")
+    assert block.select_one("details summary").get_text() == "15 earlier issues"
+    assert [a.get_text() for a in folded] == [f"No. {n}" for n in range(15, 0, -1)]
+    assert folded[0]["title"] == "Issue 15" and folded[-1]["href"] == "../issues/1/"
+    assert mentions_html([]) == ""

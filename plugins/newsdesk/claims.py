@@ -43,6 +43,10 @@ _PORT_WORDS = re.compile(
 )
 _NUMBER = re.compile(r"\d{1,5}")
 # A number opening a list item, possibly emphasised: "993 – …", "**993**: …", "993/tcp".
+_MAYBE_CLAIM = re.compile(
+    r"\bports?\s+(?:(?:number|no\.)\s+)?\d|^\s*(?:[-*+•·▪◦‣●]|\d{1,9}[.)])\s+[*_`]*\d",
+    re.I | re.M,
+)
 _LEADING = re.compile(r"^[*_`]*(\d{1,5})[*_`]*(?=\s|$|[–—:,-]|/(?:tcp|udp))", re.I)
 # Sentence ends: ., ! or ? before whitespace and a capital (or the end), except after
 # common abbreviations.
@@ -256,6 +260,8 @@ def check_claims(
     to a registry protocol; the protocols' own names and IANA service names such as IMAPS
     are always known. Returns the contradictions in the order of the text.
     """
+    if not _MAYBE_CLAIM.search(markdown):  # no "port N" and no list item opening with a number
+        return []
     finder = _NameFinder({**default_names(registry), **(names or {})}, registry)
     text = _mask(markdown)
     line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]

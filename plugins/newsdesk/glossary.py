@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import lxml.html
 import markdown
@@ -609,6 +610,43 @@ def _letter(term: Term) -> str:
     return first if "A" <= first <= "Z" else "#"
 
 
+class Mention(NamedTuple):
+    """An issue that mentions a term, as the glossary page links it."""
+
+    title: str
+    url: str
+    """The issue's URL relative to the glossary page."""
+    label: str
+    """A short name for long lists: ``No. 12``."""
+
+
+def mentions_html(mentions: Sequence[Mention], shown: int = 10) -> str:
+    """The "Mentioned in" block of a glossary entry, newest issues first.
+
+    The ``shown`` newest are listed by title; the rest, all still linked, fold away under
+    their short names. Search leaves the block out: a term's result is its definition.
+    """
+    if not mentions:
+        return ""
+    esc = html.escape
+    first = ", ".join(f'<a href="{esc(m.url)}">{esc(m.title)}</a>' for m in mentions[:shown])
+    out = [
+        '<div class="nd-glossary-mentions" data-search-exclude>',
+        f"<p>Mentioned in: {first}</p>",
+    ]
+    rest = mentions[shown:]
+    if rest:
+        more = ", ".join(
+            f'<a href="{esc(m.url)}" title="{esc(m.title)}">{esc(m.label)}</a>' for m in rest
+        )
+        out.append(
+            f"<details><summary>{len(rest)} earlier issue{'s' if len(rest) != 1 else ''}"
+            f"</summary><p>{more}</p></details>"
+        )
+    out.append("</div>")
+    return "\n".join(out)
+
+
 def glossary_page_markdown(
     glossary: Glossary,
     mentions: Mapping[str, Sequence[tuple[str, str]]],
@@ -662,10 +700,12 @@ def glossary_page_markdown(
         if any(related):
             items = ", ".join(f'<a href="#{r.slug}">{esc(r.term)}</a>' for r in related if r)
             body.append(f'<p class="nd-glossary-related">Related: {items}</p>')
-        pages = mentions.get(term.slug) or ()
+        pages = [
+            m if isinstance(m, Mention) else Mention(*m, m[0])
+            for m in mentions.get(term.slug) or ()
+        ]
         if pages:
-            items = ", ".join(f'<a href="{esc(url)}">{esc(name)}</a>' for name, url in pages)
-            body.append(f'<p class="nd-glossary-mentions">Mentioned in: {items}</p>')
+            body.append(mentions_html(pages))
         if extra is not None:
             added = extra(term)
             if added:

@@ -30,7 +30,11 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\
 WORDS_PER_MINUTE = 220
 
 
-class _Loader(yaml.SafeLoader):
+#: libyaml's parser where PyYAML was built with it: front matter is read for every issue.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeLoader):  # type: ignore[misc, valid-type]
     """Safe YAML, with dates left as text so an impossible date is our message, not YAML's."""
 
 
@@ -108,7 +112,7 @@ def default_slug(filename: str) -> str:
 def _key_lines(yaml_text: str, first_line: int) -> dict[str, int]:
     """The line of each top-level key, to point messages at the right place."""
     try:
-        node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
+        node = yaml.compose(yaml_text, Loader=_SafeLoader)
     except yaml.YAMLError:
         return {}
     if not isinstance(node, yaml.MappingNode):

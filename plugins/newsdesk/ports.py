@@ -94,30 +94,37 @@ class Registry:
                 anchor = f"port-{row.port}"
                 seen_ports.add(row.port)
             self._anchors[row.key] = anchor
+        # Lookups by name and by port are made per page and per claim: index them once.
+        self._protocols = list(dict.fromkeys(row.protocol for row in self.rows))
+        self._by_name = {p.casefold(): p for p in reversed(self._protocols)}
+        self._by_protocol: dict[str, list[PortRow]] = {}
+        self._by_port: dict[int, list[PortRow]] = {}
+        for row in self.rows:
+            self._by_protocol.setdefault(row.protocol.casefold(), []).append(row)
+            if row.port is not None:
+                self._by_port.setdefault(row.port, []).append(row)
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def protocols(self) -> list[str]:
         """Protocol names in registry order (order of first row)."""
-        return list(dict.fromkeys(row.protocol for row in self.rows))
+        return list(self._protocols)
 
     def protocol(self, name: str) -> str | None:
         """The registry's spelling of a protocol name given in any letter case."""
-        folded = name.casefold()
-        return next((p for p in self.protocols() if p.casefold() == folded), None)
+        return self._by_name.get(name.casefold())
 
     def rows_for(self, protocol: str) -> list[PortRow]:
         """The rows of one protocol (any letter case), in registry order."""
-        folded = protocol.casefold()
-        return [row for row in self.rows if row.protocol.casefold() == folded]
+        return list(self._by_protocol.get(protocol.casefold(), ()))
 
     def ports_of(self, protocol: str) -> list[int]:
         """The port numbers of one protocol, ascending."""
         return sorted({r.port for r in self.rows_for(protocol) if r.port is not None})
 
     def rows_for_port(self, port: int) -> list[PortRow]:
-        return [row for row in self.rows if row.port == port]
+        return list(self._by_port.get(port, ()))
 
     def has_ports(self, protocol: str) -> bool:
         return bool(self.ports_of(protocol))
@@ -511,6 +518,7 @@ _PORT_WORDS = re.compile(
 )
 _NUMBER = re.compile(r"\d{1,5}")
 _LEADING_NUMBER = re.compile(r"^(\s*)(\d{1,5})(?=\s*(?:$|[–—:-]|\s|/(?:tcp|udp)))", re.I)
+_ANY_PORT_WORD = re.compile(r"\bports?\b", re.I)
 _PORTS_HEADING = re.compile(r"\bports?\b", re.I)
 
 
@@ -581,6 +589,8 @@ def link_port_mentions(html: str, registry: Registry, ports_url: str) -> str:
     registry lists; never inside code, pre, links, headings or attributes. Under a heading
     naming a protocol, a port shared by several protocols links to that protocol's row.
     """
+    if not _ANY_PORT_WORD.search(html):  # both kinds need the word "port" somewhere
+        return html
     edits: list[tuple[int, int, str]] = []
     protocols = registry.protocols()
 

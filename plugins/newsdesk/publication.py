@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +20,13 @@ from newsdesk.errors import NewsdeskError, NewsdeskErrors
 from newsdesk.glossary import (
     Entry,
     Glossary,
+    Mention,
     Term,
     build_glossary,
     default_markdown_to_html,
     extract_terms,
     load_glossary_file,
+    mentions_html,
 )
 from newsdesk.issues import Issue, load_issues
 from newsdesk.linker import Linker
@@ -62,6 +65,8 @@ ASSET_SUFFIXES = frozenset(
     ]
 )
 PORTS_URL = "ports/"
+MENTIONS_MARK = "<!-- newsdesk-mentions {slug} -->"
+_MENTIONS_MARK = re.compile(r"<!-- newsdesk-mentions ([^ ]+) -->")
 
 
 @dataclass
@@ -96,6 +101,9 @@ class Publication:
     """Problems a preview shows instead of stopping (see :meth:`load`)."""
     _content: dict[str, PageContent] = field(default_factory=dict)
     _linker: Linker | None = None
+    _names: dict[str, str] | None = None
+    _notes: dict[str, TermNote] | None = None
+    _mentions: dict[str, list[Mention]] = field(default_factory=dict)
 
     def load(self) -> None:
         """Read and validate the issues, the glossary file and the port registry.
@@ -275,9 +283,15 @@ class Publication:
                 self._fail([exc])
             self.glossary, _ = build_glossary(extracted)
         self._linker = Linker(self.glossary)
+        self._names = self._notes = None
 
     def protocol_names(self) -> dict[str, str]:
         """Every spelling of a protocol the glossary knows (term, aliases, expansion)."""
+        if self._names is None:
+            self._names = self._find_protocol_names()
+        return self._names
+
+    def _find_protocol_names(self) -> dict[str, str]:
         names = default_names(self.registry)
         for term in self.glossary:
             protocol = self.registry.protocol(term.term)
@@ -307,9 +321,7 @@ class Publication:
         if page.issue is not None:
             ports_url = relative_url(page.url, PORTS_URL)
             html = link_port_mentions(html, self.registry, ports_url)
-            talked_about = set(result.mentions) | {
-                t.slug for t in self.glossary if t.source == page.issue.source
-            }
+            talked_about = set(result.mentions) | self._defined_by().get(page.issue.source, set())
             # Protocols named in the issue count even where the glossary has no entry.
             protocols = named_protocols(page.issue.body, self.registry, self.protocol_names())
             for slug in sorted(talked_about):
@@ -335,15 +347,16 @@ class Publication:
         ports_page = self._content.get(pages.PORTS_PATH)
         ports_url = ports_page.url if ports_page else PORTS_URL
 
-        mentions: dict[str, list[tuple[str, str]]] = {}
+        self._mentions = {}
+        defined = self._defined_by()
         for issue in sorted(self.issues, key=lambda i: (i.date, i.source), reverse=True):
             page = self._content.get(issue.source)
             if page is None:
                 continue
-            defined = {t.slug for t in self.glossary if t.source == issue.source}
-            for slug in sorted(page.mentions | defined):
-                url = relative_url(glossary_url, self.issue_url(issue))
-                mentions.setdefault(slug, []).append((issue.title, url))
+            url = relative_url(glossary_url, self.issue_url(issue))
+            label = f"No. {issue.number}" if issue.number is not None else issue.title
+            for slug in page.mentions | defined.get(issue.source, set()):
+                self._mentions.setdefault(slug, []).append(Mention(issue.title, url, label))
 
         def source_link(source: str) -> tuple[str, str] | None:
             issue = self._by_source.get(source)
@@ -352,6 +365,11 @@ class Publication:
             return issue.title, relative_url(glossary_url, self.issue_url(issue))
 
         registry = self.registry
+
+        def entry_extra(term: Term) -> str:
+            # The backlinks join the page once it is rendered and linked (finish_late_page):
+            # thousands of links need neither Markdown nor the linker.
+            return ports_block(term) + MENTIONS_MARK.format(slug=term.slug)
 
         def ports_block(term: Term) -> str:
             protocol = registry.protocol(term.term)
@@ -382,7 +400,7 @@ class Publication:
 
         return {
             pages.GLOSSARY_PATH: glossary_page_markdown(
-                self.glossary, mentions, source_link, extra=ports_block
+                self.glossary, {}, source_link, extra=entry_extra
             ),
             pages.PORTS_PATH: ports_page_markdown(registry, glossary_url_for).split("---\n", 2)[-1],
         }
@@ -393,11 +411,24 @@ class Publication:
         if page is None or self._linker is None:
             return html
         page.html = html
-        return self._linker.link(
+        linked = self._linker.link(
             html,
             glossary_url=relative_url(page.url, GLOSSARY_URL),
             mode=self.settings.glossary.link,
         ).html
+        if source != pages.GLOSSARY_PATH:
+            return linked
+        return _MENTIONS_MARK.sub(
+            lambda m: mentions_html(self._mentions.get(m.group(1), [])), linked
+        )
+
+    def _defined_by(self) -> dict[str, set[str]]:
+        """The slugs of the terms each issue defines, by the issue's source."""
+        out: dict[str, set[str]] = {}
+        for term in self.glossary:
+            if term.source:
+                out.setdefault(term.source, set()).add(term.slug)
+        return out
 
     def _issue_page(self, page: PageContent) -> str:
         issue = page.issue
@@ -428,19 +459,18 @@ class Publication:
 
     def term_notes(self, page: PageContent) -> tuple[TermNote, ...]:
         """The glossary terms an issue links, for the print and plain-text editions."""
-        glossary_url = absolute_url(self.settings.site_url, GLOSSARY_URL)
-        notes = []
-        for term in self.glossary:
-            if term.slug in page.mentions:
-                notes.append(
-                    TermNote(
-                        term=term.term,
-                        expansion=term.expansion,
-                        definition=term.definition_text,
-                        url=f"{glossary_url}#{term.slug}",
-                    )
+        if self._notes is None:
+            glossary_url = absolute_url(self.settings.site_url, GLOSSARY_URL)
+            self._notes = {
+                term.slug: TermNote(
+                    term=term.term,
+                    expansion=term.expansion,
+                    definition=term.definition_text,
+                    url=f"{glossary_url}#{term.slug}",
                 )
-        return tuple(notes)
+                for term in self.glossary
+            }
+        return tuple(note for slug, note in self._notes.items() if slug in page.mentions)
 
     def renderings(self) -> list[IssueRendering]:
         """Each published issue's content with absolute links, for feeds, PDF and email."""

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +65,18 @@ class IssueRendering:
             object.__setattr__(self, "content_hash", self.compute_hash())
 
     def compute_hash(self) -> str:
-        data = asdict(self)
-        data.pop("content_hash", None)
-        blob = json.dumps(data, default=str, sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()
+        """A digest of every field but the hash itself (the HTML fed in as it is)."""
+        digest = hashlib.sha256()
+        for f in fields(self):
+            if f.name == "content_hash":
+                continue
+            value = getattr(self, f.name)
+            if f.name == "terms":
+                value = [astuple(t) for t in value]
+            text = value if isinstance(value, str) else repr(value)
+            digest.update(f"{f.name}\0{len(text)}\0".encode())
+            digest.update(text.encode())
+        return digest.hexdigest()
 
     def to_json(self) -> str:
         data = asdict(self)

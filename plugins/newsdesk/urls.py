@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import posixpath
+import re
+from html import escape, unescape
 from urllib.parse import urljoin, urlsplit
-
-from lxml import html as lxml_html
 
 
 def page_url(path: str, use_directory_urls: bool = True) -> str:
@@ -39,12 +39,31 @@ def is_external(url: str) -> bool:
     return bool(urlsplit(url).scheme)
 
 
+_TAG = re.compile(r"<[A-Za-z][^<>]*>")
+_URL_ATTR = re.compile(
+    r"""(?P<lead>\s(?P<name>href|src|poster|srcset)\s*=\s*)(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')""",
+    re.I,
+)
+
+
 def absolutize(html: str, base_url: str) -> str:
-    """Make every link and image in an HTML fragment absolute against ``base_url``."""
-    if not html.strip():
-        return html
-    root = lxml_html.fragment_fromstring(html, create_parent="div")
-    root.make_links_absolute(base_url, resolve_base_href=False)
-    return (root.text or "") + "".join(
-        lxml_html.tostring(child, encoding="unicode") for child in root
-    )
+    """Make every link and image in an HTML fragment absolute against ``base_url``.
+
+    Only the URL attributes inside tags are rewritten; the rest of the HTML is kept byte
+    for byte (no parse and re-serialisation: this runs on every issue of every build).
+    """
+
+    def fix_attr(m: re.Match[str]) -> str:
+        quote = '"' if m.group("dq") is not None else "'"
+        value = unescape(m.group("dq") if m.group("dq") is not None else m.group("sq"))
+        if m.group("name").lower() == "srcset":
+            parts = []
+            for candidate in value.split(","):
+                url, _, size = candidate.strip().partition(" ")
+                parts.append(" ".join(filter(None, (urljoin(base_url, url), size.strip()))))
+            new = ", ".join(parts)
+        else:
+            new = urljoin(base_url, value.strip())
+        return f"{m.group('lead')}{quote}{escape(new, quote=True)}{quote}"
+
+    return _TAG.sub(lambda t: _URL_ATTR.sub(fix_attr, t.group(0)), html)
