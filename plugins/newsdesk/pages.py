@@ -21,6 +21,7 @@ GLOSSARY_PATH = "glossary/index.md"
 PORTS_PATH = "ports/index.md"
 LATEST_MARKER = "<!-- newsdesk:latest -->"
 RECENT_MARKER = "<!-- newsdesk:recent -->"
+SUBSCRIBE_MARKER = "<!-- newsdesk:subscribe-form -->"
 
 
 def long_date(date: dt.date) -> str:

@@ -65,11 +65,12 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         settings = settings_from_config(config, self.config)
         pdfs = settings.pdf.enabled and (not self.preview or settings.pdf.on_serve)
 
+        md = markdown.Markdown(
+            extensions=config.markdown_extensions, extension_configs=config.mdx_configs
+        )
+
         def markdown_to_html(text: str) -> str:
-            md = markdown.Markdown(
-                extensions=config.markdown_extensions, extension_configs=config.mdx_configs
-            )
-            return md.convert(text)
+            return md.reset().convert(text)
 
         self.publication = Publication(
             settings,

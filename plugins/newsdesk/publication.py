@@ -39,7 +39,6 @@ from newsdesk.ports import (
     ports_page_markdown,
 )
 from newsdesk.rendering import IssueRendering, TermNote
-from newsdesk.service.pages import expand_subscribe_form
 from newsdesk.settings import Settings
 from newsdesk.urls import absolute_url, absolutize, page_url, relative_url
 
@@ -104,6 +103,7 @@ class Publication:
     _names: dict[str, str] | None = None
     _notes: dict[str, TermNote] | None = None
     _mentions: dict[str, list[Mention]] = field(default_factory=dict)
+    _shown_cache: tuple | None = None
 
     def load(self) -> None:
         """Read and validate the issues, the glossary file and the port registry.
@@ -144,9 +144,7 @@ class Publication:
     @property
     def issues(self) -> list[Issue]:
         """The issues this build shows, oldest first."""
-        if self.preview:
-            return list(self.all_issues)
-        return [i for i in self.all_issues if i.is_published(self.today)]
+        return self._shown[0]
 
     @property
     def published(self) -> list[Issue]:
@@ -157,7 +155,16 @@ class Publication:
 
     @property
     def _by_source(self) -> dict[str, Issue]:
-        return {i.source: i for i in self.issues}
+        return self._shown[1]
+
+    @property
+    def _shown(self) -> tuple[list[Issue], dict[str, Issue]]:
+        # Asked for on every page: computed once per loaded set of issues.
+        key = (id(self.all_issues), len(self.all_issues))
+        if self._shown_cache is None or self._shown_cache[0] != key:
+            shown = [i for i in self.all_issues if self.preview or i.is_published(self.today)]
+            self._shown_cache = (key, shown, {i.source: i for i in shown})
+        return self._shown_cache[1], self._shown_cache[2]
 
     def newsletters_prefix(self) -> str:
         """The newsletters folder relative to the project root, with a trailing slash."""
@@ -217,6 +224,10 @@ class Publication:
 
     def expand_markers(self, markdown: str, source: str) -> str:
         """Fill the home-page markers (latest issue, recent issues) in a hand-written page."""
+        if pages.SUBSCRIBE_MARKER in markdown:
+            from newsdesk.service.pages import expand_subscribe_form
+
+            markdown = expand_subscribe_form(markdown, self.settings.email.service_url)
         if pages.LATEST_MARKER in markdown:
             block = pages.latest_markdown(
                 self.issues,
@@ -234,7 +245,7 @@ class Publication:
                 archive_src=pages.ARCHIVE_PATH,
             )
             markdown = markdown.replace(pages.RECENT_MARKER, block)
-        return expand_subscribe_form(markdown, self.settings.email.service_url)
+        return markdown
 
     def _pdf_link(self, from_src: str, issue: Issue) -> str | None:
         if not self.pdf_path(issue):
@@ -285,6 +296,10 @@ class Publication:
         self._linker = Linker(self.glossary)
         self._names = self._notes = None
 
+    def _unglossed(self) -> bool:
+        """Whether a protocol of the registry has no glossary entry to find it by."""
+        return any(self.glossary.lookup(p) is None for p in self.registry.protocols())
+
     def protocol_names(self) -> dict[str, str]:
         """Every spelling of a protocol the glossary knows (term, aliases, expansion)."""
         if self._names is None:
@@ -323,7 +338,11 @@ class Publication:
             html = link_port_mentions(html, self.registry, ports_url)
             talked_about = set(result.mentions) | self._defined_by().get(page.issue.source, set())
             # Protocols named in the issue count even where the glossary has no entry.
-            protocols = named_protocols(page.issue.body, self.registry, self.protocol_names())
+            protocols = (
+                named_protocols(page.issue.body, self.registry, self.protocol_names())
+                if self._unglossed()
+                else []
+            )
             for slug in sorted(talked_about):
                 term = self.glossary.get(slug)
                 protocol = self.registry.protocol(term.term) if term else None

@@ -13,8 +13,7 @@ import hashlib
 import jinja2
 from starlette.responses import HTMLResponse
 
-SUBSCRIBE_MARKER = "<!-- newsdesk:subscribe-form -->"
-"""Where a Markdown page (``docs/subscribe.md``) wants the sign-up form."""
+from newsdesk.pages import SUBSCRIBE_MARKER  # where a page wants the sign-up form
 
 EMAIL_FIELD = "email"
 NAME_FIELD = "name"
