@@ -78,6 +78,9 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             preview=self.preview,
             pdfs=pdfs,
             markdown_to_html=markdown_to_html,
+            markdown_salt=repr(
+                (config.markdown_extensions, config.mdx_configs, markdown.__version__)
+            ),
         )
         # Taken before the sources are read, so an edit during the build counts as newer.
         self.fingerprint = source_fingerprint(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsdesk import pages
+from newsdesk.cache import RenderCache
 from newsdesk.claims import check_claims, default_names, named_protocols
 from newsdesk.errors import NewsdeskError, NewsdeskErrors
 from newsdesk.glossary import (
@@ -91,6 +92,8 @@ class Publication:
     preview: bool = False
     pdfs: bool = True
     markdown_to_html: Callable[[str], str] = default_markdown_to_html
+    markdown_salt: str = ""
+    """What shapes ``markdown_to_html``'s output (its extensions), for caching it."""
     all_issues: list[Issue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     registry: Registry = field(default_factory=lambda: Registry(()))
@@ -123,12 +126,18 @@ class Publication:
             self.registry = load_registry(self.settings.ports.extra)
         except NewsdeskError as exc:
             errors.append(exc)
+        render = RenderCache(
+            self.markdown_to_html,
+            self.settings.state_dir / "cache" / "definitions.json",
+            salt=self.markdown_salt,
+        )
         try:
             self.curated = load_glossary_file(
-                self.settings.glossary.file, self.settings.root, self.markdown_to_html
+                self.settings.glossary.file, self.settings.root, render
             )
         except NewsdeskError as exc:
             errors.append(exc)
+        render.save()
         self._fail(errors)
 
     def _fail(self, errors: list[NewsdeskError]) -> None:

@@ -82,7 +82,7 @@ class IssueRendering:
         data = asdict(self)
         data["schema"] = SCHEMA
         data["date"] = self.date.isoformat()
-        return json.dumps(data, ensure_ascii=False, indent=1)
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> IssueRendering:

@@ -39,7 +39,8 @@ def is_external(url: str) -> bool:
     return bool(urlsplit(url).scheme)
 
 
-_TAG = re.compile(r"<[A-Za-z][^<>]*>")
+#: The tags that carry URLs in Markdown output; only these are looked into.
+_TAG = re.compile(r"<(?:a|img|source|video|audio|iframe|area|link)\s[^<>]*>", re.I)
 _URL_ATTR = re.compile(
     r"""(?P<lead>\s(?P<name>href|src|poster|srcset)\s*=\s*)(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')""",
     re.I,
