@@ -13,11 +13,14 @@ at 3,000 terms ≤ 1.5× the time at 30.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import html
 import json
 import re
 import time
+from pathlib import Path
 
+from benchmarks import generate
 from benchmarks.common import Section, Target, median
 from benchmarks.generate import WORK, SyntheticTerm, html_pages, make_terms
 
@@ -33,7 +36,9 @@ _PLACEHOLDER = re.compile(r"NDTERM(\d+)X")
 
 def _corpus_template(distinct: int, seed: int = 2) -> list[str]:
     """Distinct pages whose mentions are placeholders ``NDTERM<k>X``; cached in work/."""
-    path = WORK / f"linker-corpus-{distinct}-{seed}.json"
+    # Keyed by the generator's source too, so a changed generator makes a new corpus.
+    version = hashlib.sha256(Path(generate.__file__).read_bytes()).hexdigest()[:12]
+    path = WORK / f"linker-corpus-{distinct}-{seed}-{version}.json"
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
     placeholders = [SyntheticTerm(f"NDTERM{k}X", "", "", ()) for k in range(VOCABULARY)]

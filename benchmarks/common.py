@@ -46,10 +46,13 @@ class Section:
     """Named figures for the scale-on-paper estimates."""
     seconds: float = 0.0
     quick: bool = False
+    commit: str = ""
+    """The commit measured (``+`` when the working tree had changes)."""
 
     def save(self) -> Path:
         """Write the section to ``work/results/<name>.json`` for :mod:`benchmarks.run`."""
         RESULTS.mkdir(parents=True, exist_ok=True)
+        self.commit = self.commit or _commit()
         path = RESULTS / f"{self.name}{'-quick' if self.quick else ''}.json"
         path.write_text(json.dumps(asdict(self), indent=1), encoding="utf-8")
         return path
@@ -80,6 +83,23 @@ class Section:
         out.append(f"_This benchmark took {self.seconds:.0f} s._")
         out.append("")
         return "\n".join(out)
+
+
+def _commit() -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "plugins"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return ""
+    return head + ("+" if dirty else "")
 
 
 def median(values: Sequence[float]) -> float:

@@ -158,6 +158,9 @@ NOUNS = _words(
     "relay gateway resolver queue filter store daemon spool index cache agent broker "
     "mailbox router bridge proxy ledger tunnel vault beacon"
 )
+#: An issue's own terms, and the share of sentences that mention a term.
+FOCUS_TERMS = 12
+MENTION_RATE = 0.45
 BLOCKED = {"I", "A", "OK", "PDF", "URL", "HTML", "CSS", "RFC", "IANA", "TLS", "SSL", "DNS"}
 
 
@@ -269,12 +272,22 @@ def issue_markdown(
     links: list[str],
     rng: random.Random,
 ) -> str:
-    """One synthetic issue of about 1,200 words."""
+    """One synthetic issue of about 1,200 words.
+
+    Like a real issue it has a topic: about every other sentence mentions a term, nine in
+    ten of them one of the issue's own dozen terms (and those it defines), the rest any
+    term of the glossary – some 25 mentions of about 15 distinct terms an issue.
+    """
+    focus = [*defines, *rng.sample(terms, min(FOCUS_TERMS, len(terms)))]
 
     def mentions(k: int) -> list[str]:
         if not terms:
             return []
-        return [_mention(rng, rng.choice(terms)) for _ in range(k)]
+        return [
+            _mention(rng, rng.choice(focus) if rng.random() < 0.9 else rng.choice(terms))
+            for _ in range(k)
+            if rng.random() < MENTION_RATE
+        ]
 
     title = f"{_pseudo_word(rng, 2).capitalize()} and the {rng.choice(NOUNS)}"
     parts = [

@@ -43,7 +43,8 @@ def report(sections: list[Section], total: float | None) -> str:
     out = [
         "# Benchmarks",
         "",
-        f"Written {now} by `make bench` (`python -m benchmarks.run`).",
+        f"Written {now} by `python -m benchmarks.run` (`make bench`); each section says "
+        "when it was measured.",
         "",
         f"Machine: {info['cores']} cores ({info['cpu']}), {info['memory']} memory, "
         f"Python {info['python']}, {info['system']}.",
@@ -67,7 +68,8 @@ def report(sections: list[Section], total: float | None) -> str:
     out.append("")
     for s in sections:
         out.append(s.markdown().rstrip())
-        out.append(f"_Measured {_stamp(s)}._")
+        commit = f" at commit `{s.commit}`" if s.commit else ""
+        out.append(f"_Measured {_stamp(s)}{commit}._")
         out.append("")
     out.append(scale({s.name: s.figures for s in sections}))
     if PROFILES.exists():
@@ -164,7 +166,7 @@ def scale(figures: dict[str, dict[str, float]]) -> str:
 README = """\
 ## How to run
 
-`make bench` runs every benchmark below (about 12 minutes on 2 cores) and rewrites this
+`make bench` runs every benchmark below (10–12 minutes on 2 cores) and rewrites this
 file. Parts: `.venv/bin/python -m benchmarks.run --only linker` (the others keep their last
 figures, each section says when it was measured); one benchmark alone:
 `python -m benchmarks.bench_build`, `bench_linker`, `bench_send`, `bench_pdf` (add
