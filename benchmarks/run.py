@@ -101,7 +101,7 @@ def scale(figures: dict[str, dict[str, float]]) -> str:
         lines.append(
             f"- **Publishing**: a full `mkdocs build` of a 1,000-issue site (300 terms, PDFs "
             f"off) takes {full:.0f} s here, so one machine can rebuild it about "
-            f"{3600 / full:.0f} times an hour. Publishing is one rebuild per new issue, so "
+            f"{_round(3600 / full):,} times an hour. Publishing is one rebuild per new issue, so "
             "the build is never what limits a weekly newsletter; it grows about linearly "
             "with the number of issues (see the 100/300/1,000 rows)."
         )
