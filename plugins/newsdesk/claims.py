@@ -43,6 +43,7 @@ _PORT_WORDS = re.compile(
 )
 _NUMBER = re.compile(r"\d{1,5}")
 # A number opening a list item, possibly emphasised: "993 – …", "**993**: …", "993/tcp".
+_ITEM_NUMBER = re.compile(r"^\s*(?:[-*+•·▪◦‣●]|\d{1,9}[.)])\s+[*_`]*\d", re.M)
 _MAYBE_CLAIM = re.compile(
     r"\bports?\s+(?:(?:number|no\.)\s+)?\d|^\s*(?:[-*+•·▪◦‣●]|\d{1,9}[.)])\s+[*_`]*\d",
     re.I | re.M,
@@ -260,7 +261,10 @@ def check_claims(
     to a registry protocol; the protocols' own names and IANA service names such as IMAPS
     are always known. Returns the contradictions in the order of the text.
     """
-    if not _MAYBE_CLAIM.search(markdown):  # no "port N" and no list item opening with a number
+    # No "port N" and no list item opening with a number: nothing can be a claim.
+    if ("port" not in markdown.lower() and not _ITEM_NUMBER.search(markdown)) or (
+        not _MAYBE_CLAIM.search(markdown)
+    ):
         return []
     finder = _NameFinder({**default_names(registry), **(names or {})}, registry)
     text = _mask(markdown)

@@ -7,6 +7,7 @@ Nothing here imports MkDocs.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -72,7 +73,7 @@ class Issue:
         """The issue page's URL relative to the site root, with a trailing slash."""
         return f"issues/{self.year}/{self.slug}/"
 
-    @property
+    @functools.cached_property
     def words(self) -> int:
         return len(re.findall(r"\w+", self.body))
 

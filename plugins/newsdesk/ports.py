@@ -422,6 +422,8 @@ def find_markers(html: str) -> list[tuple[int, int, list[str] | None]]:
     Names are separated by spaces, or by commas when there is one.
     """
     found: list[tuple[int, int, list[str] | None]] = []
+    if "<!--" not in html:  # the pattern has no literal start: spare the scan
+        return found
     for m in _MARKER.finditer(html):
         names = m.group("names")
         if names is not None:
@@ -589,7 +591,8 @@ def link_port_mentions(html: str, registry: Registry, ports_url: str) -> str:
     registry lists; never inside code, pre, links, headings or attributes. Under a heading
     naming a protocol, a port shared by several protocols links to that protocol's row.
     """
-    if not _ANY_PORT_WORD.search(html):  # both kinds need the word "port" somewhere
+    # Both kinds need the word "port" somewhere; a plain substring test is the cheap sieve.
+    if "port" not in html.lower() or not _ANY_PORT_WORD.search(html):
         return html
     edits: list[tuple[int, int, str]] = []
     protocols = registry.protocols()
