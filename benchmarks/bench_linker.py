@@ -12,7 +12,6 @@ at 3,000 terms ≤ 1.5× the time at 30.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import html
 import json
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 
 from benchmarks import generate
-from benchmarks.common import Section, Target, median
+from benchmarks.common import Section, Target, main_for, median
 from benchmarks.generate import WORK, SyntheticTerm, html_pages, make_terms
 
 MB = 1_000_000
@@ -248,12 +247,7 @@ def run(quick: bool = False, plan: dict[int, tuple[int, int, int]] | None = None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    section = run(args.quick)
-    print(section.markdown())
-    section.save()
+    main_for(run, __doc__)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,22 @@ say ``0 rendered``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
 import time
 from pathlib import Path
 
-from benchmarks.common import MKDOCS, Section, Target, fmt, median, run_timed, side_by_side
+from benchmarks.common import (
+    MKDOCS,
+    Section,
+    Target,
+    fmt,
+    main_for,
+    median,
+    run_timed,
+    side_by_side,
+)
 from benchmarks.generate import SITE_URL, WORK, generate_project
 
 _LOG = re.compile(r"PDFs: (\d+) rendered, (\d+) reused")
@@ -133,12 +141,7 @@ def _say(log: tuple[int, int] | None) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    section = run(args.quick)
-    print(section.markdown())
-    section.save()
+    main_for(run, __doc__)
 
 
 if __name__ == "__main__":

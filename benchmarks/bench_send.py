@@ -13,7 +13,6 @@ peak memory < 150 MB.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -27,6 +26,7 @@ from benchmarks.common import (
     Section,
     Target,
     fmt,
+    main_for,
     median,
     run_timed,
     side_by_side,
@@ -343,12 +343,7 @@ def run(quick: bool = False, plan: Plan | None = None) -> Section:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    section = run(args.quick)
-    print(section.markdown())
-    section.save()
+    main_for(run, __doc__)
 
 
 if __name__ == "__main__":

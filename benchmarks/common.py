@@ -188,3 +188,15 @@ def fmt(seconds: float) -> str:
     if seconds >= 10:
         return f"{seconds:.1f} s"
     return f"{seconds:.2f} s"
+
+
+def main_for(run: Callable[[bool], Section], doc: str | None) -> None:
+    """The command line of one benchmark module: ``--quick``, print and save its section."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    section = run(args.quick)
+    print(section.markdown())
+    section.save()
