@@ -256,3 +256,15 @@ def test_soft_bouncing_counts_active_subscribers_only(store):
     assert store.soft_bouncing() == 1
     store.reset_soft_bounces(ann.id)
     assert store.soft_bouncing() == 0
+
+
+def test_a_new_database_is_readable_by_its_owner_only(tmp_path):
+    import stat
+
+    from newsdesk.mail.store import Store
+
+    path = tmp_path / "state" / "subscribers.sqlite3"
+    with Store.open(path) as store:
+        store.add("reader@example.org")
+    for file in [path, *tmp_path.glob("state/*-wal")]:
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -227,6 +228,9 @@ class Store:
         shown = display or str(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            # Subscribers' addresses are personal data: readable by the owner only. SQLite
+            # gives its -wal and -shm files the same permissions.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             conn = sqlite3.connect(path, timeout=30, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
