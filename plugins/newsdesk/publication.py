@@ -8,7 +8,6 @@ and the final content of every page; the publication keeps no MkDocs objects.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from newsdesk.glossary import (
     build_glossary,
     default_markdown_to_html,
     extract_terms,
+    glossary_page_markdown,
     load_glossary_file,
     mentions_html,
 )
@@ -42,8 +42,6 @@ from newsdesk.ports import (
 from newsdesk.rendering import IssueRendering, TermNote
 from newsdesk.settings import Settings
 from newsdesk.urls import absolute_url, absolutize, page_url, relative_url
-
-log = logging.getLogger("mkdocs.plugins.newsdesk")
 
 GLOSSARY_URL = "glossary/"
 #: Files beside the issues that are published with the site.
@@ -106,7 +104,13 @@ class Publication:
     _names: dict[str, str] | None = None
     _notes: dict[str, TermNote] | None = None
     _mentions: dict[str, list[Mention]] = field(default_factory=dict)
-    _shown_cache: tuple | None = None
+    _shown: list[Issue] = field(default_factory=list)
+    _by_source: dict[str, Issue] = field(default_factory=dict)
+    _position: dict[str, int] = field(default_factory=dict)
+    _defined: dict[str, set[str]] = field(default_factory=dict)
+    """The slugs of the terms each issue defines, by the issue's source."""
+    _unglossed: bool = False
+    """Whether a protocol of the registry has no glossary entry to find it by."""
 
     def load(self) -> None:
         """Read and validate the issues, the glossary file and the port registry.
@@ -122,6 +126,10 @@ class Publication:
         self.all_issues, self.warnings = load_issues(
             self.settings.newsletters_dir, self.settings.root, errors=errors
         )
+        # Asked for on every page: derived once per load.
+        self._shown = [i for i in self.all_issues if self.preview or i.is_published(self.today)]
+        self._by_source = {i.source: i for i in self._shown}
+        self._position = {i.source: n for n, i in enumerate(self._shown)}
         try:
             self.registry = load_registry(self.settings.ports.extra)
         except NewsdeskError as exc:
@@ -153,7 +161,7 @@ class Publication:
     @property
     def issues(self) -> list[Issue]:
         """The issues this build shows, oldest first."""
-        return self._shown[0]
+        return self._shown
 
     @property
     def published(self) -> list[Issue]:
@@ -161,19 +169,6 @@ class Publication:
 
     def issue_for_source(self, source: str) -> Issue | None:
         return self._by_source.get(source)
-
-    @property
-    def _by_source(self) -> dict[str, Issue]:
-        return self._shown[1]
-
-    @property
-    def _shown(self) -> tuple[list[Issue], dict[str, Issue]]:
-        # Asked for on every page: computed once per loaded set of issues.
-        key = (id(self.all_issues), len(self.all_issues))
-        if self._shown_cache is None or self._shown_cache[0] != key:
-            shown = [i for i in self.all_issues if self.preview or i.is_published(self.today)]
-            self._shown_cache = (key, shown, {i.source: i for i in shown})
-        return self._shown_cache[1], self._shown_cache[2]
 
     def newsletters_prefix(self) -> str:
         """The newsletters folder relative to the project root, with a trailing slash."""
@@ -304,10 +299,11 @@ class Publication:
             self.glossary, _ = build_glossary(extracted)
         self._linker = Linker(self.glossary)
         self._names = self._notes = None
-
-    def _unglossed(self) -> bool:
-        """Whether a protocol of the registry has no glossary entry to find it by."""
-        return any(self.glossary.lookup(p) is None for p in self.registry.protocols())
+        self._defined = {}
+        for term in self.glossary:
+            if term.source:
+                self._defined.setdefault(term.source, set()).add(term.slug)
+        self._unglossed = any(self.glossary.lookup(p) is None for p in self.registry.protocols())
 
     def protocol_names(self) -> dict[str, str]:
         """Every spelling of a protocol the glossary knows (term, aliases, expansion)."""
@@ -345,11 +341,11 @@ class Publication:
         if page.issue is not None:
             ports_url = relative_url(page.url, PORTS_URL)
             html = link_port_mentions(html, self.registry, ports_url)
-            talked_about = set(result.mentions) | self._defined_by().get(page.issue.source, set())
+            talked_about = set(result.mentions) | self._defined.get(page.issue.source, set())
             # Protocols named in the issue count even where the glossary has no entry.
             protocols = (
                 named_protocols(page.issue.body, self.registry, self.protocol_names())
-                if self._unglossed()
+                if self._unglossed
                 else []
             )
             for slug in sorted(talked_about):
@@ -376,14 +372,13 @@ class Publication:
         ports_url = ports_page.url if ports_page else PORTS_URL
 
         self._mentions = {}
-        defined = self._defined_by()
         for issue in sorted(self.issues, key=lambda i: (i.date, i.source), reverse=True):
             page = self._content.get(issue.source)
             if page is None:
                 continue
             url = relative_url(glossary_url, self.issue_url(issue))
             label = f"No. {issue.number}" if issue.number is not None else issue.title
-            for slug in page.mentions | defined.get(issue.source, set()):
+            for slug in page.mentions | self._defined.get(issue.source, set()):
                 self._mentions.setdefault(slug, []).append(Mention(issue.title, url, label))
 
         def source_link(source: str) -> tuple[str, str] | None:
@@ -408,8 +403,6 @@ class Publication:
                 return ""
             html = self.markdown_to_html(md).strip()
             return html.replace("<p>", '<p class="nd-glossary-ports">', 1)
-
-        from newsdesk.glossary import glossary_page_markdown
 
         # A protocol the site adds to the registry should be explained like the others.
         added = {str(row.get("protocol", "")).strip() for row in self.settings.ports.extra}
@@ -450,14 +443,6 @@ class Publication:
             lambda m: mentions_html(self._mentions.get(m.group(1), [])), linked
         )
 
-    def _defined_by(self) -> dict[str, set[str]]:
-        """The slugs of the terms each issue defines, by the issue's source."""
-        out: dict[str, set[str]] = {}
-        for term in self.glossary:
-            if term.source:
-                out.setdefault(term.source, set()).add(term.slug)
-        return out
-
     def _issue_page(self, page: PageContent) -> str:
         issue = page.issue
         assert issue is not None
@@ -478,12 +463,12 @@ class Publication:
     def neighbours(self, issue: Issue) -> tuple[Issue | None, Issue | None]:
         """The issues before and after ``issue`` in date order, among those shown."""
         shown = self.issues
-        for index, candidate in enumerate(shown):
-            if candidate.source == issue.source:
-                before = shown[index - 1] if index > 0 else None
-                after = shown[index + 1] if index + 1 < len(shown) else None
-                return before, after
-        return None, None
+        index = self._position.get(issue.source)
+        if index is None:
+            return None, None
+        before = shown[index - 1] if index > 0 else None
+        after = shown[index + 1] if index + 1 < len(shown) else None
+        return before, after
 
     def term_notes(self, page: PageContent) -> tuple[TermNote, ...]:
         """The glossary terms an issue links, for the print and plain-text editions."""
