@@ -379,8 +379,12 @@ def test_failing_and_runaway_issues_do_not_stop_the_others(tmp_path: Path) -> No
         "fine-1.json",
         "huge-table.json",
     }
+    stand_in = tmp_path / "site" / pdf_path(huge)
+    stand_in.parent.mkdir(parents=True, exist_ok=True)
+    stand_in.write_bytes(b"")  # as the site build leaves it for link checking
     started = time.monotonic()
     again = render(tmp_path, [huge, *good], timeout=3, jobs=2)
+    assert not stand_in.exists(), "a PDF remembered as runaway is not published empty"
     assert time.monotonic() - started < 2
     assert (again.rendered, again.reused, again.skipped) == (0, 2, 1)
     assert "earlier build" in again.warnings[0] and "huge-table" in again.warnings[0]

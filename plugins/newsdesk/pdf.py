@@ -240,6 +240,7 @@ def render_pdfs(
         if entry.get("key") == key and isinstance(limit, int | float) and limit >= timeout:
             # A runaway issue would cost the whole limit on every build; remember it.
             report.skipped += 1
+            _unpublish(site_dir, r)
             report.warnings.append(
                 f"{_name(r)}: PDF skipped: rendering took longer than {limit:g} s on an "
                 "earlier build and the issue has not changed since (raise pdf.timeout to "
@@ -275,9 +276,7 @@ def render_pdfs(
             continue
         report.skipped += 1
         _forget(cache_dir, r.slug)
-        stale = site_dir / pdf_path(r)
-        if stale.is_file():
-            stale.unlink()
+        _unpublish(site_dir, r)
         if status == "timeout":
             _write_entry(cache_dir, r.slug, {"key": job.key, "timed_out": timeout})
             report.warnings.append(
@@ -374,6 +373,12 @@ def _publish(cached: Path, dest: Path) -> None:
 
 
 # --- resources ---------------------------------------------------------------------------
+
+
+def _unpublish(site_dir: Path, r: IssueRendering) -> None:
+    """Remove an issue's PDF from the site: an old copy, or the empty stand-in the site
+    generator may have written for link checking, is not to be published."""
+    (site_dir / pdf_path(r)).unlink(missing_ok=True)
 
 
 def _with_slash(url: str) -> str:

@@ -201,12 +201,6 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             self._render_pdfs(renderings, site_dir)
         if pub.settings.email.send_on_build and not self.preview:
             self._send(renderings)
-        for issue in pub.issues:
-            pdf = pub.pdf_path(issue)
-            # A PDF that could not be made leaves the empty stand-in MkDocs copied for
-            # link checking; remove it rather than publish an empty file.
-            if pdf and (site_dir / pdf).exists() and (site_dir / pdf).stat().st_size == 0:
-                (site_dir / pdf).unlink()
 
     def _send(self, renderings: list) -> None:
         """``email.send_on_build``: deliver new issues once the site is written."""
