@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from html import escape
 from pathlib import Path
 
 from feedgen.feed import FeedGenerator
@@ -68,8 +69,6 @@ def write_feeds(fg: FeedGenerator, site_dir: Path) -> list[Path]:
 
 def head_links(site_url: str, title: str) -> str:
     """``<link rel="alternate">`` tags announcing both feeds, for every page's head."""
-    from html import escape
-
     t = escape(title, quote=True)
     return (
         f'<link rel="alternate" type="application/rss+xml" title="{t} (RSS)" '

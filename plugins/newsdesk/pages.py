@@ -29,9 +29,14 @@ def long_date(date: dt.date) -> str:
     return f"{date.day} {date.strftime('%B')} {date.year}"
 
 
+def link_between(from_src: str, to_src: str) -> str:
+    """A Markdown link target from the source file ``from_src`` to the source ``to_src``."""
+    return posixpath.relpath(to_src, posixpath.dirname(from_src) or ".")
+
+
 def source_link(from_src: str, issue: Issue) -> str:
     """A Markdown link target from the page whose source is ``from_src`` to ``issue``."""
-    return posixpath.relpath(issue.source, posixpath.dirname(from_src) or ".")
+    return link_between(from_src, issue.source)
 
 
 def _label(issue: Issue, status: str) -> str:
@@ -122,7 +127,7 @@ def recent_markdown(
 ) -> str:
     """The home page's list of recent issues after the newest one, with a link to all."""
     newest_first = sorted(issues, key=lambda i: (i.date, i.number or 0), reverse=True)[1:]
-    archive = posixpath.relpath(archive_src, posixpath.dirname(from_src) or ".")
+    archive = link_between(from_src, archive_src)
     if not newest_first:
         return f"[All issues]({archive})"
     lines = []

@@ -254,9 +254,7 @@ class Publication:
     def _pdf_link(self, from_src: str, issue: Issue) -> str | None:
         if not self.pdf_path(issue):
             return None
-        import posixpath
-
-        return posixpath.relpath(self.pdf_source(issue), posixpath.dirname(from_src) or ".")
+        return pages.link_between(from_src, self.pdf_source(issue))
 
     # Page content ------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from html import escape, unescape
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 
 def page_url(path: str, use_directory_urls: bool = True) -> str:
@@ -32,11 +32,6 @@ def relative_url(from_url: str, to_url: str) -> str:
 def absolute_url(site_url: str, path: str) -> str:
     """``path`` (relative to the site root) as an absolute URL under ``site_url``."""
     return urljoin(site_url.rstrip("/") + "/", path.lstrip("/"))
-
-
-def is_external(url: str) -> bool:
-    """True for links leaving the site: a scheme such as ``https:`` or ``mailto:``."""
-    return bool(urlsplit(url).scheme)
 
 
 #: The tags that carry URLs in Markdown output; only these are looked into.
