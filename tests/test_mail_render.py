@@ -9,7 +9,8 @@ import time
 
 from bs4 import BeautifulSoup
 
-from newsdesk.mail.render import GMAIL_CLIP, Recipient, fold_header, prepare_message
+from newsdesk.mail.headers import text_header
+from newsdesk.mail.render import GMAIL_CLIP, Recipient, prepare_message
 from tests.mailfixtures import SITE, email_settings, rendering
 
 
@@ -105,7 +106,7 @@ def test_header_injection_is_impossible():
     assert msg["Bcc"] is None
     assert "victim@example.net" in msg["Subject"] and "\n" not in msg["Subject"]
     assert msg.get_content_type() == "multipart/alternative"
-    assert fold_header("Subject", "a\nb") == b"Subject: a b\r\n"
+    assert text_header("Subject", "a\nb") == b"Subject: a b\r\n"
 
 
 def test_personalised_values_are_escaped_and_distinct():
@@ -154,7 +155,7 @@ def test_personalising_is_much_cheaper_than_building(capsys):
 def test_long_non_ascii_names_are_folded_encoded_words():
     from email.header import decode_header, make_header
 
-    from newsdesk.mail.render import _address_header
+    from newsdesk.mail.headers import address_header as _address_header
 
     name = "Ж" * 80
     header = _address_header("To", name, "z@example.org")

@@ -268,3 +268,43 @@ def test_a_new_database_is_readable_by_its_owner_only(tmp_path):
         store.add("reader@example.org")
     for file in [path, *tmp_path.glob("state/*-wal")]:
         assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
+
+
+def test_a_newer_schema_is_refused_before_anything_is_written(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "future.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(NewsdeskError, match="schema version 99"):
+        Store.open(path)
+    assert path.read_bytes() == before  # not switched to WAL, nothing migrated
+    assert not path.with_name(path.name + "-wal").exists()
+
+
+def test_an_existing_database_and_its_wal_become_owner_only(tmp_path):
+    import os
+
+    path = tmp_path / "newsdesk.sqlite3"
+    Store.open(path).close()
+    os.chmod(path, 0o644)
+    with Store.open(path) as store:
+        store.add("a@example.org", source="cli")
+        for suffix in ("", "-wal", "-shm"):
+            file = path.with_name(path.name + suffix)
+            if file.exists():
+                assert file.stat().st_mode & 0o777 == 0o600, file
+
+
+def test_a_failed_write_reports_the_real_error_not_the_rollback(tmp_path):
+    import sqlite3
+
+    with Store.open(tmp_path / "n.sqlite3") as store:
+        store.add("a@example.org", source="cli")
+        store.conn.execute("PRAGMA max_page_count = 1")  # a full disk, as SQLite sees it
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            for i in range(200):
+                store.add(f"b{i}-{'x' * 200}@example.org", "n" * 150, source="cli")

@@ -7,6 +7,8 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
+from newsdesk.mail.headers import has_encoded_word
+
 MAX_NAME = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -38,6 +40,10 @@ def clean_name(value: str | None) -> str:
     name = unicodedata.normalize("NFC", (value or "").strip())
     if _CONTROL.search(name):
         raise InvalidAddress("the name contains control characters")
+    if has_encoded_word(name):
+        raise InvalidAddress(
+            "the name contains '=?', the start of an encoded word; write the name as plain text"
+        )
     if len(name) > MAX_NAME:
         raise InvalidAddress(f"the name is longer than {MAX_NAME} characters")
     return name

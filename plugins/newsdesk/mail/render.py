@@ -15,10 +15,8 @@ quoted-printable text can contain.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as dt
-import email.policy
 import email.utils
 import hashlib
 import html
@@ -33,15 +31,20 @@ import html2text
 import jinja2
 import lxml.html
 
+from newsdesk.mail.headers import (
+    address_header,
+    mailbox_header,
+    one_line,
+    parse_mailbox,
+    structured_header,
+    text_header,
+)
 from newsdesk.rendering import IssueRendering
 from newsdesk.settings import EmailSettings
 
 GMAIL_CLIP = 100 * 1024
-_POLICY = email.policy.SMTP
 _CSS = Path(__file__).resolve().parent.parent / "assets" / "email.css"
 _TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-_PLAIN_NAME = re.compile(r"^[A-Za-z0-9 .'_-]{1,60}$")
 _SLOTS = ("email", "unsubscribe")
 
 
@@ -79,52 +82,6 @@ def unsubscribe_links(settings: EmailSettings, token: str) -> Links:
     return Links(web, mailto)
 
 
-def one_line(text: str) -> str:
-    """``text`` with control characters (CR, LF, …) collapsed to spaces: safe in a header."""
-    return _CONTROL.sub(" ", text).strip()
-
-
-def fold_header(name: str, value: str) -> bytes:
-    """One header, folded and RFC 2047-encoded as needed, ending in CRLF."""
-    header = _POLICY.header_factory(name, one_line(value))
-    return header.fold(policy=_POLICY).encode("ascii")
-
-
-def _encoded_words(text: str) -> list[str]:
-    """RFC 2047 ``B`` encoded words of at most 75 characters, split between characters."""
-    words, chunk = [], b""
-    for char in text:
-        raw = char.encode("utf-8")
-        if len(chunk) + len(raw) > 45:
-            words.append(chunk)
-            chunk = b""
-        chunk += raw
-    words.append(chunk)
-    return [f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words]
-
-
-def _address_header(name: str, display: str, addr: str) -> bytes:
-    """``To``-style header, built by hand: the policy's header parser is far too slow to
-    run per subscriber (about 300 µs). Names are quoted or RFC 2047-encoded, folded."""
-    display = one_line(display)
-    if not display:
-        return f"{name}: {addr}\r\n".encode("ascii")
-    if _PLAIN_NAME.match(display):
-        return f"{name}: {display} <{addr}>\r\n".encode("ascii")
-    if display.isascii() and len(display) < 60:
-        quoted = display.replace("\\", "\\\\").replace('"', '\\"')
-        return f'{name}: "{quoted}" <{addr}>\r\n'.encode("ascii")
-    tokens = [*_encoded_words(display), f"<{addr}>"]
-    lines, line = [], f"{name}:"
-    for token in tokens:
-        if len(line) + 1 + len(token) > 78 and line != f"{name}:":
-            lines.append(line)
-            line = ""
-        line += " " + token
-    lines.append(line)
-    return ("\r\n".join(lines) + "\r\n").encode("ascii")
-
-
 def _qp(text: str) -> bytes:
     """Quoted-printable with CRLF line ends (``text`` uses LF)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -138,9 +95,28 @@ def _qp_segment(text: str) -> bytes:
     return encoded if not encoded or encoded.endswith(b"\r\n") else encoded + b"=\r\n"
 
 
+def plain_message(headers: list[bytes], text: str) -> bytes:
+    """A ``text/plain`` UTF-8 message: ``headers`` (from :mod:`newsdesk.mail.headers`)
+    and ``text`` in quoted-printable."""
+    return b"".join(
+        [
+            *headers,
+            structured_header("MIME-Version", "1.0"),
+            structured_header("Content-Type", 'text/plain; charset="utf-8"'),
+            structured_header("Content-Transfer-Encoding", "quoted-printable"),
+            b"\r\n",
+            _qp(text),
+        ]
+    )
+
+
+def message_domain(address: str) -> str:
+    """The domain of a configured From address, for Message-IDs."""
+    return _domain(address)
+
+
 def _domain(address: str) -> str:
-    addr = email.utils.parseaddr(address)[1]
-    return addr.rpartition("@")[2] or "newsdesk.invalid"
+    return parse_mailbox(address)[1].rpartition("@")[2] or "newsdesk.invalid"
 
 
 @dataclass
@@ -167,17 +143,16 @@ class PreparedMessage:
         """The complete message (CRLF line ends) for one subscriber."""
         links = unsubscribe_links(self._email_settings, token)
         parts = [
-            _address_header("To", recipient.name, recipient.email),
-            f"Message-ID: {self.message_id(recipient)}\r\n".encode("ascii"),
+            address_header("To", recipient.name, recipient.email),
+            structured_header("Message-ID", self.message_id(recipient)),
         ]
         targets = [u for u in (links.unsubscribe_url, links.unsubscribe_mailto) if u]
         if targets:
             parts.append(
-                b"List-Unsubscribe: " + b",\r\n ".join(f"<{u}>".encode("ascii") for u in targets)
+                structured_header("List-Unsubscribe", ", ".join(f"<{u}>" for u in targets))
             )
-            parts.append(b"\r\n")
         if links.unsubscribe_url:
-            parts.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
+            parts.append(structured_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         parts.append(self._static_headers)
         values = {"email": recipient.email, "unsubscribe": links.footer_url}
         for piece in self._body:
@@ -235,11 +210,25 @@ def _plain_content(content: str) -> str:
     return converter.handle(content).strip() + "\n"
 
 
-def _subject(rendering: IssueRendering, name: str) -> str:
+def issue_mark(rendering: IssueRendering, *, test: bool = False) -> str:
+    """What a message must say at its top and in its subject when it is not the issue as
+    subscribers get it: a test, a draft, a scheduled issue. Empty for the real thing."""
+    words = []
+    if test:
+        words.append("TEST")
+    if rendering.draft == "draft":
+        words.append("DRAFT")
+    elif rendering.draft == "scheduled":
+        words.append(f"SCHEDULED for {rendering.date.isoformat()}")
+    return ", ".join(words)
+
+
+def _subject(rendering: IssueRendering, name: str, mark: str = "") -> str:
     title = one_line(rendering.title)
+    prefix = f"[{mark}] " if mark else ""
     if rendering.number is not None:
-        return f"{name} #{rendering.number}: {title}"
-    return f"{name}: {title}"
+        return f"{prefix}{name} #{rendering.number}: {title}"
+    return f"{prefix}{name}: {title}"
 
 
 def _split(text: str, markers: dict[str, str]) -> list[str | tuple[str, str]]:
@@ -274,11 +263,17 @@ def prepare_message(
     site_url: str = "",
     envelope_from: str | None = None,
     now: dt.datetime | None = None,
+    test: bool = False,
 ) -> PreparedMessage:
-    """Build an issue's message once; personalise it per subscriber afterwards."""
+    """Build an issue's message once; personalise it per subscriber afterwards.
+
+    ``test`` (and a draft or scheduled rendering) puts :func:`issue_mark` in the subject
+    and at the top of both parts.
+    """
     name = one_line(newsletter_name or rendering.newsletter_name or "Newsletter")
     site = site_url or rendering.site_url or rendering.url
-    subject = _subject(rendering, name)
+    mark = issue_mark(rendering, test=test)
+    subject = _subject(rendering, name, mark)
     nonce = secrets.token_hex(8)
     markers = {slot: f"ndslot{nonce}{slot}" for slot in _SLOTS}
     warnings: list[str] = []
@@ -309,6 +304,7 @@ def prepare_message(
         postal_address=settings.postal_address,
         slot_email=markers["email"],
         slot_unsubscribe=markers["unsubscribe"],
+        mark=mark,
     )
     inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
     page = inliner.inline(page)
@@ -320,6 +316,8 @@ def prepare_message(
         )
 
     plain = _plain_text(rendering, content, name, subject, settings, markers, site)
+    if mark:
+        plain = f"*** {mark} ***\n\n{plain}"
 
     date = now or dt.datetime.now(dt.UTC)
     boundary = (
@@ -328,15 +326,15 @@ def prepare_message(
     )
     from_addr = settings.from_
     headers = [
-        fold_header("From", from_addr),
-        fold_header("Reply-To", settings.reply_to) if settings.reply_to else b"",
-        fold_header("Subject", subject),
-        f"Date: {email.utils.format_datetime(date)}\r\n".encode("ascii"),
-        b"MIME-Version: 1.0\r\n",
-        fold_header("List-Id", settings.list_id) if settings.list_id else b"",
-        f"List-Archive: <{archive_url}>\r\n".encode("ascii"),
-        f"X-Newsdesk-Issue: {rendering.slug}\r\n".encode("ascii"),
-        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'.encode("ascii"),
+        mailbox_header("From", from_addr),
+        mailbox_header("Reply-To", settings.reply_to) if settings.reply_to else b"",
+        text_header("Subject", subject),
+        structured_header("Date", email.utils.format_datetime(date)),
+        structured_header("MIME-Version", "1.0"),
+        text_header("List-Id", settings.list_id) if settings.list_id else b"",
+        structured_header("List-Archive", f"<{archive_url}>"),
+        structured_header("X-Newsdesk-Issue", rendering.slug),
+        structured_header("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
         b"\r\n",
         b"This is a multi-part message in MIME format.\r\n",
     ]
@@ -361,7 +359,7 @@ def prepare_message(
         else:
             merged.append(piece)
     static_headers = merged.pop(0) if isinstance(merged[0], bytes) else b""
-    envelope = envelope_from or email.utils.parseaddr(from_addr)[1]
+    envelope = envelope_from or parse_mailbox(from_addr)[1]
     return PreparedMessage(
         slug=rendering.slug,
         subject=subject,

@@ -13,7 +13,10 @@ Tables:
 - ``issues``: the ledger of issues: the number, title and date each was sent with, and its
   state (``sending``, ``sent`` or ``archived`` for the back catalogue never mailed);
 - ``deliveries``: one row per (issue, subscriber): ``pending``, ``sending``, ``sent``,
-  ``failed`` or ``skipped`` (unsubscribed before their turn), committed one by one.
+  ``failed`` or ``skipped`` (unsubscribed before their turn), committed one by one;
+- ``outbox_copies``: one row per (issue, subscriber) written to the Maildir outbox when
+  no SMTP server is configured. A rehearsal: never a delivery, so the ledger does not
+  count it and the first real send still goes to everyone.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import io
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +99,15 @@ _MIGRATIONS: list[str] = [
         mailbox TEXT NOT NULL,
         uidl TEXT NOT NULL,
         PRIMARY KEY (mailbox, uidl)
+    ) WITHOUT ROWID;
+    """,
+    # version 3: copies written to the outbox are rehearsals, kept apart from deliveries
+    """
+    CREATE TABLE IF NOT EXISTS outbox_copies (
+        issue_slug TEXT NOT NULL,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id),
+        written_at TEXT NOT NULL,
+        PRIMARY KEY (issue_slug, subscriber_id)
     ) WITHOUT ROWID;
     """,
 ]
@@ -237,6 +249,14 @@ class Store:
             raise NewsdeskError(f"cannot open the database: {why}", shown) from None
         conn.row_factory = sqlite3.Row
         try:
+            # Refuse a newer schema before anything is written (WAL mode is a write).
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise NewsdeskError(
+                    f"the database has schema version {version}; this newsdesk knows "
+                    f"{SCHEMA_VERSION} (upgrade newsdesk)",
+                    shown,
+                )
             conn.execute("PRAGMA journal_mode=WAL")
             # In WAL mode NORMAL survives a crash or kill of the process; only a power loss
             # may roll back the last commits, and then a message goes twice, none is lost.
@@ -244,6 +264,7 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             store = cls(conn, path)
             store._migrate()
+            _owner_only(path)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise NewsdeskError(
@@ -266,23 +287,29 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``), committed or rolled back."""
+        """One write transaction (``BEGIN IMMEDIATE``), committed or rolled back.
+
+        SQLite rolls a transaction back by itself on some errors (a full disk, I/O); the
+        rollback here is then skipped, so the error the caller sees is the real one.
+        """
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error:
+            if self.conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+            raise
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise NewsdeskError(
-                f"the database has schema version {version}; this newsdesk knows "
-                f"{SCHEMA_VERSION} (upgrade newsdesk)",
-                self.path,
-            )
         for number in range(version, SCHEMA_VERSION):
             with self.transaction() as conn:
                 for statement in _MIGRATIONS[number].split(";"):
@@ -657,6 +684,33 @@ class Store:
             for r in rows
         ]
 
+    # -- the outbox (rehearsals) ---------------------------------------------------------
+
+    def outbox_recipients(self, slug: str) -> list[Subscriber]:
+        """Active subscribers with no outbox copy of ``slug`` yet."""
+        rows = self.conn.execute(
+            "SELECT * FROM subscribers s WHERE s.status = 'active' AND NOT EXISTS"
+            " (SELECT 1 FROM outbox_copies o WHERE o.issue_slug = ? AND o.subscriber_id = s.id)"
+            " ORDER BY s.id",
+            (slug,),
+        )
+        return [self._row_to_subscriber(r) for r in rows]
+
+    def record_outbox_copy(self, slug: str, subscriber_id: int) -> None:
+        """Remember that ``slug`` was written to the outbox for this subscriber."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO outbox_copies (issue_slug, subscriber_id, written_at)"
+            " VALUES (?, ?, ?)",
+            (slug, subscriber_id, now_iso()),
+        )
+
+    def outbox_counts(self) -> dict[str, int]:
+        """How many outbox copies each issue has."""
+        rows = self.conn.execute(
+            "SELECT issue_slug, count(*) FROM outbox_copies GROUP BY issue_slug"
+        )
+        return {r[0]: r[1] for r in rows}
+
     def failures(self, slug: str) -> list[tuple[str, str]]:
         """(address, error) of the failed deliveries of an issue."""
         rows = self.conn.execute(
@@ -666,6 +720,15 @@ class Store:
             (slug,),
         )
         return [(r[0], r[1]) for r in rows]
+
+
+def _owner_only(path: Path) -> None:
+    """Make the database and its ``-wal`` and ``-shm`` files readable by the owner only,
+    whatever mode they were created with (an older newsdesk, a copy, another umask)."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with suppress(FileNotFoundError, PermissionError):
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:

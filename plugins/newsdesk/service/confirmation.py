@@ -9,13 +9,18 @@ so a link lying in a mailbox cannot undo a later unsubscribe.
 
 from __future__ import annotations
 
-import email.policy
 import email.utils
 import time
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
 
+from newsdesk.mail.headers import (
+    address_header,
+    mailbox_header,
+    parse_mailbox,
+    structured_header,
+    text_header,
+)
+from newsdesk.mail.render import message_domain, plain_message
 from newsdesk.mail.send import transport_factory
 from newsdesk.mail.store import Store, Subscriber
 from newsdesk.mail.tokens import make_token, verify_token
@@ -62,22 +67,28 @@ def unsubscribe_subscriber_id(secret: bytes, token: str) -> int | None:
     return int(subject)
 
 
-def confirmation_message(settings: Settings, subscriber: Subscriber, url: str) -> EmailMessage:
-    """The email asking ``subscriber`` to confirm by following ``url``."""
+def confirmation_message(settings: Settings, subscriber: Subscriber, url: str) -> bytes:
+    """The email asking ``subscriber`` to confirm by following ``url`` (CRLF line ends).
+
+    Every header comes from :mod:`newsdesk.mail.headers`, so nothing the person typed into
+    the form can add a header or a body of its own.
+    """
     name = settings.newsletter_name
-    msg = EmailMessage(policy=email.policy.SMTP)
-    msg["From"] = settings.email.from_
-    msg["To"] = Address(display_name=subscriber.name, addr_spec=subscriber.email)
-    if settings.email.reply_to:
-        msg["Reply-To"] = settings.email.reply_to
-    msg["Subject"] = f"Confirm your subscription to {name}"
-    msg["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
-    domain = email.utils.parseaddr(settings.email.from_)[1].rpartition("@")[2] or None
-    msg["Message-ID"] = email.utils.make_msgid("confirm", domain=domain)
-    # RFC 3834: vacation responders must not answer it.
-    msg["Auto-Submitted"] = "auto-generated"
+    headers = [
+        mailbox_header("From", settings.email.from_),
+        address_header("To", subscriber.name, subscriber.email),
+        mailbox_header("Reply-To", settings.email.reply_to) if settings.email.reply_to else b"",
+        text_header("Subject", f"Confirm your subscription to {name}"),
+        structured_header("Date", email.utils.formatdate(localtime=False, usegmt=True)),
+        structured_header(
+            "Message-ID",
+            email.utils.make_msgid("confirm", domain=message_domain(settings.email.from_)),
+        ),
+        # RFC 3834: vacation responders must not answer it.
+        structured_header("Auto-Submitted", "auto-generated"),
+    ]
     greeting = f"Hello {subscriber.name}," if subscriber.name else "Hello,"
-    msg.set_content(
+    text = (
         f"{greeting}\n\n"
         f"someone, probably you, asked to receive {name} at {subscriber.email}.\n"
         f"To confirm, open this link within {CONFIRM_DAYS} days:\n\n"
@@ -86,16 +97,16 @@ def confirmation_message(settings: Settings, subscriber: Subscriber, url: str) -
         f"-- \n{name}\n{settings.site_url}\n"
         + (f"{settings.email.postal_address}\n" if settings.email.postal_address else "")
     )
-    return msg
+    return plain_message(headers, text)
 
 
-def deliver(settings: Settings, subscriber: Subscriber, message: EmailMessage) -> None:
+def deliver(settings: Settings, subscriber: Subscriber, message: bytes) -> None:
     """Deliver one message the way issues go: over SMTP when a host is configured, else
     into the Maildir outbox. Raises :class:`newsdesk.mail.send.DeliveryError`."""
     make, _ = transport_factory(settings)
-    envelope = email.utils.parseaddr(settings.email.from_)[1]
+    envelope = parse_mailbox(settings.email.from_)[1]
     transport = make()
     try:
-        transport.send(envelope, subscriber.email, message.as_bytes())
+        transport.send(envelope, subscriber.email, message)
     finally:
         transport.close()
