@@ -242,13 +242,13 @@ def test_send_on_build_delivers_to_the_outbox_once(project: Project) -> None:
     )
     first = project.build()
     assert first.ok, first.log
-    assert "newsdesk: sent 1, failed 0, pending 0" in first.log
+    assert "newsdesk: written 1 message to the outbox .newsdesk/outbox/" in first.log
     outbox = mailbox.Maildir(project.root / ".newsdesk/outbox", create=False)
     [message] = list(outbox)
     assert message["To"] == "reader@example.org" and "IMAP" in message["Subject"]
     second = project.build()
     assert second.ok, second.log
-    assert "newsdesk: sent 0, failed 0, pending 0" in second.log
+    assert "newsdesk: written 0 messages to the outbox" in second.log
     assert len(list(outbox)) == 1
 
 

@@ -91,12 +91,16 @@ def test_fresh_project_send_builds_then_delivers_into_the_outbox(letter):
 
     dry = newsdesk(root, "send", "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "would be sent to 2" in dry.stdout and "building the site" in dry.stderr
+    assert "would be written to the outbox for 2" in dry.stdout
+    assert "building the site" in dry.stderr
 
     sent = newsdesk(root, "send")
     assert sent.returncode == 0, sent.stderr
     assert "first run: only the newest issue (second)" in sent.stdout
-    assert sent.stdout.strip().endswith("sent 2, failed 0, pending 0")
+    assert sent.stdout.strip().endswith(
+        "written 2 messages to the outbox .newsdesk/outbox/ – nothing was sent; "
+        "set NEWSDESK_SMTP_HOST to send"
+    )
     assert "Traceback" not in sent.stderr and "building" not in sent.stderr
     box = mailbox.Maildir(root / ".newsdesk" / "outbox", create=False)
     messages = [email.message_from_bytes(m.as_bytes(), policy=email.policy.default) for m in box]
@@ -112,15 +116,17 @@ def test_fresh_project_send_builds_then_delivers_into_the_outbox(letter):
     assert re.search(r"\|\s*25\s*\|\s*SMTP\s*\|", msg.get_body(("plain",)).get_content())
 
     again = newsdesk(root, "send")
-    assert again.returncode == 0 and "sent 0, failed 0, pending 0" in again.stdout
+    assert again.returncode == 0 and "written 0 messages to the outbox" in again.stdout
     assert len(box) == 2
 
     status = newsdesk(root, "status")
     assert status.returncode == 0
     lines = status.stdout.splitlines()
     assert "2 active" in lines[0]
-    assert any(line.split()[:3] == ["first", "1", "archived"] for line in lines)
-    assert any(line.split() == ["second", "2", "sent", "2", "2", "0", "0"] for line in lines)
+    assert "no issue sent yet" in lines
+    assert "outbox copies (rehearsals: nothing was sent): second 2 in .newsdesk/outbox/" in lines
+    assert "not sent yet: second (the next 'newsdesk send' mails it)" in lines
+    assert "back catalogue, never to be mailed: first" in lines
 
     # an edited source makes the next send rebuild first
     time.sleep(0.01)
@@ -219,7 +225,7 @@ def test_renderings_rebuilt_for_a_new_day_a_renamed_or_a_deleted_file(letter, mo
     # a deleted issue's rendering must not be mailed
     (root / "newsletters" / "2026-01-05-first.md").unlink()
     code, err = preview("first")
-    assert code == 1 and "no published issue 'first'" in err
+    assert code == 1 and "no issue 'first' (issues: renamed)" in err
 
 
 def test_files_a_user_gets_wrong_are_named_without_a_traceback(
@@ -444,3 +450,146 @@ def test_write_renderings_stamps_the_fingerprint_the_command_checks(tmp_path):
     assert renderings_are_current(settings)
     (tmp_path / "newsletters" / "glossary.yml").write_text("{}\n")
     assert not renderings_are_current(settings)
+
+
+def test_send_refuses_an_issue_the_strict_build_rejects(letter):
+    """An unknown front-matter field and a link to a missing issue: ``mkdocs build
+    --strict`` fails on them, so ``send`` mails that issue to nobody and exits 1, while the
+    next valid issue still goes."""
+    root = letter.root
+    srv = start_server("none")
+    env = {
+        "NEWSDESK_SMTP_HOST": "127.0.0.1",
+        "NEWSDESK_SMTP_PORT": str(srv.port),
+        "NEWSDESK_SMTP_SECURITY": "none",
+        "NEWSDESK_LIVE_CHECK": "0",
+    }
+    try:
+        assert newsdesk(root, "subscribers", "add", "reader@example.org").returncode == 0
+        first = newsdesk(root, "send", env=env)  # mails "second", archives "first"
+        assert first.returncode == 0, first.stdout + first.stderr
+        letter.issue(
+            "2026-03-05-passkeys.md",
+            "See [the other one](2026-12-01-missing.md).\n",
+            title="Passkeys",
+            date="2026-03-05",
+            tilte="typo",
+        )
+        letter.issue("2026-03-06-dns.md", "DNS.\n", title="DNS", date="2026-03-06")
+        strict = letter.build()
+        assert not strict.ok
+        sent = newsdesk(root, "send", env=env)
+        assert sent.returncode == 1, sent.stdout + sent.stderr
+        assert "passkeys: not sent: the strict build does not accept it" in sent.stdout
+        assert "2026-03-05-passkeys.md:" in sent.stdout and "tilte" in sent.stdout
+        assert "2026-12-01-missing.md" in sent.stdout
+        subjects = [r.message["Subject"] for r in srv.received]
+        assert subjects == ["Test Letter #2: Second", "Test Letter #4: DNS"]
+        assert not any(b"2026-12-01-missing.md" in r.data for r in srv.received)
+    finally:
+        srv.controller.stop()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("0", False), ("no", False), ("off", False), ("False", False), ("1", True), ("on", True)],
+)
+def test_booleans_from_the_environment_as_people_write_them(letter, monkeypatch, value, expected):
+    from newsdesk._mkdocs import load_settings
+
+    monkeypatch.setenv("NEWSDESK_LIVE_CHECK", value)
+    assert load_settings(letter.root / "mkdocs.yml").email.live_check is expected
+
+
+def test_a_boolean_that_is_not_one_is_an_error_naming_the_option(letter, monkeypatch):
+    from newsdesk._mkdocs import load_settings
+    from newsdesk.errors import NewsdeskError
+
+    monkeypatch.setenv("NEWSDESK_LIVE_CHECK", "maybe")
+    with pytest.raises(NewsdeskError, match="live_check"):
+        load_settings(letter.root / "mkdocs.yml")
+
+
+@pytest.mark.parametrize("password", ["12345678", "on", "null", "0x1F", "010", "1e3", " ~ "])
+def test_secrets_from_the_environment_are_always_their_exact_text(letter, monkeypatch, password):
+    from newsdesk._mkdocs import load_settings
+
+    monkeypatch.setenv("NEWSDESK_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("NEWSDESK_SMTP_USERNAME", "2024")
+    monkeypatch.setenv("NEWSDESK_SMTP_PASSWORD", password)
+    smtp = load_settings(letter.root / "mkdocs.yml").email.smtp
+    assert smtp.password == password and smtp.username == "2024"
+
+
+def test_preview_and_test_send_of_a_draft_and_a_scheduled_issue(letter):
+    """An author sees a draft's email before publishing, and sends one test message to
+    themselves over SMTP; the ledger and the subscribers never hear of it."""
+    root = letter.root
+    letter.issue(
+        "2026-03-01-draft.md",
+        "Not ready yet.\n",
+        title="Draft Issue",
+        date="2026-03-01",
+        draft=True,
+    )
+    letter.issue("2099-01-01-later.md", "Scheduled.\n", title="Later", date="2099-01-01")
+    assert newsdesk(root, "subscribers", "add", "reader@example.org").returncode == 0
+
+    draft = newsdesk(root, "preview", "draft")
+    assert draft.returncode == 0, draft.stderr
+    assert "a draft, marked DRAFT" in draft.stdout
+    eml = root / ".newsdesk" / "preview" / "draft.eml"
+    msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert msg["Subject"] == "[DRAFT] Test Letter: Draft Issue"
+    assert msg.get_body(("plain",)).get_content().startswith("*** DRAFT ***")
+    assert "DRAFT" in msg.get_body(("html",)).get_content()
+    later = newsdesk(root, "preview", "later")
+    assert later.returncode == 0 and "scheduled for 2099-01-01" in later.stdout
+    missing = newsdesk(root, "preview", "nope")
+    assert missing.returncode == 1 and "no issue 'nope'" in missing.stderr
+    bad_to = newsdesk(root, "preview", "draft", "--to", "not an address")
+    assert bad_to.returncode == 1 and "--to not an address" in bad_to.stderr
+
+    srv = start_server("none")
+    env = {
+        "NEWSDESK_SMTP_HOST": "127.0.0.1",
+        "NEWSDESK_SMTP_PORT": str(srv.port),
+        "NEWSDESK_SMTP_SECURITY": "none",
+    }
+    try:
+        test = newsdesk(root, "send", "--test", "author@example.net", "--issue", "draft", env=env)
+        assert test.returncode == 0, test.stdout + test.stderr
+        assert "not recorded" in test.stdout and "sent over 127.0.0.1" in test.stdout
+        [received] = srv.received
+        assert received.rcpt_tos == ["author@example.net"]
+        assert received.message["Subject"] == "[TEST, DRAFT] Test Letter: Draft Issue"
+        newest = newsdesk(root, "send", "--test", "author@example.net", env=env)
+        assert newest.returncode == 0 and "test message of later" in newest.stdout
+        assert len(srv.received) == 2
+    finally:
+        srv.controller.stop()
+    with Store.open(root / ".newsdesk" / "newsdesk.sqlite3") as store:
+        assert store.issues() == [] and store.outbox_counts() == {}
+        assert [s.email for s in store.subscribers()] == ["reader@example.org"]
+
+
+def test_new_writes_a_draft_that_builds(letter):
+    root = letter.root
+    made = newsdesk(root, "new", "Wi-Fi Security: WPA3 & Passkeys", "--date", "2026-03-10")
+    assert made.returncode == 0, made.stderr
+    path = root / made.stdout.strip()
+    assert made.stdout.strip() == "newsletters/2026-03-10-wi-fi-security-wpa3-passkeys.md"
+    text = path.read_text(encoding="utf-8")
+    assert "title: 'Wi-Fi Security: WPA3 & Passkeys'" in text and "draft: true" in text
+    again = newsdesk(root, "new", "Wi-Fi security — WPA3 & passkeys!")
+    assert again.returncode == 1 and "exists already" in again.stderr
+    bad = newsdesk(root, "new", "X", "--date", "2026-02-30")
+    assert bad.returncode == 1 and "not a date" in bad.stderr
+    built = letter.build()
+    assert built.ok, built.log
+    path.write_text(text.replace("draft: true\n", ""), encoding="utf-8")
+    built = letter.build()
+    assert built.ok, built.log
+    assert (
+        root / "site" / "issues" / "2026" / "wi-fi-security-wpa3-passkeys" / "index.html"
+    ).exists()

@@ -53,20 +53,57 @@ def run(tmp_path, store, smtp=None, renderings=None, **kwargs):
     return send_issues(s, store, renderings or [rendering()], secret=SECRET, **kwargs)
 
 
-def test_outbox_is_the_default_and_nothing_goes_twice(tmp_path):
+def test_outbox_is_a_rehearsal_then_smtp_delivers_once(tmp_path, server):
     store = make_store(tmp_path)
     report = run(tmp_path, store)
-    assert (report.sent, report.failed, report.pending, report.exit_code) == (3, 0, 0, 0)
+    assert report.outbox == 3 and report.sent == 0 and report.exit_code == 0
+    assert report.summary() == (
+        "written 3 messages to the outbox .newsdesk/outbox/ – nothing was sent; "
+        "set NEWSDESK_SMTP_HOST to send"
+    )
     box = mailbox.Maildir(tmp_path / ".newsdesk" / "outbox", create=False)
     messages = list(box)
     assert sorted(m["To"] for m in messages) == [
         f"Reader {i} <reader{i}@example.org>" for i in range(3)
     ]
     assert all(m.get_content_type() == "multipart/alternative" for m in messages)
+    # The outbox keeps one copy per subscriber and issue; the ledger records no delivery.
     again = run(tmp_path, store)
-    assert again.sent == 0 and again.summary() == "sent 0, failed 0, pending 0"
-    assert len(box) == 3
+    assert again.outbox == 0 and len(box) == 3
+    assert store.issue("email-servers") is None
+    assert store.outbox_counts() == {"email-servers": 3}
+    # SMTP configured: every subscriber receives the issue over SMTP, once.
+    real = run(tmp_path, store, server.smtp())
+    assert real.summary() == "sent 3, failed 0, pending 0" and real.exit_code == 0
+    assert server.handler.counts() == {f"reader{i}@example.org": 1 for i in range(3)}
     assert store.issue("email-servers").state == "sent"
+    assert run(tmp_path, store, server.smtp()).sent == 0
+    assert len(server.received) == 3
+
+
+def test_outbox_rehearsal_without_subscribers_says_so(tmp_path):
+    store = make_store(tmp_path, 0)
+    report = run(tmp_path, store)
+    assert report.notes == ["email-servers: not sent: there are no active subscribers"]
+    assert report.outbox == 0 and store.issue("email-servers") is None
+
+
+def test_an_issue_the_strict_build_refuses_is_not_mailed(tmp_path, server):
+    bad = rendering(
+        slug="passkeys",
+        title="Passkeys",
+        source="newsletters/2026-12-01-passkeys.md",
+        problems=("newsletters/2026-12-01-passkeys.md:3: unknown front-matter field 'tilte'",),
+    )
+    good = rendering()
+    store = make_store(tmp_path, 2)
+    store.archive_issue("older", 0, "Older", "2020-01-01")  # not a first run
+    report = run(tmp_path, store, server.smtp(), renderings=[good, bad])
+    assert report.refused == ["passkeys"] and report.exit_code == 1
+    assert any("unknown front-matter field" in n for n in report.notes)
+    assert {r.message["X-Newsdesk-Issue"] for r in server.received} == {"email-servers"}
+    assert store.issue("passkeys") is None
+    assert len(server.received) == 2
 
 
 def test_plain_smtp_one_correct_message_each(tmp_path, server):
@@ -228,7 +265,7 @@ def test_unsubscribed_meanwhile_is_skipped(tmp_path, server):
     assert store.issue("email-servers").state == "sent"
 
 
-def test_which_issues_are_new(tmp_path):
+def test_which_issues_are_new(tmp_path, server):
     store = make_store(tmp_path, 1)
     old = rendering("first", 1, title="First", date=dt.date(2026, 1, 1))
     mid = rendering("second", 2, title="Second", date=dt.date(2026, 2, 1))
@@ -237,7 +274,7 @@ def test_which_issues_are_new(tmp_path):
     plan = plan_issues(store, [old, mid, new, future])
     assert [r.slug for r in plan.send] == ["third"]
     assert [r.slug for r in plan.archive] == ["first", "second"]
-    report = run(tmp_path, store, renderings=[old, mid, new, future])
+    report = run(tmp_path, store, server.smtp(), renderings=[old, mid, new, future])
     assert report.sent == 1 and any("archived" in n for n in report.notes)
     assert {i.slug: i.state for i in store.issues()} == {
         "first": "archived",
@@ -248,32 +285,38 @@ def test_which_issues_are_new(tmp_path):
     # a renamed file: same title and date as a sent issue
     renamed = rendering("third-renamed", 3, title="Third", date=dt.date(2026, 3, 1))
     fifth = rendering("fifth", 5, title="Fifth", date=dt.date(2026, 4, 1))
-    report = run(tmp_path, store, renderings=[old, mid, renamed, fifth])
+    report = run(tmp_path, store, server.smtp(), renderings=[old, mid, renamed, fifth])
     assert [i.slug for i in report.issues] == ["fifth"]
     assert any("renamed" in n and "third-renamed" in n for n in report.notes)
     # --issue sends an archived one on request, and refuses an unknown one
-    report = run(tmp_path, store, renderings=[old, mid, renamed, fifth], only="first")
+    report = run(
+        tmp_path, store, server.smtp(), renderings=[old, mid, renamed, fifth], only="first"
+    )
     assert report.sent == 1 and store.issue("first").state == "sent"
     with pytest.raises(NewsdeskError, match="no published issue"):
-        run(tmp_path, store, renderings=[old], only="nope")
-    report = run(tmp_path, store, renderings=[old], only="first")
+        run(tmp_path, store, server.smtp(), renderings=[old], only="nope")
+    report = run(tmp_path, store, server.smtp(), renderings=[old], only="first")
     assert any("already sent" in n for n in report.notes)
 
 
-def test_no_active_subscribers_leaves_the_issue_unsent(tmp_path):
+def test_no_active_subscribers_leaves_the_issue_unsent(tmp_path, server):
     store = make_store(tmp_path, 0)
-    report = run(tmp_path, store)
+    report = run(tmp_path, store, server.smtp())
     assert any("no active subscribers" in n for n in report.notes)
     assert store.issue("email-servers") is None
     store.add("late@example.org")
-    assert run(tmp_path, store).sent == 1
+    assert run(tmp_path, store, server.smtp()).sent == 1
 
 
-def test_dry_run_changes_nothing(tmp_path):
+def test_dry_run_changes_nothing(tmp_path, server):
     store = make_store(tmp_path, 2)
-    report = run(tmp_path, store, dry_run=True)
+    report = run(tmp_path, store, server.smtp(), dry_run=True)
     assert any("would be sent to 2" in n for n in report.notes)
-    assert store.issues() == [] and report.sent == 0
+    assert store.issues() == [] and report.sent == 0 and not server.received
+    rehearsal = run(tmp_path, store, dry_run=True)
+    assert any("would be written to the outbox for 2" in n for n in rehearsal.notes)
+    assert rehearsal.summary() == "dry run: nothing was sent or written"
+    assert store.outbox_counts() == {}
 
 
 class _Pages(http.server.BaseHTTPRequestHandler):
@@ -384,3 +427,43 @@ def test_ssl_cert_file_is_honoured(tmp_path, ca, monkeypatch):
         assert report.sent == 1 and report.fatal is None
     finally:
         srv.controller.stop()
+
+
+def test_one_send_lock_per_database_file_whatever_the_path(tmp_path):
+    """Two sends through different spellings of one database path (a symlink to the file,
+    a symlink to its folder, a relative path) never run at once: the second is refused."""
+    from newsdesk.mail.send import send_lock
+
+    real = tmp_path / "data" / "newsdesk.sqlite3"
+    Store.open(real).close()
+    (tmp_path / "link.sqlite3").symlink_to(real)
+    (tmp_path / "dir-link").symlink_to(tmp_path / "data")
+    other = (
+        "import sys, pathlib\n"
+        "from newsdesk.mail.send import send_lock, SendLocked\n"
+        "try:\n"
+        "    with send_lock(pathlib.Path(sys.argv[1])):\n"
+        "        print('got the lock')\n"
+        "except SendLocked as exc:\n"
+        "    print('locked:', exc)\n"
+    )
+    spellings = [
+        str(tmp_path / "link.sqlite3"),
+        str(tmp_path / "dir-link" / "newsdesk.sqlite3"),
+        "data/newsdesk.sqlite3",
+    ]
+    with send_lock(real):
+        for spelling in spellings:
+            result = subprocess.run(
+                [sys.executable, "-c", other, spelling],
+                capture_output=True,
+                text=True,
+                cwd=tmp_path,
+                timeout=60,
+            )
+            assert result.stdout.startswith("locked:"), result
+            assert "another 'newsdesk send' is running" in result.stdout
+    free = subprocess.run(
+        [sys.executable, "-c", other, spellings[0]], capture_output=True, text=True, timeout=60
+    )
+    assert free.stdout.strip() == "got the lock"

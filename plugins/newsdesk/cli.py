@@ -187,6 +187,8 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
 def cmd_send(args: argparse.Namespace) -> int:
     from newsdesk.mail.send import SendLocked, deliver_new_issues
 
+    if args.test:
+        return cmd_send_test(args)
     settings = load_settings_for(args)
     renderings = fresh_renderings(settings, Path(args.config_file))
     stop = threading.Event()
@@ -233,6 +235,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         counts = store.issue_counts()
         subs = store.counts()
         soft = store.soft_bouncing()
+        outbox = store.outbox_counts()
+        waiting = _not_sent_yet(settings, store)
     _out(
         "subscribers: "
         + ", ".join(f"{n} {status}" for status, n in subs.items())
@@ -242,38 +246,123 @@ def cmd_status(args: argparse.Namespace) -> int:
         _out(f"soft bounces: {soft} active subscribers have bounced softly of late")
     if not counts:
         _out("no issue sent yet")
-        return EX_OK
-    width = max(len(c.slug) for c in counts)
-    _out(f"{'issue':<{width}}  {'#':>4}  {'state':<8}  recipients  sent  failed  pending")
-    for c in counts:
-        number = "" if c.number is None else str(c.number)
+    else:
+        width = max(len(c.slug) for c in counts)
+        _out(f"{'issue':<{width}}  {'#':>4}  {'state':<8}  recipients  sent  failed  pending")
+        for c in counts:
+            number = "" if c.number is None else str(c.number)
+            _out(
+                f"{c.slug:<{width}}  {number:>4}  {c.state:<8}  {c.recipients:>10}  "
+                f"{c.sent:>4}  {c.failed:>6}  {c.pending:>7}"
+            )
+    if outbox:
         _out(
-            f"{c.slug:<{width}}  {number:>4}  {c.state:<8}  {c.recipients:>10}  {c.sent:>4}  "
-            f"{c.failed:>6}  {c.pending:>7}"
+            "outbox copies (rehearsals: nothing was sent): "
+            + ", ".join(f"{slug} {n}" for slug, n in sorted(outbox.items()))
+            + f" in {_display(settings, settings.email.outbox)}/"
         )
+    for line in waiting:
+        _out(line)
     return EX_OK
 
 
-def cmd_preview(args: argparse.Namespace) -> int:
-    from newsdesk.mail.render import Recipient, prepare_message
-    from newsdesk.mail.tokens import make_token
+def _not_sent_yet(settings: Settings, store: object) -> list[str]:
+    """What the next ``send`` would mail, from the last build's renderings (no build)."""
+    from newsdesk.mail.send import plan_issues
+    from newsdesk.rendering import read_renderings
 
-    settings = load_settings_for(args)
-    renderings = fresh_renderings(settings, Path(args.config_file))
-    chosen = next((r for r in renderings if r.slug == args.slug), None)
+    try:
+        renderings = read_renderings(settings.state_dir, root=settings.root)
+    except NewsdeskError:
+        return []
+    plan = plan_issues(store, renderings)  # type: ignore[arg-type]
+    lines = []
+    if plan.send:
+        lines.append(
+            "not sent yet: "
+            + ", ".join(r.slug for r in plan.send)
+            + " (the next 'newsdesk send' mails "
+            + ("it" if len(plan.send) == 1 else "them")
+            + ")"
+        )
+    if plan.archive:
+        lines.append(
+            "back catalogue, never to be mailed: " + ", ".join(r.slug for r in plan.archive)
+        )
+    return lines
+
+
+def find_rendering(settings: Settings, config_file: Path, slug: str | None):
+    """The rendering of issue ``slug`` (``None``: the newest), drafts and scheduled issues
+    included: a published issue comes from the last build, any other from a preview build.
+    """
+    from newsdesk._mkdocs import build_preview
+    from newsdesk.rendering import read_renderings
+
+    if slug is not None:
+        published = fresh_renderings(settings, config_file)
+        chosen = next((r for r in published if r.slug == slug), None)
+        if chosen is not None:
+            return chosen
+    _err("newsdesk: building a preview (drafts and scheduled issues included)")
+    folder = build_preview(config_file, settings.state_dir / "preview-build")
+    every = read_renderings(folder, root=settings.root)
+    if slug is None:
+        if not every:
+            raise NewsdeskError('there is no issue yet (newsdesk new "Title" writes one)')
+        return max(every, key=lambda r: (r.date, r.number or 0, r.slug))
+    chosen = next((r for r in every if r.slug == slug), None)
     if chosen is None:
-        known = ", ".join(r.slug for r in renderings) or "none"
-        raise NewsdeskError(f"no published issue '{args.slug}' (published: {known})")
+        known = ", ".join(r.slug for r in every) or "none"
+        raise NewsdeskError(f"no issue '{slug}' (issues: {known})")
+    return chosen
+
+
+def _address_argument(value: str, option: str) -> str:
+    from newsdesk.mail.addresses import InvalidAddress, normalise_email
+
+    try:
+        return normalise_email(value)
+    except InvalidAddress as exc:
+        raise NewsdeskError(f"{option} {_shown(value)}: {exc}") from None
+
+
+def _shown(value: str) -> str:
+    """``value`` safe to print on a terminal: control characters escaped."""
+    return value.encode("unicode_escape").decode("ascii") if not value.isprintable() else value
+
+
+def _one_message(settings: Settings, config_file: str, slug: str | None, *, test: bool):
+    """The rendering of one issue and its prepared message, for a preview or a test."""
+    from newsdesk.mail.render import prepare_message
+
+    chosen = find_rendering(settings, Path(config_file), slug)
     prepared = prepare_message(
         chosen,
         settings.email,
         newsletter_name=settings.newsletter_name,
         site_url=settings.site_url,
+        test=test,
     )
-    # A made-up recipient (id 0) and a token signed with a throwaway key: a preview's
-    # links must never unsubscribe anyone.
-    recipient = Recipient(0, args.to, "Preview Reader")
-    token = make_token(os.urandom(16), "unsubscribe", 0)
+    return chosen, prepared
+
+
+def _throwaway_token() -> str:
+    """An unsubscribe token signed with a random key: the links of a preview or a test
+    message must never unsubscribe anyone."""
+    from newsdesk.mail.tokens import make_token
+
+    return make_token(os.urandom(32), "unsubscribe", 0)
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from newsdesk.mail.render import Recipient
+
+    settings = load_settings_for(args)
+    to = _address_argument(args.to, "--to")
+    chosen, prepared = _one_message(settings, args.config_file, args.slug, test=False)
+    recipient = Recipient(0, to, "Preview Reader")
+    token = _throwaway_token()
     out = Path(args.output) if args.output else settings.state_dir / "preview"
     eml = out / f"{chosen.slug}.eml"
     html = out / f"{chosen.slug}.html"
@@ -288,10 +377,74 @@ def cmd_preview(args: argparse.Namespace) -> int:
         ) from None
     for warning in prepared.warnings:
         _err(f"warning: {warning}")
+    for problem in chosen.problems:
+        _err(f"warning: {problem}")
     _out(
         f"wrote {_display(settings, eml)} and {_display(settings, html)} "
-        f"({prepared.html_size // 1024} KB of HTML)"
+        f"({prepared.html_size // 1024} KB of HTML){_state_note(chosen)}"
     )
+    return EX_OK
+
+
+def _state_note(rendering) -> str:
+    if rendering.draft == "draft":
+        return " – a draft, marked DRAFT"
+    if rendering.draft == "scheduled":
+        return f" – scheduled for {rendering.date.isoformat()}, marked SCHEDULED"
+    return ""
+
+
+def cmd_send_test(args: argparse.Namespace) -> int:
+    """``send --test ADDRESS``: one message, marked as a test, recorded nowhere."""
+    from newsdesk.mail.headers import parse_mailbox
+    from newsdesk.mail.render import Recipient
+    from newsdesk.mail.send import DeliveryError, transport_factory
+
+    settings = load_settings_for(args)
+    to = _address_argument(args.test, "--test")
+    chosen, prepared = _one_message(settings, args.config_file, args.issue, test=True)
+    data = prepared.personalise(Recipient(0, to, ""), _throwaway_token())
+    make, _ = transport_factory(settings)
+    transport = make()
+    try:
+        transport.send(parse_mailbox(settings.email.from_)[1], to, data)
+    except DeliveryError as exc:
+        raise NewsdeskError(f"the test message to {to} was not sent: {exc.message}") from None
+    finally:
+        transport.close()
+    for warning in prepared.warnings:
+        _err(f"warning: {warning}")
+    for problem in chosen.problems:
+        _err(f"warning: {problem}")
+    if settings.email.smtp.host:
+        where = f"sent over {settings.email.smtp.host}"
+    else:
+        where = (
+            f"written to the outbox {_display(settings, settings.email.outbox)}/ (no SMTP "
+            "server is configured: set NEWSDESK_SMTP_HOST to send)"
+        )
+    _out(f"test message of {chosen.slug} to {to} {where}{_state_note(chosen)}; not recorded")
+    return EX_OK
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from newsdesk.scaffold import new_issue
+
+    settings = load_settings_for(args)
+    try:
+        day = dt.date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        raise NewsdeskError(f"--date {_shown(args.date)}: not a date (YYYY-MM-DD)") from None
+    try:
+        path = new_issue(
+            settings.newsletters_dir, args.title, date=day, author=args.author, root=settings.root
+        )
+    except FileExistsError as exc:
+        raise NewsdeskError("the file exists already", str(exc.filename)) from None
+    _out(_display(settings, path))
+    _err("newsdesk: a draft: write it, look at it with 'make serve', remove 'draft: true'")
     return EX_OK
 
 
@@ -343,6 +496,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("send", help="deliver new issues to the subscribers", parents=[common])
     p.add_argument("--issue", metavar="SLUG", help="send this issue (even an archived one)")
+    p.add_argument(
+        "--test",
+        metavar="ADDRESS",
+        help="send one message, marked as a test, to ADDRESS only (any issue, drafts "
+        "included; default the newest); nothing is recorded",
+    )
     p.add_argument("--dry-run", action="store_true", help="say what would be sent")
     p.add_argument(
         "--no-live-check",
@@ -355,12 +514,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_status)
 
     p = commands.add_parser(
-        "preview", help="write an issue's message as .eml and .html", parents=[common]
+        "preview",
+        help="write an issue's message as .eml and .html (drafts and scheduled issues too)",
+        parents=[common],
     )
     p.add_argument("slug", metavar="SLUG")
     p.add_argument("--to", default="reader@example.org", help="the recipient shown")
     p.add_argument("-o", "--output", metavar="DIR", help="default: .newsdesk/preview")
     p.set_defaults(handler=cmd_preview)
+
+    p = commands.add_parser(
+        "new", help="write a new issue (a draft) and print its path", parents=[common]
+    )
+    p.add_argument("title")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="default: today")
+    p.add_argument("--author")
+    p.set_defaults(handler=cmd_new)
 
     p = commands.add_parser("serve", help="run the subscription service", parents=[common])
     p.add_argument("--host", default="127.0.0.1")

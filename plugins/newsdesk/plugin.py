@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from newsdesk import feeds, pages, pdf
 from newsdesk._mkdocs import settings_from_config
 from newsdesk.config import NewsdeskConfig
 from newsdesk.errors import NewsdeskError
+from newsdesk.problems import ProblemLog
 from newsdesk.publication import Publication
 from newsdesk.rendering import source_fingerprint, write_renderings
 
@@ -41,6 +43,10 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         self.command = "build"
         self.publication: Publication | None = None
         self.fingerprint: dict[str, Any] = {}
+        self.problems = ProblemLog()
+        self.unpublished_to: Path | None = None
+        """Set by :func:`newsdesk._mkdocs.build_preview`: a preview build that writes the
+        renderings of every issue, drafts and scheduled ones too, under this folder."""
 
     def load_config(self, options: dict[str, Any], config_file_path: str | None = None):
         errors, warnings = super().load_config(options, config_file_path)
@@ -54,7 +60,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
 
     @property
     def preview(self) -> bool:
-        return self.command == "serve"
+        return self.command == "serve" or self.unpublished_to is not None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         if not config.site_url:
@@ -88,6 +94,9 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         )
         if SITE_CSS not in config.extra_css:
             config.extra_css.append(SITE_CSS)
+        # Every warning of this build from here on, so each rendering can carry those that
+        # name its issue (``send`` refuses what a strict build would).
+        self.problems.attach()
         return config
 
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
@@ -195,10 +204,18 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             limit=pub.settings.feed_limit,
         )
         feeds.write_feeds(fg, site_dir)
-        if not self.preview:
-            write_renderings(pub.settings.state_dir, renderings, self.fingerprint)
         if pub.pdfs:
             self._render_pdfs(renderings, site_dir)
+        self.problems.detach()
+        renderings = [replace(r, problems=self.problems.about(r.source)) for r in renderings]
+        if not self.preview:
+            write_renderings(pub.settings.state_dir, renderings, self.fingerprint)
+        if self.unpublished_to is not None:
+            everything = pub.renderings(unpublished=True)
+            write_renderings(
+                self.unpublished_to,
+                [replace(r, problems=self.problems.about(r.source)) for r in everything],
+            )
         if pub.settings.email.send_on_build and not self.preview:
             self._send(renderings)
 
@@ -212,6 +229,8 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             raise PluginError(f"newsdesk: sending failed: {exc}") from None
         for note in report.notes:
             log.info(f"newsdesk: {note}")
+        for slug in report.refused:
+            log.warning(f"newsdesk: {slug} was not mailed: the strict build does not accept it")
         for warning in report.warnings:
             log.warning(warning)
         log.info(f"newsdesk: {report.summary()}")

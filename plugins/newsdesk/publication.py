@@ -483,13 +483,18 @@ class Publication:
             }
         return tuple(note for slug, note in self._notes.items() if slug in page.mentions)
 
-    def renderings(self) -> list[IssueRendering]:
-        """Each published issue's content with absolute links, for feeds, PDF and email."""
+    def renderings(self, *, unpublished: bool = False) -> list[IssueRendering]:
+        """Each published issue's content with absolute links, for feeds, PDF and email.
+
+        ``unpublished`` adds the drafts and scheduled issues a preview shows, marked as such
+        (:attr:`IssueRendering.draft`), for ``newsdesk preview`` and ``send --test``.
+        """
         out = []
         for page in self._content.values():
             issue = page.issue
-            if issue is None or not issue.is_published(self.today):
+            if issue is None or not (unpublished or issue.is_published(self.today)):
                 continue
+            status = issue.status(self.today)
             url = absolute_url(self.settings.site_url, self.issue_url(issue))
             pdf = self.pdf_path(issue)
             out.append(
@@ -508,6 +513,7 @@ class Publication:
                     terms=self.term_notes(page),
                     newsletter_name=self.settings.newsletter_name,
                     site_url=self.settings.site_url,
+                    draft="" if status == "published" else status,
                 )
             )
         return sorted(out, key=lambda r: (r.date, r.number or 0))

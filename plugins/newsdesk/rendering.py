@@ -58,6 +58,11 @@ class IssueRendering:
     newsletter_name: str = ""
     site_url: str = ""
     language: str = "en"
+    problems: tuple[str, ...] = ()
+    """What the build warned about in this issue (file and line each): ``send`` refuses
+    an issue with problems, as ``mkdocs build --strict`` does."""
+    draft: str = ""
+    """``draft`` or ``scheduled`` for an issue rendered for a preview only, else empty."""
     content_hash: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -68,7 +73,7 @@ class IssueRendering:
         """A digest of every field but the hash itself (the HTML fed in as it is)."""
         digest = hashlib.sha256()
         for f in fields(self):
-            if f.name == "content_hash":
+            if f.name in ("content_hash", "problems"):
                 continue
             value = getattr(self, f.name)
             if f.name == "terms":
@@ -91,6 +96,7 @@ class IssueRendering:
         data["date"] = dt.date.fromisoformat(data["date"])
         data["tags"] = tuple(data.get("tags") or ())
         data["terms"] = tuple(TermNote(**t) for t in data.get("terms") or ())
+        data["problems"] = tuple(data.get("problems") or ())
         return cls(**data)
 
 

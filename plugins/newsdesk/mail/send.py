@@ -29,6 +29,7 @@ from typing import Protocol
 
 from newsdesk.errors import NewsdeskError
 from newsdesk.mail.addresses import is_loopback
+from newsdesk.mail.headers import HeaderError
 from newsdesk.mail.render import PreparedMessage, Recipient, prepare_message
 from newsdesk.mail.store import Store
 from newsdesk.mail.tls import certificate_refused, client_context
@@ -117,8 +118,8 @@ def plan_issues(
         plan.archive = older
         kept = [newest]
         plan.notes.append(
-            f"first run: only the newest issue ({newest.slug}) is sent; the "
-            f"{len(older)} older ones are recorded as archived and not mailed: "
+            f"first run: only the newest issue ({newest.slug}) is mailed; the "
+            f"{len(older)} older ones are the back catalogue (archived, never mailed): "
             + ", ".join(r.slug for r in older)
         )
     plan.send += kept
@@ -391,6 +392,8 @@ class IssueReport:
     failed: int = 0
     pending: int = 0
     skipped: int = 0
+    outbox: int = 0
+    """Copies written to the outbox (a rehearsal: nothing was sent)."""
     rejected: list[tuple[str, str]] = field(default_factory=list)
     note: str = ""
     """Why sending stopped before the end (the server cannot be reached)."""
@@ -409,6 +412,15 @@ class SendReport:
     """Issues not sent because they are not online yet (they count as pending)."""
     interrupted: bool = False
     fatal: str | None = None
+    outbox_path: str | None = None
+    """Where a rehearsal wrote its copies (no SMTP server configured), else ``None``."""
+    refused: list[str] = field(default_factory=list)
+    """Issues not sent because the strict build does not accept them."""
+    dry_run: bool = False
+
+    @property
+    def outbox(self) -> int:
+        return sum(i.outbox for i in self.issues)
 
     @property
     def sent(self) -> int:
@@ -427,12 +439,20 @@ class SendReport:
         return [r for i in self.issues for r in i.rejected]
 
     def summary(self) -> str:
+        if self.dry_run:
+            return "dry run: nothing was sent or written"
+        if self.outbox_path is not None:
+            return (
+                f"written {self.outbox} message{'s' if self.outbox != 1 else ''} to the outbox "
+                f"{self.outbox_path} – nothing was sent; set NEWSDESK_SMTP_HOST to send"
+            )
         return f"sent {self.sent}, failed {self.failed}, pending {self.pending}"
 
     @property
     def exit_code(self) -> int:
-        """0 when every delivery ended, 75 (EX_TEMPFAIL) when some wait for the next run."""
-        if self.fatal:
+        """0 when every delivery ended, 75 (EX_TEMPFAIL) when some wait for the next run,
+        1 for a configuration error or an issue the strict build refuses."""
+        if self.fatal or self.refused:
             return 1
         if self.pending or self.held or self.interrupted:
             return 75
@@ -550,7 +570,14 @@ def deliver_issue(
                 done += 1
                 continue
             token = make_token(secret, "unsubscribe", d.subscriber_id)
-            data = prepared.personalise(Recipient(d.subscriber_id, d.email, d.name), token)
+            try:
+                data = prepared.personalise(Recipient(d.subscriber_id, d.email, d.name), token)
+            except HeaderError as exc:  # an address stored before it was checked this well
+                store.mark(slug, d.subscriber_id, "failed", str(exc))
+                report.failed += 1
+                report.rejected.append((d.email, str(exc)))
+                done += 1
+                continue
             envelope = prepared.envelope_from
             if bounce_domain:
                 vtoken = make_token(secret, "bounce", d.subscriber_id)
@@ -607,6 +634,71 @@ def deliver_issue(
     return report
 
 
+def rehearse_issue(
+    store: Store,
+    prepared: PreparedMessage,
+    outbox: Path,
+    *,
+    secret: bytes,
+    progress: Progress | None = None,
+) -> IssueReport:
+    """Write an issue's message for each active subscriber into the Maildir ``outbox``.
+
+    A rehearsal for when no SMTP server is configured: each copy is recorded as an outbox
+    copy, never as a delivery, so a subscriber gets one copy per issue in the outbox and,
+    once SMTP is configured, the issue still goes to everyone.
+    """
+    report = IssueReport(prepared.slug)
+    todo = store.outbox_recipients(prepared.slug)
+    report.recipients = len(todo)
+    if not todo:
+        return report
+    box = OutboxTransport(outbox)
+    for n, sub in enumerate(todo, 1):
+        token = make_token(secret, "unsubscribe", sub.id)
+        try:
+            data = prepared.personalise(Recipient(sub.id, sub.email, sub.name), token)
+        except HeaderError as exc:
+            report.rejected.append((sub.email, str(exc)))
+            report.failed += 1
+            continue
+        box.send(prepared.envelope_from, sub.email, data)
+        store.record_outbox_copy(prepared.slug, sub.id)
+        report.outbox += 1
+        if progress:
+            progress(prepared.slug, n, len(todo))
+    return report
+
+
+def _rehearse(
+    settings: Settings,
+    store: Store,
+    plan: Plan,
+    report: SendReport,
+    *,
+    secret: bytes,
+    progress: Progress | None,
+) -> None:
+    """No SMTP server: write the planned issues to the outbox (see :func:`rehearse_issue`)."""
+    active = store.counts()["active"]
+    for r in plan.send:
+        if not active:
+            report.notes.append(f"{r.slug}: not sent: there are no active subscribers")
+            continue
+        prepared = prepare_message(
+            r, settings.email, newsletter_name=settings.newsletter_name, site_url=settings.site_url
+        )
+        report.warnings += prepared.warnings
+        issue = rehearse_issue(
+            store, prepared, settings.email.outbox, secret=secret, progress=progress
+        )
+        if not issue.recipients:
+            report.notes.append(
+                f"{r.slug}: every active subscriber has a copy in the outbox already"
+            )
+        report.issues.append(issue)
+
+
 def send_issues(
     settings: Settings,
     store: Store,
@@ -629,6 +721,20 @@ def send_issues(
     plan = plan_issues(store, renderings, only=only, today=today)
     report.notes += plan.notes
     smtp = settings.email.smtp
+    rehearsal = make_transport is None and not smtp.host
+    refused = [r for r in plan.send if r.problems]
+    for r in refused:
+        report.refused.append(r.slug)
+        report.notes.append(
+            f"{r.slug}: not sent: the strict build does not accept it; fix these first:\n"
+            + "\n".join(f"  {p}" for p in r.problems)
+        )
+    plan.send = [r for r in plan.send if not r.problems]
+    if rehearsal:
+        report.outbox_path = settings.relative(settings.email.outbox) + "/"
+        if not dry_run:
+            _rehearse(settings, store, plan, report, secret=secret, progress=progress)
+            return report
     if make_transport is None:
         make_transport, default_connections = transport_factory(settings)
     else:
@@ -638,6 +744,7 @@ def send_issues(
         live_check = settings.email.live_check
     live_check = live_check and bool(smtp.host)
     if dry_run:
+        report.dry_run = True
         active = store.counts()["active"]
         for r in plan.archive:
             report.notes.append(f"{r.slug}: would be archived")
@@ -646,6 +753,9 @@ def send_issues(
             if rec is not None and rec.state == "sending":
                 waiting = len(store.open_deliveries(r.slug))
                 report.notes.append(f"{r.slug}: would continue, {waiting} deliveries open")
+            elif rehearsal:
+                waiting = len(store.outbox_recipients(r.slug))
+                report.notes.append(f"{r.slug}: would be written to the outbox for {waiting}")
             else:
                 report.notes.append(f"{r.slug}: would be sent to {active} active subscribers")
         return report
@@ -711,10 +821,13 @@ def send_lock(database: Path) -> Iterator[None]:
     """Hold an exclusive lock beside the database while sending.
 
     Two overlapping runs (a slow send and the next cron job) would otherwise both send
-    the pending deliveries. The kernel releases the lock when the process dies, even by
-    ``kill -9``.
+    the pending deliveries. The lock file sits beside the database's real path (symbolic
+    links resolved), so every spelling of the path – relative, through a symlink to the
+    file or to a folder above it – takes the same lock. The kernel releases the lock when
+    the process dies, even by ``kill -9``.
     """
-    path = database.with_name(database.name + ".send-lock")
+    real = database.resolve()
+    path = real.with_name(real.name + ".send-lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+b") as fh:
         try:
