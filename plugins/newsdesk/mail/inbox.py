@@ -14,7 +14,11 @@ keyword ``$NewsdeskProcessed`` and ``\\Seen`` (or moved to ``email.inbox.process
 over POP3 by deleting it. Messages that are neither a request nor a bounce get the keyword
 alone over IMAP – they stay unread for a person and are not read again – and are left on
 the POP3 server, their UIDLs remembered (table ``inbox_pop3_ignored``) so they are not
-downloaded again. Every applied message is recorded by its Message-ID in the table
+downloaded again. A request or bounce that names a subscriber without proof (a DSN
+without a valid VERP address when ``email.bounce_address`` is set, an "unsubscribe" without
+a token whose sender the receiving server did not authenticate) is handled like such a
+message and reported as unverified, for the operator to act on by hand. Every applied
+message is recorded by its Message-ID in the table
 ``inbox_messages`` in the same transaction, so a crash between the commit and the marking
 is harmless: the next run sees the message again, finds it recorded and only marks it (a
 soft bounce is never counted twice).
@@ -125,18 +129,25 @@ class InboxSummary:
     soft_bounces: int = 0
     ignored: int = 0
     already: int = 0
+    unverified: int = 0
+    """Requests and bounces naming a subscriber without proof: reported, not applied."""
     left_alone: int = 0
     """POP3 messages not read again: left alone by an earlier run (IMAP keeps a keyword)."""
     dry_run: bool = False
     changes: list[str] = field(default_factory=list)
+    unverified_notes: list[str] = field(default_factory=list)
+    """One line per unverified message, for the operator."""
 
     def line(self) -> str:
-        """``inbox: 3 read, 1 unsubscribed, 1 bounced, 1 soft bounce, 0 ignored``."""
+        """``inbox: 3 read, 1 unsubscribed, 1 bounced, 1 soft bounce, 0 ignored``, and
+        ``, 1 unverified`` when some were."""
         soft = "soft bounce" if self.soft_bounces == 1 else "soft bounces"
         text = (
             f"inbox: {self.read} read, {self.unsubscribed} unsubscribed, {self.bounced} "
             f"bounced, {self.soft_bounces} {soft}, {self.ignored} ignored"
         )
+        if self.unverified:
+            text += f", {self.unverified} unverified (not applied)"
         if self.already:
             text += f", {self.already} already applied"
         if self.dry_run:
@@ -456,6 +467,18 @@ def _apply(
     if verdict.kind == dsn.OTHER:
         summary.ignored += 1
         return False
+    if verdict.kind == dsn.UNVERIFIED:
+        # Left like ignored mail (unread, or on the POP3 server) for a person to look at;
+        # only worth a word when it names a current subscriber.
+        if any(
+            (s := _resolve(store, t)) is not None and s.status in ("active", "pending")
+            for t in verdict.targets
+        ):
+            summary.unverified += 1
+            summary.unverified_notes.append(f"{verdict.reason}: not applied")
+        else:
+            summary.ignored += 1
+        return False
     conn = store.conn
     if conn.execute(
         "SELECT 1 FROM inbox_messages WHERE message_key = ?", (verdict.key,)
@@ -556,6 +579,7 @@ def process_inbox(settings: Settings, store: Store, dry_run: bool = False) -> In
                         secret=secret,
                         unsubscribe_mailto=settings.email.unsubscribe_mailto,
                         bounce_address=settings.email.bounce_address,
+                        authserv_id=inbox.authserv_id,
                     ),
                 )
                 for fetched in batch
@@ -627,6 +651,8 @@ def inbox_command(settings: Settings, dry_run: bool, *, if_configured: bool = Fa
         return 1
     for line in summary.changes:
         print(f"  {line}")
+    for line in summary.unverified_notes:
+        print(f"  unverified: {line}")
     print(summary.line())
     return 0
 
