@@ -756,3 +756,13 @@ def test_no_password_in_clear_text_to_a_remote_host(monkeypatch: pytest.MonkeyPa
         connect(url, "pw", timeout=5)
     assert any(b"AUTHENTICATE" in line for line in received)
     server.close()
+
+
+def test_printed_lines_carry_no_terminal_escapes() -> None:
+    """A DSN's diagnostic is the remote side's text: it is printed without its control
+    characters, so it cannot move the cursor or recolour the operator's terminal."""
+    line = "bob@example.net is bounced (5.1.1 \x1b]0;owned\x07\x1b[2J gone\r\nfake line\u2028)"
+    assert (
+        inbox._printable(line)
+        == "bob@example.net is bounced (5.1.1 ?]0;owned??[2J gone??fake line?)"
+    )

@@ -650,11 +650,20 @@ def inbox_command(settings: Settings, dry_run: bool, *, if_configured: bool = Fa
         print(f"newsdesk inbox: {exc}", file=sys.stderr)
         return 1
     for line in summary.changes:
-        print(f"  {line}")
+        print(f"  {_printable(line)}")
     for line in summary.unverified_notes:
-        print(f"  unverified: {line}")
+        print(f"  unverified: {_printable(line)}")
     print(summary.line())
     return 0
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (terminal escapes a sender may have put into an
+    address or diagnostic) shown as ``?``."""
+    return _CONTROL.sub("?", text)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
