@@ -506,14 +506,11 @@ def _apply(
                 summary.changes.append(f"{sub.email} {verb} bounced ({target.detail})")
             else:
                 count = sub.soft_bounces + 1
-                if not dry_run:
-                    conn.execute(
-                        "UPDATE subscribers SET soft_bounces = ? WHERE id = ?", (count, sub.id)
-                    )
                 note = f"soft bounce {count} of {soft_limit}"
+                if not dry_run:
+                    # In this batch's transaction; at the limit it marks the subscriber bounced.
+                    store.soft_bounce(sub.id, soft_limit, f"{note}: {target.detail}")
                 if count >= soft_limit:
-                    if not dry_run:
-                        change_status(conn, sub.id, "bounced", "bounce", f"{note}: {target.detail}")
                     summary.changes.append(f"{sub.email} {verb} bounced ({note})")
                 else:
                     summary.changes.append(f"{sub.email}: {note} ({target.detail})")
