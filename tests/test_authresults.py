@@ -241,14 +241,14 @@ def test_several_authserv_ids() -> None:
     assert authresults.authserv_ids(ids) == {f"mx{n}.messagingengine.com" for n in (1, 2, 6)}
     assert authresults.authserv_ids(" , ") == frozenset()
     check = check_sender(stack, "alice@example.net", ids)
-    assert check == authresults.SenderCheck(True, "dmarc=pass (mx6.messagingengine.com)")
+    assert check == authresults.SenderCheck(True, "dmarc=pass by mx6.messagingengine.com")
     assert not check_sender(stack, "alice@example.net", "mx1.messagingengine.com").verified
     assert not check_sender(stack, "alice@example.net", " ").verified
 
 
 def test_check_sender_on_real_stacks() -> None:
     gmail = check_sender(GMAIL_STACK, "Bob <bob@example.net>", "mx.google.com")
-    assert gmail == authresults.SenderCheck(False, "no DMARC result (mx.google.com)")
+    assert gmail == authresults.SenderCheck(False, "no DMARC result by mx.google.com")
     stack = [("Authentication-Results", CORPUS["fastmail"][0])]
     assert check_sender(stack, "alice@EXAMPLE.net", "mx6.messagingengine.com").verified
     assert not check_sender(stack, "alice@example.org", "mx6.messagingengine.com").verified

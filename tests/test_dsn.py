@@ -554,7 +554,7 @@ def test_plain_unsubscribe_subject_names_the_sender() -> None:
     assert verdict.kind == dsn.UNSUBSCRIBE
     assert not verdict.by_token
     assert verdict.targets[0].addresses == ("Bob@Example.net",)
-    assert verdict.reason == "mailto, from a subscriber, dmarc=pass (mx.example.org)"
+    assert verdict.reason == "mailto, from a subscriber, dmarc=pass by mx.example.org"
     assert classify(mail("Re: unsubscribe me please", to=LIST)).kind == dsn.OTHER
 
 

@@ -268,7 +268,7 @@ def test_each_dsn_shape_and_plain_unsubscribe(
     assert summary.unverified == 0
     assert [status(store, s.email) for s in subs] == ["bounced"] * 4 + ["unsubscribed", "active"]
     assert store.get("stranger@example.net") is None
-    assert "dmarc=pass (mx.example.org)" in store.events("s4@example.net")[-1].detail
+    assert "dmarc=pass by mx.example.org" in store.events("s4@example.net")[-1].detail
 
 
 def test_without_verp_a_dsn_counts_through_final_recipient(

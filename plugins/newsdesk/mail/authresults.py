@@ -219,7 +219,7 @@ def trusted(fields: Iterable[tuple[str, str]], authserv_id: str) -> list[Authent
 @dataclass(frozen=True)
 class SenderCheck:
     """Whether the receiving server authenticated the From address, and how (``detail``,
-    for the operator: ``"dmarc=pass (mx.example.org)"``, ``"dmarc=fail (…)"``, …)."""
+    for the operator: ``"dmarc=pass by mx.example.org"``, ``"dmarc=fail by …"``, …)."""
 
     verified: bool
     detail: str
@@ -250,11 +250,11 @@ def check_sender(
     if dmarc is not None:
         header_from = dmarc.get("header.from")
         if header_from is not None and _domain(header_from) != domain:
-            return SenderCheck(False, f"dmarc for {header_from}, not {domain} ({authserv_id})")
+            return SenderCheck(False, f"dmarc for {header_from}, not {domain} by {authserv_id}")
         if dmarc.result == "pass":
-            return SenderCheck(True, f"dmarc=pass ({authserv_id})")
+            return SenderCheck(True, f"dmarc=pass by {authserv_id}")
         if dmarc.result in ("fail", "quarantine", "reject"):
-            return SenderCheck(False, f"dmarc={dmarc.result} ({authserv_id})")
+            return SenderCheck(False, f"dmarc={dmarc.result} by {authserv_id}")
     # The DKIM results of the topmost field that has any (a message may carry several
     # signatures, all reported in one field).
     dkim = next(
@@ -268,8 +268,8 @@ def check_sender(
     for r in dkim:
         signer = _domain(r.get("header.d") or r.get("header.i"))
         if r.result == "pass" and signer == domain:
-            return SenderCheck(True, f"dkim=pass for {domain} ({authserv_id})")
+            return SenderCheck(True, f"dkim=pass for {domain} by {authserv_id}")
     shown = f"dmarc={dmarc.result}" if dmarc else "no DMARC result"
     if dkim:
         shown += ", no DKIM pass for " + domain
-    return SenderCheck(False, f"{shown} ({authserv_id})")
+    return SenderCheck(False, f"{shown} by {authserv_id}")
