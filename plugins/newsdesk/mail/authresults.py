@@ -250,7 +250,8 @@ def check_sender(
     if dmarc is not None:
         header_from = dmarc.get("header.from")
         if header_from is not None and _domain(header_from) != domain:
-            return SenderCheck(False, f"dmarc for {header_from}, not {domain} by {authserv_id}")
+            why = f"dmarc result for {header_from}, not {domain}, by {authserv_id}"
+            return SenderCheck(False, why)
         if dmarc.result == "pass":
             return SenderCheck(True, f"dmarc=pass by {authserv_id}")
         if dmarc.result in ("fail", "quarantine", "reject"):
