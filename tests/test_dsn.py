@@ -343,8 +343,39 @@ def mail(
     return "\r\n".join(lines).encode()
 
 
-def classify(raw: bytes) -> dsn.Verdict:
-    return dsn.classify(raw, secret=SECRET, unsubscribe_mailto=UNSUB, bounce_address=BOUNCE)
+AUTHSERV = "mx.example.org"
+"""The authserv-id of the server that receives the list's mail in these tests."""
+
+
+def received(host: str = "mail.example.net", by: str = AUTHSERV) -> str:
+    """The ``Received`` field the receiving server adds for a message from ``host``."""
+    return (
+        f"Received: from {host} ({host} [192.0.2.25])\n\tby {by} (Postfix) with ESMTPS id "
+        f"4F2A1C0456\n\tfor <{UNSUB}>; Fri, 27 Nov 2026 08:00:01 +0000 (UTC)"
+    )
+
+
+def auth_results(results: str, authserv_id: str = AUTHSERV) -> str:
+    """An ``Authentication-Results`` field (folded as servers write them)."""
+    return f"Authentication-Results: {authserv_id};\n\t{results}"
+
+
+def delivered(raw: bytes, *fields: str) -> bytes:
+    """``raw`` as stored after delivery: header ``fields`` prepended, the topmost first."""
+    top = "".join(f"{field}\n" for field in fields)
+    return top.replace("\n", "\r\n").encode() + raw
+
+
+def classify(
+    raw: bytes, *, bounce_address: str | None = BOUNCE, authserv_id: str | None = None
+) -> dsn.Verdict:
+    return dsn.classify(
+        raw,
+        secret=SECRET,
+        unsubscribe_mailto=UNSUB,
+        bounce_address=bounce_address,
+        authserv_id=authserv_id,
+    )
 
 
 # -- bounces ---------------------------------------------------------------------------------
@@ -363,13 +394,27 @@ def test_hard_bounce_found_through_verp(shape: str) -> None:
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
-def test_hard_bounce_without_verp_uses_final_recipient(shape: str) -> None:
+def test_without_verp_configured_final_recipient_is_trusted(shape: str) -> None:
     raw = SHAPES[shape]("Erin@Example.net", LIST)
-    verdict = classify(raw)
+    verdict = classify(raw, bounce_address=None)
     assert verdict.kind == dsn.HARD_BOUNCE
     assert not verdict.by_token
     assert verdict.targets[0].subscriber_id is None
     assert "Erin@Example.net" in verdict.targets[0].addresses
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_with_verp_configured_a_dsn_without_verp_is_unverified(shape: str) -> None:
+    """Anyone can write a DSN naming a subscriber in Final-Recipient: with VERP on, only
+    a signed VERP address makes a bounce count."""
+    raw = SHAPES[shape]("Erin@Example.net", LIST)
+    verdict = classify(raw)
+    assert verdict.kind == dsn.UNVERIFIED
+    assert not verdict.by_token
+    assert "Erin@Example.net" in verdict.targets[0].addresses
+    assert verdict.reason == "hard bounce for Erin@Example.net without a valid VERP address"
+    soft = classify(SHAPES[shape]("erin@example.net", LIST, status="4.2.2"))
+    assert (soft.kind, soft.reason.split(" for ")[0]) == (dsn.UNVERIFIED, "soft bounce")
 
 
 @pytest.mark.parametrize(
@@ -426,7 +471,8 @@ def test_original_recipient_is_preferred_to_final_recipient() -> None:
     raw = exchange_dsn("carol@example.net", LIST).replace(
         b"Final-Recipient: rfc822;carol@example.net", b"Final-Recipient: rfc822;c.x@example.net"
     )
-    verdict = classify(raw)
+    verdict = classify(raw, bounce_address=None)
+    assert verdict.kind == dsn.HARD_BOUNCE
     assert verdict.targets[0].addresses == ("carol@example.net", "c.x@example.net")
 
 
@@ -437,7 +483,7 @@ def test_global_delivery_status_is_parsed() -> None:
         .replace(b"message/delivery-status", b"message/global-delivery-status")
         .replace(b"rfc822; zo", b"utf-8; zo")
     )
-    verdict = classify(raw)
+    verdict = classify(raw, bounce_address=None)
     assert verdict.kind == dsn.HARD_BOUNCE
     assert "zoë@example.net" in verdict.targets[0].addresses
 
@@ -499,11 +545,109 @@ def test_tampered_unsubscribe_tokens_are_ignored() -> None:
 
 
 def test_plain_unsubscribe_subject_names_the_sender() -> None:
-    verdict = classify(mail("Unsubscribe", sender="Bob <Bob@Example.net>", to=LIST))
+    raw = delivered(
+        mail("Unsubscribe", sender="Bob <Bob@Example.net>", to=LIST),
+        auth_results("dkim=pass header.d=example.net; dmarc=pass header.from=Example.net"),
+        received(),
+    )
+    verdict = classify(raw, authserv_id=AUTHSERV)
     assert verdict.kind == dsn.UNSUBSCRIBE
     assert not verdict.by_token
     assert verdict.targets[0].addresses == ("Bob@Example.net",)
+    assert verdict.reason == "mailto, from a subscriber, dmarc=pass by mx.example.org"
     assert classify(mail("Re: unsubscribe me please", to=LIST)).kind == dsn.OTHER
+
+
+def test_plain_unsubscribe_without_authserv_id_is_unverified() -> None:
+    """Without email.inbox.authserv_id nothing vouches for From: the request is reported
+    to the operator, not applied – even with a dmarc=pass someone may have written."""
+    raw = delivered(
+        mail("unsubscribe", sender="bob@example.net", to=LIST),
+        auth_results("dmarc=pass header.from=example.net"),
+    )
+    verdict = classify(raw)
+    assert verdict.kind == dsn.UNVERIFIED
+    assert verdict.targets[0].addresses == ("bob@example.net",)
+    assert verdict.reason == (
+        "unsubscribe request from bob@example.net without a token and without verified "
+        "authentication (no email.inbox.authserv_id configured)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [
+        ([received()], "no Authentication-Results from mx.example.org"),
+        ([auth_results("dmarc=fail (p=reject dis=none) header.from=example.net")], "dmarc=fail"),
+        (
+            [auth_results("dmarc=pass header.from=example.net", "mx.example.net"), received()],
+            "no Authentication-Results from mx.example.org",
+        ),
+        # Forged by the sender: below the server's Received field ...
+        (
+            [
+                auth_results("spf=pass smtp.mailfrom=example.net"),
+                received(),
+                auth_results("dmarc=pass header.from=example.net"),
+            ],
+            "no DMARC result",
+        ),
+        # ... or right below the server's own verdict, which comes first.
+        (
+            [
+                auth_results("dmarc=fail header.from=example.net"),
+                auth_results("dmarc=pass header.from=example.net"),
+                received(),
+            ],
+            "dmarc=fail",
+        ),
+        # Another server's pass right beside the server's own fields counts for nothing.
+        (
+            [
+                auth_results("spf=pass smtp.mailfrom=example.net"),
+                auth_results("dmarc=pass header.from=example.net", "mx.example.net"),
+                auth_results("dmarc=pass header.from=example.net"),
+            ],
+            "no DMARC result",
+        ),
+        ([auth_results("dmarc=pass header.from=example.com")], "not example.net"),
+        ([auth_results("dkim=pass header.d=example.com; spf=pass")], "no DKIM pass"),
+        ([auth_results("dmarc=none; dkim=fail header.d=example.net")], "dmarc=none"),
+    ],
+)
+def test_plain_unsubscribe_without_trusted_pass_is_unverified(fields: list[str], why: str) -> None:
+    raw = delivered(mail("unsubscribe", sender="bob@example.net", to=LIST), *fields)
+    verdict = classify(raw, authserv_id=AUTHSERV)
+    assert verdict.kind == dsn.UNVERIFIED
+    assert why in verdict.reason
+    assert "bob@example.net without a token" in verdict.reason
+
+
+def test_plain_unsubscribe_with_aligned_dkim_pass() -> None:
+    # Gmail reports header.i, OpenDKIM header.d; several signatures in one field.
+    for results in (
+        "dkim=pass header.i=@example.net header.s=20230601 header.b=AbCd",
+        "dkim=pass header.d=esp.example.com header.s=s1; dkim=pass (2048-bit key) "
+        "header.d=example.net header.s=mail",
+    ):
+        raw = delivered(
+            mail("unsubscribe", sender="bob@example.net", to=LIST), auth_results(results)
+        )
+        verdict = classify(raw, authserv_id=AUTHSERV)
+        assert verdict.kind == dsn.UNSUBSCRIBE, results
+        assert "dkim=pass for example.net" in verdict.reason
+
+
+def test_plain_unsubscribe_with_two_from_addresses_is_unverified() -> None:
+    # DMARC is evaluated for one From domain; a second address could be anyone's.
+    good = auth_results("dmarc=pass header.from=example.net")
+    for raw in (
+        delivered(mail("unsubscribe", sender="bob@example.net, carol@example.org"), good),
+        delivered(mail("unsubscribe", sender="bob@example.net", From="carol@example.org"), good),
+    ):
+        verdict = classify(raw, authserv_id=AUTHSERV)
+        assert verdict.kind == dsn.UNVERIFIED
+        assert "more than one From address" in verdict.reason
 
 
 def test_automatic_replies_are_never_requests() -> None:

@@ -30,14 +30,18 @@ from newsdesk.mail.store import Store
 from newsdesk.settings import EmailSettings, InboxSettings, Settings
 from tests.dovecot import Dovecot, User
 from tests.test_dsn import (
+    AUTHSERV,
     BOUNCE,
     SECRET,
     UNSUB,
+    auth_results,
+    delivered,
     exchange_dsn,
     exim_dsn,
     gmail_dsn,
     mail,
     postfix_dsn,
+    received,
     unsub_token,
     verp,
 )
@@ -81,6 +85,8 @@ def make_settings(
     *,
     soft_limit: int = 3,
     processed_folder: str | None = None,
+    bounce_address: str | None = BOUNCE,
+    authserv_id: str | None = None,
 ) -> Settings:
     return Settings(
         root=root,
@@ -88,13 +94,14 @@ def make_settings(
         email=EmailSettings(
             from_="Test Letter <list@example.org>",
             unsubscribe_mailto=UNSUB,
-            bounce_address=BOUNCE,
+            bounce_address=bounce_address,
             database=root / "newsdesk.sqlite3",
             inbox=InboxSettings(
                 url=url,
                 password=password,
                 soft_limit=soft_limit,
                 processed_folder=processed_folder,
+                authserv_id=authserv_id,
             ),
         ),
     )
@@ -236,22 +243,162 @@ def test_each_dsn_shape_and_plain_unsubscribe(
 ) -> None:
     subs = [store.add(f"s{i}@example.net") for i in range(6)]
     user = dovecot.add_user()
+    passed = auth_results("dkim=pass header.d=example.net; dmarc=pass header.from=example.net")
     dovecot.deliver(
         user,
         exim_dsn("s0@example.net", verp(subs[0].id), subscriber_id=subs[0].id),
         exchange_dsn("s1@example.net", verp(subs[1].id), subscriber_id=subs[1].id),
         gmail_dsn("s2@example.net", verp(subs[2].id), subscriber_id=subs[2].id),
-        # No VERP: found through Final-Recipient.
-        postfix_dsn("S3@Example.net", "list@example.org", msgid="p3@mail.example.org"),
-        mail("unsubscribe", sender="S4 <s4@example.net>", to="list@example.org"),
-        mail("unsubscribe", sender="stranger@example.net", to="list@example.org"),
+        postfix_dsn("s3@example.net", verp(subs[3].id), msgid="p3@mail.example.org"),
+        delivered(
+            mail("unsubscribe", sender="S4 <s4@example.net>", to="list@example.org"),
+            passed,
+            received(),
+        ),
+        delivered(
+            mail("unsubscribe", sender="stranger@example.net", to="list@example.org"),
+            passed.replace("example.net", "example.com"),
+        ),
         gmail_dsn("s5@example.net", verp(subs[5].id), status="4.4.1", action="delayed"),
     )
-    settings = make_settings(tmp_path, dovecot.url("imaps", user), user.password)
+    url = dovecot.url("imaps", user)
+    settings = make_settings(tmp_path, url, user.password, authserv_id=AUTHSERV)
     summary = process_inbox(settings, store)
     assert (summary.read, summary.bounced, summary.unsubscribed, summary.ignored) == (7, 4, 1, 2)
+    assert summary.unverified == 0
     assert [status(store, s.email) for s in subs] == ["bounced"] * 4 + ["unsubscribed", "active"]
     assert store.get("stranger@example.net") is None
+    assert "dmarc=pass by mx.example.org" in store.events("s4@example.net")[-1].detail
+
+
+def test_without_verp_a_dsn_counts_through_final_recipient(
+    dovecot: Dovecot, ca: str, store: Store, tmp_path: Path
+) -> None:
+    """The weaker mode without email.bounce_address: Final-Recipient is believed."""
+    user = dovecot.add_user()
+    dovecot.deliver(user, postfix_dsn("Carol@Example.net", "list@example.org"))
+    url = dovecot.url("imaps", user)
+    summary = process_inbox(make_settings(tmp_path, url, user.password, bounce_address=None), store)
+    assert (summary.read, summary.bounced, summary.unverified) == (1, 1, 0)
+    assert status(store, "carol@example.net") == "bounced"
+
+
+# -- what cannot be verified is reported, not applied -----------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["imaps", "pop3s"])
+def test_forged_dsn_and_spoofed_unsubscribe_change_nothing(
+    scheme: str, dovecot: Dovecot, ca: str, store: Store, tmp_path: Path, capsys
+) -> None:
+    """The attack: a DSN naming Alice only in Final-Recipient, an "unsubscribe" with Bob's
+    address in From. Beside them, a real bounce (VERP) and a request with a token still
+    count."""
+    dave = store.add("dave@example.net")
+    erin = store.add("erin@example.net")
+    user = dovecot.add_user()
+    forged_dsn = postfix_dsn("alice@example.net", "list@example.org", msgid="forged@example.com")
+    spoofed = mail("unsubscribe", sender="Bob <bob@example.net>", to="list@example.org")
+    dovecot.deliver(
+        user,
+        forged_dsn,
+        spoofed,
+        gmail_dsn("dave@example.net", verp(dave.id), subscriber_id=dave.id),
+        mail(f"unsubscribe {unsub_token(erin.id)}", sender="mallory@example.com"),
+    )
+    settings = make_settings(tmp_path, dovecot.url(scheme, user), user.password)
+    dry = process_inbox(settings, store, dry_run=True)
+    assert (dry.unverified, len(dry.unverified_notes), dry.bounced, dry.unsubscribed) == (
+        2,
+        2,
+        1,
+        1,
+    )
+
+    assert inbox_command(settings, dry_run=False) == 0
+    out = capsys.readouterr().out
+    assert "inbox: 4 read, 1 unsubscribed, 1 bounced, 0 soft bounces, 0 ignored, 2 unverified" in (
+        out
+    )
+    assert (
+        "unverified: hard bounce for alice@example.net without a valid VERP address: "
+        "not applied" in out
+    )
+    assert (
+        "unverified: unsubscribe request from bob@example.net without a token and without "
+        "verified authentication (no email.inbox.authserv_id configured): not applied" in out
+    )
+    assert [status(store, a) for a in ("alice@example.net", "bob@example.net")] == ["active"] * 2
+    assert [len(store.events(a)) for a in ("alice@example.net", "bob@example.net")] == [1, 1]
+    assert status(store, "dave@example.net") == "bounced"
+    assert status(store, "erin@example.net") == "unsubscribed"
+
+    # The unverified messages stay for a person, like other mail that is not ours.
+    if scheme == "imaps":
+        view = dict(imap_view(dovecot, user))
+        assert view["Undelivered Mail Returned to Sender"] & {KEYWORD, "\\Seen"} == {KEYWORD}
+        assert view["unsubscribe"] & {KEYWORD, "\\Seen"} == {KEYWORD}
+    else:
+        left = sorted(m["Subject"] for m in dovecot.maildir(user))
+        assert left == ["Undelivered Mail Returned to Sender", "unsubscribe"]
+    second = process_inbox(settings, store)
+    assert (second.read, second.unverified) == (0, 0)
+    assert status(store, "alice@example.net") == "active"
+
+
+@pytest.mark.parametrize(
+    ("name", "fields", "applied"),
+    [
+        ("trusted pass", [auth_results("dmarc=pass header.from=example.net"), received()], True),
+        ("trusted fail", [auth_results("dmarc=fail header.from=example.net"), received()], False),
+        (
+            "pass by another server",
+            [auth_results("dmarc=pass header.from=example.net", "mx.example.net"), received()],
+            False,
+        ),
+        (
+            "forged pass below the server's fields",
+            [
+                auth_results("spf=pass smtp.mailfrom=example.net"),
+                received(),
+                auth_results("dmarc=pass header.from=example.net"),
+            ],
+            False,
+        ),
+        (
+            "forged pass right below the server's fail",
+            [
+                auth_results("dmarc=fail header.from=example.net"),
+                auth_results("dmarc=pass header.from=example.net"),
+                received(),
+            ],
+            False,
+        ),
+    ],
+)
+def test_tokenless_unsubscribe_needs_the_servers_authentication(
+    name: str,
+    fields: list[str],
+    applied: bool,
+    dovecot: Dovecot,
+    ca: str,
+    store: Store,
+    tmp_path: Path,
+) -> None:
+    user = dovecot.add_user()
+    request = mail("unsubscribe", sender="Bob <bob@example.net>", to="list@example.org")
+    dovecot.deliver(user, delivered(request, *fields))
+    url = dovecot.url("imaps", user)
+    settings = make_settings(tmp_path, url, user.password, authserv_id=AUTHSERV)
+    summary = process_inbox(settings, store)
+    assert (summary.read, summary.unsubscribed, summary.unverified) == (
+        1,
+        int(applied),
+        int(not applied),
+    ), name
+    assert status(store, "bob@example.net") == ("unsubscribed" if applied else "active")
+    if not applied:
+        assert "bob@example.net without a token" in summary.unverified_notes[0]
+        assert imap_view(dovecot, user)[0][1] & {KEYWORD, "\\Seen"} == {KEYWORD}
 
 
 def test_soft_bounces_in_a_row_mark_bounced(
@@ -609,3 +756,13 @@ def test_no_password_in_clear_text_to_a_remote_host(monkeypatch: pytest.MonkeyPa
         connect(url, "pw", timeout=5)
     assert any(b"AUTHENTICATE" in line for line in received)
     server.close()
+
+
+def test_printed_lines_carry_no_terminal_escapes() -> None:
+    """A DSN's diagnostic is the remote side's text: it is printed without its control
+    characters, so it cannot move the cursor or recolour the operator's terminal."""
+    line = "bob@example.net is bounced (5.1.1 \x1b]0;owned\x07\x1b[2J gone\r\nfake line\u2028)"
+    assert (
+        inbox._printable(line)
+        == "bob@example.net is bounced (5.1.1 ?]0;owned??[2J gone??fake line?)"
+    )

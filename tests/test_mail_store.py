@@ -90,6 +90,24 @@ def test_soft_bounces_count_up_to_the_limit(store):
     assert store.events(sub.id)[-1].source == "bounce"
 
 
+def test_store_methods_join_the_callers_transaction(store):
+    """The inbox applies a batch in one transaction and counts soft bounces through the
+    Store: they commit and roll back with the batch."""
+    sub = store.add("s@example.org")
+    with pytest.raises(RuntimeError), store.transaction():
+        store.soft_bounce(sub.id, 1, "soft bounce 1 of 1")
+        assert store.get(sub.id).status == "bounced"
+        raise RuntimeError("the batch fails")
+    assert (store.get(sub.id).soft_bounces, store.get(sub.id).status) == (0, "active")
+    assert len(store.events(sub.id)) == 1
+    with store.transaction():
+        store.soft_bounce(sub.id, 2)
+        store.soft_bounce(sub.id, 2, "soft bounce 2 of 2: 4.2.2")
+    assert store.get(sub.id).status == "bounced"
+    assert store.events(sub.id)[-1].detail == "soft bounce 2 of 2: 4.2.2"
+    assert not store.conn.in_transaction
+
+
 CSV_ROWS = [
     "email,name",
     "good@example.org,Good",

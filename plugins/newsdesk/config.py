@@ -104,6 +104,7 @@ class InboxConfig(Config):
     timeout = c.Type((int, float), default=30)
     soft_limit = c.Type(int, default=3)
     processed_folder = c.Optional(c.Type(str))
+    authserv_id = c.Optional(c.Type(str))
 
 
 class EmailConfig(Config):

@@ -62,6 +62,7 @@ class InboxSettings:
     timeout: float = 30
     soft_limit: int = 3
     processed_folder: str | None = None
+    authserv_id: str | None = None
 
 
 @dataclass(frozen=True)

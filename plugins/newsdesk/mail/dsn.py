@@ -7,16 +7,21 @@ messages, and only the Subject needs decoding). Each
 per-recipient block with ``Action: failed`` is a hard bounce when its status is 5.x.x and
 a soft bounce when it is 4.x.x; ``Action: delayed`` is only a warning (the final outcome
 comes later) and is ignored. The subscriber is found through the VERP address the DSN
-was sent to (``bounce+{token}@…``, a token signed for ``"bounce"``), and otherwise through
-``Original-Recipient``/``Final-Recipient``. A VERP address whose token does not verify
-makes the DSN ignored: it was forged or mangled.
+was sent to (``bounce+{token}@…``, a token signed for ``"bounce"``). A VERP address whose
+token does not verify makes the DSN ignored: it was forged or mangled. Anyone can send a
+DSN, so with VERP configured (``bounce_address``) one without a valid VERP address is
+:data:`UNVERIFIED`: it names ``Original-Recipient``/``Final-Recipient`` for the operator,
+and is not applied. Only without VERP are those fields trusted (the weaker mode).
 
 An unsubscribe request is a message whose subject is ``unsubscribe {token}`` (what the
 ``mailto:`` of List-Unsubscribe produces) with a valid ``"unsubscribe"`` token, a message
 to ``email.unsubscribe_mailto`` with such a token in its text, or a message whose subject
 is just "unsubscribe" – the latter names its sender, who must be a subscriber (the caller
-checks). Automatic replies (``Auto-Submitted``) are never requests: an out-of-office
-reply quoting the issue's footer would otherwise unsubscribe its author.
+checks), and counts only when the receiving server authenticated that sender (DMARC, or
+DKIM for the From domain, in its ``Authentication-Results`` with the configured
+``authserv_id``: :mod:`newsdesk.mail.authresults`); else it is :data:`UNVERIFIED`.
+Automatic replies (``Auto-Submitted``) are never requests: an out-of-office reply quoting
+the issue's footer would otherwise unsubscribe its author.
 
 This module only reads messages; it knows nothing of the database.
 """
@@ -34,12 +39,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import Message
 
+from newsdesk.mail import authresults
 from newsdesk.mail.tokens import verify_token
 
 UNSUBSCRIBE = "unsubscribe"
 HARD_BOUNCE = "hard_bounce"
 SOFT_BOUNCE = "soft_bounce"
 OTHER = "other"
+#: A request or bounce naming someone without proof: reported to the operator, not applied.
+UNVERIFIED = "unverified"
 
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
 BOUNCE_PURPOSE = "bounce"
@@ -77,9 +85,10 @@ class Target:
 class Verdict:
     """The classification of one message.
 
-    ``kind`` is :data:`UNSUBSCRIBE`, :data:`HARD_BOUNCE`, :data:`SOFT_BOUNCE` or
-    :data:`OTHER`; ``targets`` are the subscribers concerned (empty for :data:`OTHER`);
-    ``reason`` says in a few words why (for logs and the dry run).
+    ``kind`` is :data:`UNSUBSCRIBE`, :data:`HARD_BOUNCE`, :data:`SOFT_BOUNCE`,
+    :data:`UNVERIFIED` or :data:`OTHER`; ``targets`` are the subscribers concerned (empty
+    for :data:`OTHER`; for :data:`UNVERIFIED` those the message claims to be about);
+    ``reason`` says in a few words why (for logs, the dry run and the operator).
     """
 
     kind: str
@@ -309,6 +318,16 @@ def _bounce_verdict(
             targets.append(Target(addresses=addrs, detail=_describe(r)))
     if not targets:
         return Verdict(OTHER, key, reason="bounce without a recipient address")
+    if bounce_address:
+        # With VERP every real bounce of ours names its subscriber with a signed token;
+        # Final-Recipient is whatever the sender of this message wrote.
+        named = ", ".join(dict.fromkeys(t.addresses[0] for t in targets))
+        return Verdict(
+            UNVERIFIED,
+            key,
+            tuple(targets),
+            reason=f"{kind.replace('_', ' ')} for {named} without a valid VERP address",
+        )
     return Verdict(kind, key, tuple(targets), reason=f"{kind.replace('_', ' ')} (Final-Recipient)")
 
 
@@ -367,15 +386,41 @@ def _token_target(secret: bytes, token: str, where: str) -> Target | None:
     return Target(addresses=(subject,), detail=f"mailto, token in {where}")
 
 
+def _sender_verdict(msg: Message, key: str, senders: list[str], authserv_id: str | None) -> Verdict:
+    """A tokenless "unsubscribe" from ``senders`` (the From addresses): a request when the
+    receiving server authenticated the one sender, else :data:`UNVERIFIED`."""
+    sender = senders[0]
+    if len(senders) > 1 or len(_headers(msg, "From")) > 1:
+        check = authresults.SenderCheck(False, "more than one From address")
+    else:
+        try:
+            fields = [(str(name), str(value)) for name, value in msg.items()]
+        except Exception:  # a header the parser could not model
+            fields = []
+        check = authresults.check_sender(fields, sender, authserv_id)
+    if check.verified:
+        target = Target(addresses=(sender,), detail=f"mailto, from a subscriber, {check.detail}")
+        return Verdict(UNSUBSCRIBE, key, (target,), reason=target.detail)
+    target = Target(addresses=(sender,), detail=check.detail)
+    reason = (
+        f"unsubscribe request from {sender} without a token and without verified "
+        f"authentication ({check.detail})"
+    )
+    return Verdict(UNVERIFIED, key, (target,), reason=reason)
+
+
 def classify(
     raw: bytes,
     *,
     secret: bytes,
     unsubscribe_mailto: str | None = None,
     bounce_address: str | None = None,
+    authserv_id: str | None = None,
 ) -> Verdict:
     """Classify one message (its raw bytes) as an unsubscribe request, a hard or soft
-    bounce, or something else. Tokens are verified with ``secret``."""
+    bounce, an unverified one of those, or something else. Tokens are verified with
+    ``secret``; a tokenless request's sender is checked against the
+    ``Authentication-Results`` of ``authserv_id``'s server."""
     try:
         msg = parse(raw)
     except Exception as exc:  # the email package is lenient; this is a last resort
@@ -404,10 +449,9 @@ def classify(
                 return Verdict(UNSUBSCRIBE, key, (target,), reason=target.detail, by_token=True)
             invalid = True
     if _SUBJECT_PLAIN.match(subject):
-        sender = _addresses(msg, ("From",))
-        if sender:
-            target = Target(addresses=(sender[0],), detail="mailto, from a subscriber")
-            return Verdict(UNSUBSCRIBE, key, (target,), reason=target.detail)
+        senders = _addresses(msg, ("From",))
+        if senders:
+            return _sender_verdict(msg, key, senders, authserv_id)
     if invalid:
         return Verdict(OTHER, key, reason="an unsubscribe token that does not verify")
     return Verdict(OTHER, key, reason="not an unsubscribe request or a bounce")

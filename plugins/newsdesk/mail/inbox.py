@@ -14,7 +14,11 @@ keyword ``$NewsdeskProcessed`` and ``\\Seen`` (or moved to ``email.inbox.process
 over POP3 by deleting it. Messages that are neither a request nor a bounce get the keyword
 alone over IMAP – they stay unread for a person and are not read again – and are left on
 the POP3 server, their UIDLs remembered (table ``inbox_pop3_ignored``) so they are not
-downloaded again. Every applied message is recorded by its Message-ID in the table
+downloaded again. A request or bounce that names a subscriber without proof (a DSN
+without a valid VERP address when ``email.bounce_address`` is set, an "unsubscribe" without
+a token whose sender the receiving server did not authenticate) is handled like such a
+message and reported as unverified, for the operator to act on by hand. Every applied
+message is recorded by its Message-ID in the table
 ``inbox_messages`` in the same transaction, so a crash between the commit and the marking
 is harmless: the next run sees the message again, finds it recorded and only marks it (a
 soft bounce is never counted twice).
@@ -125,18 +129,25 @@ class InboxSummary:
     soft_bounces: int = 0
     ignored: int = 0
     already: int = 0
+    unverified: int = 0
+    """Requests and bounces naming a subscriber without proof: reported, not applied."""
     left_alone: int = 0
     """POP3 messages not read again: left alone by an earlier run (IMAP keeps a keyword)."""
     dry_run: bool = False
     changes: list[str] = field(default_factory=list)
+    unverified_notes: list[str] = field(default_factory=list)
+    """One line per unverified message, for the operator."""
 
     def line(self) -> str:
-        """``inbox: 3 read, 1 unsubscribed, 1 bounced, 1 soft bounce, 0 ignored``."""
+        """``inbox: 3 read, 1 unsubscribed, 1 bounced, 1 soft bounce, 0 ignored``, and
+        ``, 1 unverified`` when some were."""
         soft = "soft bounce" if self.soft_bounces == 1 else "soft bounces"
         text = (
             f"inbox: {self.read} read, {self.unsubscribed} unsubscribed, {self.bounced} "
             f"bounced, {self.soft_bounces} {soft}, {self.ignored} ignored"
         )
+        if self.unverified:
+            text += f", {self.unverified} unverified (not applied)"
         if self.already:
             text += f", {self.already} already applied"
         if self.dry_run:
@@ -456,6 +467,18 @@ def _apply(
     if verdict.kind == dsn.OTHER:
         summary.ignored += 1
         return False
+    if verdict.kind == dsn.UNVERIFIED:
+        # Left like ignored mail (unread, or on the POP3 server) for a person to look at;
+        # only worth a word when it names a current subscriber.
+        if any(
+            (s := _resolve(store, t)) is not None and s.status in ("active", "pending")
+            for t in verdict.targets
+        ):
+            summary.unverified += 1
+            summary.unverified_notes.append(f"{verdict.reason}: not applied")
+        else:
+            summary.ignored += 1
+        return False
     conn = store.conn
     if conn.execute(
         "SELECT 1 FROM inbox_messages WHERE message_key = ?", (verdict.key,)
@@ -483,14 +506,11 @@ def _apply(
                 summary.changes.append(f"{sub.email} {verb} bounced ({target.detail})")
             else:
                 count = sub.soft_bounces + 1
-                if not dry_run:
-                    conn.execute(
-                        "UPDATE subscribers SET soft_bounces = ? WHERE id = ?", (count, sub.id)
-                    )
                 note = f"soft bounce {count} of {soft_limit}"
+                if not dry_run:
+                    # In this batch's transaction; at the limit it marks the subscriber bounced.
+                    store.soft_bounce(sub.id, soft_limit, f"{note}: {target.detail}")
                 if count >= soft_limit:
-                    if not dry_run:
-                        change_status(conn, sub.id, "bounced", "bounce", f"{note}: {target.detail}")
                     summary.changes.append(f"{sub.email} {verb} bounced ({note})")
                 else:
                     summary.changes.append(f"{sub.email}: {note} ({target.detail})")
@@ -556,6 +576,7 @@ def process_inbox(settings: Settings, store: Store, dry_run: bool = False) -> In
                         secret=secret,
                         unsubscribe_mailto=settings.email.unsubscribe_mailto,
                         bounce_address=settings.email.bounce_address,
+                        authserv_id=inbox.authserv_id,
                     ),
                 )
                 for fetched in batch
@@ -626,9 +647,20 @@ def inbox_command(settings: Settings, dry_run: bool, *, if_configured: bool = Fa
         print(f"newsdesk inbox: {exc}", file=sys.stderr)
         return 1
     for line in summary.changes:
-        print(f"  {line}")
+        print(f"  {_printable(line)}")
+    for line in summary.unverified_notes:
+        print(f"  unverified: {_printable(line)}")
     print(summary.line())
     return 0
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (terminal escapes a sender may have put into an
+    address or diagnostic) shown as ``?``."""
+    return _CONTROL.sub("?", text)
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -287,11 +287,15 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``), committed or rolled back.
+        """One write transaction (``BEGIN IMMEDIATE``), committed or rolled back. Inside an
+        open one (a caller's batch), it joins that: the outer one commits or rolls back.
 
         SQLite rolls a transaction back by itself on some errors (a full disk, I/O); the
         rollback here is then skipped, so the error the caller sees is the real one.
         """
+        if self.conn.in_transaction:
+            yield self.conn
+            return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
@@ -422,7 +426,8 @@ class Store:
         return self.get(sub.id)
 
     def soft_bounce(self, key: int | str, limit: int, detail: str = "") -> Subscriber | None:
-        """Count a soft bounce; at ``limit`` in a row the subscriber is marked bounced."""
+        """Count a soft bounce; at ``limit`` in a row the subscriber is marked bounced (the
+        event's detail: ``detail``). Joins the caller's open transaction, if any."""
         sub = self.get(key)
         if sub is None:
             return None
