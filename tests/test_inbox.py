@@ -28,6 +28,7 @@ from newsdesk.mail.inbox import (
 )
 from newsdesk.mail.store import Store
 from newsdesk.settings import EmailSettings, InboxSettings, Settings
+from newsdesk.textsafe import terminal_safe
 from tests.dovecot import Dovecot, User
 from tests.test_dsn import (
     AUTHSERV,
@@ -762,7 +763,6 @@ def test_printed_lines_carry_no_terminal_escapes() -> None:
     """A DSN's diagnostic is the remote side's text: it is printed without its control
     characters, so it cannot move the cursor or recolour the operator's terminal."""
     line = "bob@example.net is bounced (5.1.1 \x1b]0;owned\x07\x1b[2J gone\r\nfake line\u2028)"
-    assert (
-        inbox._printable(line)
-        == "bob@example.net is bounced (5.1.1 ?]0;owned??[2J gone??fake line?)"
+    assert terminal_safe(line) == (
+        "bob@example.net is bounced (5.1.1 \\x1b]0;owned\\x07\\x1b[2J gone\\r\\nfake line\\u2028)"
     )

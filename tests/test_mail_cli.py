@@ -174,6 +174,22 @@ def test_subscriber_commands(letter, monkeypatch, capsys):
     everyone = run("subscribers", "list")[1]
     assert "zoe@example.org\tunsubscribed" in everyone and "Zoë" in everyone
     assert run("subscribers", "remove", "nobody@example.org")[0] == 1
+    code, _, err = run("subscribers", "remove", "bad\x1b[2Jaddress")
+    assert code == 1 and "\x1b" not in err and "\\x1b[2J" in err
+    # names that look like formulas, and escape sequences from a file
+    write_csv(root / "tricky.csv", ['eve@example.org,=HYPERLINK("http://evil.example")'])
+    assert run("subscribers", "import", str(root / "tricky.csv"))[0] == 0
+    eve = next(line for line in run("subscribers", "list")[1].splitlines() if "eve@" in line)
+    assert eve.split("\t") == [
+        "eve@example.org",
+        "active",
+        eve.split("\t")[2],
+        "import",
+        '\'=HYPERLINK("http://evil.example")',
+    ]
+    write_csv(root / "escapes.csv", ["\x1b]0;owned\x07@example.org,X"])
+    code, _, err = run("subscribers", "import", str(root / "escapes.csv"))
+    assert code == 1 and "\x1b" not in err and "\x07" not in err and "\\x1b]0;owned" in err
     # an import never reactivates
     write_csv(root / "again.csv", ["zoe@example.org,Zoë"])
     code, _, err = run("subscribers", "import", str(root / "again.csv"))
@@ -182,7 +198,7 @@ def test_subscriber_commands(letter, monkeypatch, capsys):
         assert store.get("zoe@example.org").status == "unsubscribed"
         assert [e.source for e in store.events("zoe@example.org")] == ["cli", "cli"]
     code, out, _ = run("status")
-    assert code == 0 and "1 active, 1 unsubscribed" in out and "no issue sent yet" in out
+    assert code == 0 and "2 active, 1 unsubscribed" in out and "no issue sent yet" in out
 
 
 def test_renderings_rebuilt_for_a_new_day_a_renamed_or_a_deleted_file(letter, monkeypatch, capsys):
@@ -235,7 +251,7 @@ def test_files_a_user_gets_wrong_are_named_without_a_traceback(
 
     for name in [k for k in os.environ if k.startswith("NEWSDESK_")]:
         monkeypatch.delenv(name)
-    monkeypatch.setenv("NEWSDESK_SECRET", "x" * 32)
+    monkeypatch.setenv("NEWSDESK_SECRET", CLI_SECRET)
     root = letter.root
     config = str(root / "mkdocs.yml")
 

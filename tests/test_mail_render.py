@@ -165,3 +165,45 @@ def test_long_non_ascii_names_are_folded_encoded_words():
     quoted = _address_header("To", 'A "B" \\ C, D', "z@example.org")
     msg = parse(quoted + b"\r\n")
     assert msg["To"].addresses[0].display_name == 'A "B" \\ C, D'
+
+
+def test_the_email_html_is_cleaned_with_an_allow_list():
+    """Raw HTML an author (or a pasted snippet) put into an issue cannot script the reader's
+    mail client, redirect its links or change the page's base."""
+    hostile = (
+        '<p>Hello <img src="x.png" alt="x" onerror="alert(1)"></p>'
+        '<p><a href="javascript:alert(2)">click</a> <a href="JaVaScRiPt:alert(3)">again</a></p>'
+        '<meta http-equiv="refresh" content="0;url=https://evil.example/">'
+        '<base href="https://evil.example/">'
+        "<script>alert(4)</script><style>p{display:none}</style>"
+        '<form action="https://evil.example/"><input name="pw"></form>'
+        '<p onclick="alert(5)" style="background:url(https://evil.example/t.gif)">text</p>'
+        '<img src="data:text/html;base64,PHNjcmlwdD4=" alt="d">'
+        '<img src="data:image/png;base64,iVBORw0KGgo=" alt="ok">'
+        '<a href="data:text/html,<script>alert(6)</script>">data link</a>'
+        '<svg onload="alert(7)"><circle r="1"/></svg><iframe src="https://evil.example/"></iframe>'
+    )
+    msg = parse(build(html=hostile).personalise(Recipient(1, "a@example.org", "A"), "t.k"))
+    html = msg.get_body(("html",)).get_content()
+    content = html.split('class="nd-content"', 1)[1].split("nd-actions", 1)[0]
+    lowered = content.lower()
+    for bad in (
+        "onerror",
+        "onclick",
+        "onload",
+        "javascript:",
+        "<meta",
+        "<base",
+        "<script",
+        "<form",
+        "<input",
+        "<iframe",
+        "<svg",
+        "evil.example",
+        "data:text",
+    ):
+        assert bad not in lowered, bad
+    assert "alert(" not in content
+    assert 'src="data:image/png;base64,iVBORw0KGgo="' in content
+    assert 'src="https://newsletter.example.org/issues/2026/email-servers/x.png"' in content
+    assert "Hello" in content and "text" in content and "click" in content

@@ -223,7 +223,7 @@ def test_secret_is_generated_once_with_mode_0600(tmp_path, monkeypatch):
     mode = stat.S_IMODE(os.stat(tmp_path / ".newsdesk" / "secret").st_mode)
     assert mode == 0o600
     assert load_secret(tmp_path / ".newsdesk") == first
-    from_env = "from-the-environment-" + "e" * 11
+    from_env = "from-the-environment-Q7vX2mK9pL4rT8wZ"
     monkeypatch.setenv("NEWSDESK_SECRET", from_env)
     assert load_secret(tmp_path / ".newsdesk") == from_env.encode()
 
@@ -326,3 +326,32 @@ def test_a_failed_write_reports_the_real_error_not_the_rollback(tmp_path):
         with pytest.raises(sqlite3.OperationalError, match="full"):
             for i in range(200):
                 store.add(f"b{i}-{'x' * 200}@example.org", "n" * 150, source="cli")
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (" " * 32, "only white space"),
+        ("x" * 40, "the same 1 character repeated"),
+        ("secret" * 6, "the same 6 characters repeated"),
+        ("abcabcabcabcabcabcabcabcabcabcabX", "distinct characters"),
+        ("aaaaaaaaaaaaaaaaaaaaaaaabcdefghijklmnop", "bits of entropy"),
+    ],
+)
+def test_a_secret_needs_real_entropy(tmp_path, monkeypatch, value, why):
+    monkeypatch.setenv("NEWSDESK_SECRET", value)
+    with pytest.raises(NewsdeskError, match=f"not random enough.*{why}"):
+        load_secret(tmp_path)
+    monkeypatch.delenv("NEWSDESK_SECRET")
+    (tmp_path / "secret").write_text(value)
+    with pytest.raises(NewsdeskError, match=f"{why}|too short"):
+        load_secret(tmp_path)
+
+
+def test_generated_and_made_secrets_pass(tmp_path, monkeypatch):
+    import secrets
+
+    monkeypatch.setenv("NEWSDESK_SECRET", secrets.token_urlsafe(32))
+    assert len(load_secret(tmp_path)) >= 32
+    monkeypatch.delenv("NEWSDESK_SECRET")
+    assert len(load_secret(tmp_path / "state")) == 64  # generated: token_hex(32)

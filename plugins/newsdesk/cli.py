@@ -21,6 +21,7 @@ from typing import TextIO
 
 from newsdesk.errors import NewsdeskError
 from newsdesk.settings import Settings
+from newsdesk.textsafe import spreadsheet_safe, terminal_safe
 
 EX_OK, EX_ERROR, EX_TEMPFAIL = 0, 1, 75
 
@@ -95,7 +96,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     with _store(settings) as store:
         result = store.import_csv(path, display=args.file)
     for r in result.rejected:
-        _err(f"{args.file}:{r.line}: {r.email or '(no address)'}: {r.reason}")
+        # The file's text, echoed: escape sequences in it must not reach the terminal.
+        _err(terminal_safe(f"{args.file}:{r.line}: {r.email or '(no address)'}: {r.reason}"))
     _out(
         f"imported {result.imported}, already subscribed {result.existing}, "
         f"rejected {len(result.rejected)}"
@@ -111,17 +113,18 @@ def cmd_add(args: argparse.Namespace) -> int:
         try:
             sub = store.add(args.email, args.name or "", source="cli")
         except InvalidAddress as exc:
-            raise NewsdeskError(f"{args.email}: {exc}") from None
+            raise NewsdeskError(f"{_shown(args.email)}: {exc}") from None
     _out(f"added {sub.email} (active)")
     return EX_OK
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
     settings = load_settings_for(args)
+    address = _address_argument(args.email, "subscribers remove")
     with _store(settings) as store:
-        sub = store.set_status(args.email, "unsubscribed", "cli")
+        sub = store.set_status(address, "unsubscribed", "cli")
     if sub is None:
-        raise NewsdeskError(f"{args.email}: not on the list")
+        raise NewsdeskError(f"{address}: not on the list")
     _out(f"unsubscribed {sub.email} (the record is kept)")
     return EX_OK
 
@@ -130,9 +133,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     settings = load_settings_for(args)
     with _store(settings) as store:
         subs = store.subscribers(args.status)
+    # One field per column, each safe to paste into a spreadsheet and to print.
     for s in subs:
-        name = f" {s.name}" if s.name else ""
-        _out(f"{s.email}\t{s.status}\t{s.created_at}\t{s.source}{name}")
+        fields = (s.email, s.status, s.created_at, s.source, s.name)
+        _out("\t".join(spreadsheet_safe(f) for f in fields))
     return EX_OK
 
 
@@ -329,7 +333,7 @@ def _address_argument(value: str, option: str) -> str:
 
 def _shown(value: str) -> str:
     """``value`` safe to print on a terminal: control characters escaped."""
-    return value.encode("unicode_escape").decode("ascii") if not value.isprintable() else value
+    return terminal_safe(value)
 
 
 def _one_message(settings: Settings, config_file: str, slug: str | None, *, test: bool):

@@ -46,6 +46,7 @@ from newsdesk.mail.store import Store, Subscriber, change_status, now_iso
 from newsdesk.mail.tls import certificate_refused, client_context
 from newsdesk.mail.tokens import load_secret
 from newsdesk.settings import Settings
+from newsdesk.textsafe import terminal_safe
 
 KEYWORD = "$NewsdeskProcessed"
 BATCH = 200
@@ -647,20 +648,11 @@ def inbox_command(settings: Settings, dry_run: bool, *, if_configured: bool = Fa
         print(f"newsdesk inbox: {exc}", file=sys.stderr)
         return 1
     for line in summary.changes:
-        print(f"  {_printable(line)}")
+        print(f"  {terminal_safe(line)}")
     for line in summary.unverified_notes:
-        print(f"  unverified: {_printable(line)}")
+        print(f"  unverified: {terminal_safe(line)}")
     print(summary.line())
     return 0
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _printable(text: str) -> str:
-    """``text`` with control characters (terminal escapes a sender may have put into an
-    address or diagnostic) shown as ``?``."""
-    return _CONTROL.sub("?", text)
 
 
 def register(commands: argparse._SubParsersAction) -> None:

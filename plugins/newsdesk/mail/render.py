@@ -30,6 +30,7 @@ import css_inline
 import html2text
 import jinja2
 import lxml.html
+import nh3
 
 from newsdesk.mail.headers import (
     address_header,
@@ -173,14 +174,39 @@ class PreparedMessage:
         )
 
 
+_DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,", re.I)
+_TAGS = (nh3.ALLOWED_TAGS | {"tfoot", "section"}) - {"area", "map"}
+_ATTRIBUTES = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    "*": {"class", "id", "title", "lang", "dir"},
+    "a": {"href", "hreflang"},
+    "img": {"src", "alt", "width", "height"},
+    "ol": {"start", "type"},
+}
+
+
+def _safe_url(element: str, attribute: str, value: str) -> str | None:
+    """nh3's attribute filter: links only to the web, mail and phone; images only from the
+    web or as inline PNG, JPEG, GIF or WebP data."""
+    if attribute not in ("href", "src", "cite"):
+        return value
+    scheme = urlsplit(value).scheme.lower()
+    if attribute == "src" and scheme == "data":
+        return value if _DATA_IMAGE.match(value) else None
+    if scheme in ("http", "https") or (attribute == "href" and scheme in ("mailto", "tel")):
+        return value
+    return None
+
+
 def _clean_content(content: str, base_url: str) -> str:
-    """The issue's HTML made email-safe: absolute links, no permalinks, scripts or forms."""
+    """The issue's HTML made email-safe: absolute links, no permalinks, then cleaned by the
+    nh3 sanitizer with an allow-list (no scripts, event handlers, forms, ``<meta>``,
+    ``<base>``, styles or ``javascript:`` links, whatever the author's raw HTML held)."""
     if not content.strip():
         return ""
     root = lxml.html.fragment_fromstring(content, create_parent="div")
     for bad in root.xpath(
-        ".//script|.//style|.//iframe|.//form|.//object|.//embed|.//a[@class='headerlink']"
-        "|.//a[contains(concat(' ', @class, ' '), ' headerlink ')]"
+        ".//a[@class='headerlink']|.//a[contains(concat(' ', @class, ' '), ' headerlink ')]"
     ):
         bad.drop_tree()
     for el in root.iter():
@@ -190,10 +216,19 @@ def _clean_content(content: str, base_url: str) -> str:
             value = el.get(attr)
             if value is not None and not value.startswith(("mailto:", "tel:", "data:")):
                 el.set(attr, urljoin(base_url, value.strip()))
-    return (
+    html_text = (
         "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
         if len(root)
         else lxml.html.tostring(root, encoding="unicode")
+    )
+    return nh3.clean(
+        html_text,
+        tags=_TAGS,
+        clean_content_tags={"script", "style", "iframe", "object", "embed", "form", "template"},
+        attributes=_ATTRIBUTES,
+        attribute_filter=_safe_url,
+        url_schemes={"http", "https", "mailto", "tel", "data"},
+        link_rel=None,
     )
 
 

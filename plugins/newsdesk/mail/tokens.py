@@ -13,6 +13,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import math
 import os
 import secrets
 import tempfile
@@ -44,6 +45,11 @@ def load_secret(state_dir: Path) -> bytes:
                 f"{ENV_SECRET} is too short ({len(env)} characters; at least {MIN_SECRET}): "
                 f"make one with {_MAKE_ONE}"
             )
+        weak = weakness(env.encode())
+        if weak:
+            raise NewsdeskError(
+                f"{ENV_SECRET} is not random enough ({weak}): make one with {_MAKE_ONE}"
+            )
         return env.encode()
     path = state_dir / SECRET_FILE
     shown = Path(state_dir.name, SECRET_FILE)
@@ -52,14 +58,45 @@ def load_secret(state_dir: Path) -> bytes:
     if path.stat().st_mode & 0o077:
         path.chmod(0o600)
     secret = path.read_bytes().strip()
-    if len(secret) < MIN_SECRET:
+    problem = (
+        f"too short ({len(secret)} bytes; at least {MIN_SECRET})"
+        if len(secret) < MIN_SECRET
+        else weakness(secret)
+    )
+    if problem:
         raise NewsdeskError(
-            f"the secret is too short ({len(secret)} bytes; at least {MIN_SECRET}): delete "
-            f"the file to have a new one generated (every unsubscribe link sent so far stops "
-            f"working), or put one made with {_MAKE_ONE} in it",
+            f"the secret is {problem}: delete the file to have a new one generated (every "
+            f"unsubscribe link sent so far stops working), or put one made with {_MAKE_ONE} "
+            "in it",
             shown,
         )
     return secret
+
+
+MIN_BITS = 100
+"""The least estimated entropy of a secret, in bits."""
+
+
+def weakness(secret: bytes) -> str | None:
+    """Why ``secret`` is too predictable to sign links with, or ``None``.
+
+    A rough but safe estimate: white space only, one character or a short pattern
+    repeated, too few distinct characters, or under :data:`MIN_BITS` bits by the
+    frequency of its characters (``token_urlsafe(32)`` and ``token_hex(32)`` have about 200).
+    """
+    text = secret.strip()
+    if not text:
+        return "only white space"
+    for size in range(1, len(text) // 2 + 1):
+        if len(text) % size == 0 and text[:size] * (len(text) // size) == text:
+            return f"the same {size} character{'s' if size > 1 else ''} repeated"
+    counts = [text.count(b) for b in set(text)]
+    if len(counts) < 10:
+        return f"only {len(counts)} distinct characters"
+    bits = -sum(c * math.log2(c / len(text)) for c in counts)
+    if bits < MIN_BITS:
+        return f"about {bits:.0f} bits of entropy; at least {MIN_BITS}"
+    return None
 
 
 def _create_secret(path: Path) -> None:
