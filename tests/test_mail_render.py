@@ -207,3 +207,19 @@ def test_the_email_html_is_cleaned_with_an_allow_list():
     assert 'src="data:image/png;base64,iVBORw0KGgo="' in content
     assert 'src="https://newsletter.example.org/issues/2026/email-servers/x.png"' in content
     assert "Hello" in content and "text" in content and "click" in content
+
+
+def test_an_identity_left_from_the_example_is_pointed_out():
+    from newsdesk.mail.render import EXAMPLE_POSTAL_ADDRESS, identity_warnings
+
+    example = email_settings(postal_address=EXAMPLE_POSTAL_ADDRESS)
+    found = identity_warnings(example)
+    assert any(w.startswith("email.from is at example.org") for w in found)
+    assert any(w.startswith("email.reply_to is at example.org") for w in found)
+    assert any("postal_address is still the example's" in w for w in found)
+    own = email_settings(
+        from_="Jo's Letter <letter@jo-writes.net>",
+        reply_to="jo@jo-writes.net",
+        postal_address="Jo Writer, 5 Real Road, Leeds",
+    )
+    assert identity_warnings(own) == []

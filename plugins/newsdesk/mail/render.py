@@ -258,6 +258,38 @@ def issue_mark(rendering: IssueRendering, *, test: bool = False) -> str:
     return ", ".join(words)
 
 
+EXAMPLE_POSTAL_ADDRESS = "Happy Computing, 1 Example Street, Springfield"
+"""The shipped example's postal address: a newsletter of one's own needs its own."""
+_RESERVED = re.compile(r"(^|\.)(example\.(org|com|net)|example|invalid|test|localhost)$", re.I)
+
+
+def identity_warnings(settings: EmailSettings) -> list[str]:
+    """What in the email identity is still the example's or cannot receive mail: replies,
+    bounces and complaints to a reserved domain (RFC 2606) go nowhere."""
+    out = []
+    for option, value in (
+        ("email.from", settings.from_),
+        ("email.reply_to", settings.reply_to),
+        ("email.bounce_address", settings.bounce_address),
+    ):
+        if not value:
+            continue
+        domain = parse_mailbox(value)[1].rpartition("@")[2]
+        if _RESERVED.search(domain):
+            out.append(
+                f"{option} is at {domain}, a reserved example domain: replies and bounces "
+                "go nowhere; set your own address (README: Start your own newsletter)"
+            )
+    if settings.postal_address.strip() == EXAMPLE_POSTAL_ADDRESS:
+        out.append(
+            "email.postal_address is still the example's; bulk-mail rules (CAN-SPAM) ask for "
+            "your real postal address in every message"
+        )
+    elif not settings.postal_address.strip():
+        out.append("email.postal_address is empty; bulk-mail rules (CAN-SPAM) ask for one")
+    return out
+
+
 def _subject(rendering: IssueRendering, name: str, mark: str = "") -> str:
     title = one_line(rendering.title)
     prefix = f"[{mark}] " if mark else ""

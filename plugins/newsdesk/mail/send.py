@@ -30,7 +30,12 @@ from typing import Protocol
 from newsdesk.errors import NewsdeskError
 from newsdesk.mail.addresses import is_loopback
 from newsdesk.mail.headers import HeaderError
-from newsdesk.mail.render import PreparedMessage, Recipient, prepare_message
+from newsdesk.mail.render import (
+    PreparedMessage,
+    Recipient,
+    identity_warnings,
+    prepare_message,
+)
 from newsdesk.mail.store import Store
 from newsdesk.mail.tls import certificate_refused, client_context
 from newsdesk.mail.tokens import make_token
@@ -735,6 +740,8 @@ def send_issues(
         if not dry_run:
             _rehearse(settings, store, plan, report, secret=secret, progress=progress)
             return report
+    if not dry_run:
+        report.warnings += identity_warnings(settings.email)
     if make_transport is None:
         make_transport, default_connections = transport_factory(settings)
     else:
