@@ -87,7 +87,7 @@ def test_fresh_project_send_builds_then_delivers_into_the_outbox(letter):
     imported = newsdesk(root, "subscribers", "import", "subs.csv")
     assert imported.returncode == 1
     assert "subs.csv:4: bad:" in imported.stderr
-    assert "imported 2, already subscribed 0, rejected 1" in imported.stdout
+    assert "imported 2, already subscribed 0, skipped 0, rejected 1" in imported.stdout
 
     dry = newsdesk(root, "send", "--dry-run")
     assert dry.returncode == 0, dry.stderr
@@ -192,8 +192,8 @@ def test_subscriber_commands(letter, monkeypatch, capsys):
     assert code == 1 and "\x1b" not in err and "\x07" not in err and "\\x1b]0;owned" in err
     # an import never reactivates
     write_csv(root / "again.csv", ["zoe@example.org,Zoë"])
-    code, _, err = run("subscribers", "import", str(root / "again.csv"))
-    assert code == 1 and "does not reactivate" in err
+    code, out, err = run("subscribers", "import", str(root / "again.csv"))
+    assert code == 0 and "does not reactivate" in err and "skipped 1, rejected 0" in out
     with Store.open(root / ".newsdesk" / "newsdesk.sqlite3") as store:
         assert store.get("zoe@example.org").status == "unsubscribed"
         assert [e.source for e in store.events("zoe@example.org")] == ["cli", "cli"]
@@ -609,3 +609,75 @@ def test_new_writes_a_draft_that_builds(letter):
     assert (
         root / "site" / "issues" / "2026" / "wi-fi-security-wpa3-passkeys" / "index.html"
     ).exists()
+
+
+def test_consent_show_export_forget_and_coming_back(letter):
+    """A reader's data: what consent is on record, an export parsed back, erasure that
+    keeps only a keyed hash (so an import cannot bring them back), and the ways back."""
+    import csv
+    import io
+    import json
+
+    root = letter.root
+    write_csv(root / "team.csv", ["ann@example.org,Ann", "=cmd@example.org,Formula"])
+    imported = newsdesk(
+        root, "subscribers", "import", "team.csv", "--reason", "signed up at FOSDEM"
+    )
+    assert imported.returncode == 0, imported.stderr
+    added = newsdesk(root, "subscribers", "add", "bob@example.org", "--reason", "asked by mail")
+    assert added.returncode == 0
+
+    shown = newsdesk(root, "subscribers", "show", "ann@example.org")
+    assert shown.returncode == 0
+    assert "import  (source team.csv, reason signed up at FOSDEM)" in shown.stdout
+    assert "new -> active  by import" in shown.stdout
+
+    exported = newsdesk(root, "subscribers", "export")
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert [r["email"] for r in rows] == ["ann@example.org", "'=cmd@example.org", "bob@example.org"]
+    assert (
+        rows[0]["consent_kind"] == "import" and rows[0]["consent_reason"] == "signed up at FOSDEM"
+    )
+    assert rows[2]["consent_kind"] == "add" and rows[2]["consent_reason"] == "asked by mail"
+    as_json = json.loads(newsdesk(root, "subscribers", "export", "--format", "json").stdout)
+    assert as_json[0]["consents"][0]["source"] == "team.csv"
+    assert as_json[0]["events"][0]["new_status"] == "active"
+    out = root / "export.csv"
+    assert newsdesk(root, "subscribers", "export", "-o", str(out)).returncode == 0
+    assert out.stat().st_mode & 0o777 == 0o600
+
+    forgot = newsdesk(root, "subscribers", "forget", "ann@example.org")
+    assert forgot.returncode == 0 and "forgot ann@example.org" in forgot.stdout
+    # Not in any table, nor in the file's free pages or its write-ahead log.
+    for suffix in ("", "-wal"):
+        file = root / ".newsdesk" / f"newsdesk.sqlite3{suffix}"
+        assert not file.exists() or b"ann@example.org" not in file.read_bytes(), suffix
+    with Store.open(root / ".newsdesk" / "newsdesk.sqlite3") as store:
+        assert store.get("ann@example.org") is None
+        dump = "\n".join(store.conn.iterdump())
+    assert [line for line in dump.splitlines() if "ann@example.org" in line] == []
+    again = newsdesk(root, "subscribers", "import", "team.csv")
+    assert again.returncode == 0 and "skipped 1" in again.stdout and "forgotten" in again.stderr
+    refused = newsdesk(root, "subscribers", "add", "ann@example.org")
+    assert refused.returncode == 1 and "--resubscribe --reason" in refused.stderr
+    gone = newsdesk(root, "subscribers", "show", "ann@example.org")
+    assert gone.returncode == 1 and "forgotten on request" in gone.stderr
+
+    # coming back: only with --resubscribe and the person's request as the reason
+    assert newsdesk(root, "subscribers", "remove", "bob@example.org").returncode == 0
+    no = newsdesk(root, "subscribers", "add", "bob@example.org")
+    assert no.returncode == 1 and "is unsubscribed" in no.stderr
+    no_reason = newsdesk(root, "subscribers", "add", "bob@example.org", "--resubscribe")
+    assert no_reason.returncode == 1 and "--reason" in no_reason.stderr
+    back = newsdesk(
+        root, "subscribers", "add", "bob@example.org", "--resubscribe", "--reason", "mail of 3 May"
+    )
+    assert back.returncode == 0 and "resubscribed bob@example.org" in back.stdout
+    back_ann = newsdesk(
+        root, "subscribers", "add", "ann@example.org", "--resubscribe", "--reason", "new request"
+    )
+    assert back_ann.returncode == 0
+    with Store.open(root / ".newsdesk" / "newsdesk.sqlite3") as store:
+        assert store.get("bob@example.org").status == "active"
+        assert store.consents("bob@example.org")[-1].reason == "mail of 3 May"
+        assert store.get("ann@example.org").status == "active"

@@ -90,17 +90,29 @@ def _store(settings: Settings) -> Iterator:
         yield store
 
 
+def _key(settings: Settings) -> bytes:
+    """The list's secret: the key of the suppression list's hashes."""
+    from newsdesk.mail.tokens import load_secret
+
+    return load_secret(settings.state_dir)
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     settings = load_settings_for(args)
     path = Path(args.file)
+    key = _key(settings)
     with _store(settings) as store:
-        result = store.import_csv(path, display=args.file)
+        result = store.import_csv(
+            path, display=args.file, suppression_key=key, reason=args.reason or ""
+        )
     for r in result.rejected:
         # The file's text, echoed: escape sequences in it must not reach the terminal.
         _err(terminal_safe(f"{args.file}:{r.line}: {r.email or '(no address)'}: {r.reason}"))
+    for r in result.skipped:
+        _err(terminal_safe(f"{args.file}:{r.line}: skipped {r.email}: {r.reason}"))
     _out(
         f"imported {result.imported}, already subscribed {result.existing}, "
-        f"rejected {len(result.rejected)}"
+        f"skipped {len(result.skipped)}, rejected {len(result.rejected)}"
     )
     return EX_ERROR if result.rejected else EX_OK
 
@@ -109,9 +121,22 @@ def cmd_add(args: argparse.Namespace) -> int:
     from newsdesk.mail.addresses import InvalidAddress
 
     settings = load_settings_for(args)
+    address = _address_argument(args.email, "subscribers add")
+    key = _key(settings)
+    how = "with the person's request: newsdesk subscribers add ADDRESS --resubscribe --reason '…'"
     with _store(settings) as store:
+        existing = store.get(address)
         try:
-            sub = store.add(args.email, args.name or "", source="cli")
+            if args.resubscribe:
+                sub = store.resubscribe(address, key, reason=args.reason or "")
+                _out(f"resubscribed {sub.email} (active)")
+                return EX_OK
+            if existing is not None and existing.status in ("unsubscribed", "bounced"):
+                raise NewsdeskError(f"{address} is {existing.status}; to bring them back {how}")
+            if existing is None and store.is_suppressed(address, key):
+                raise NewsdeskError(f"{address} was forgotten on request; {how}")
+            sub = store.add(address, args.name or "", source="cli")
+            store.record_consent(sub.id, "add", source="cli", reason=args.reason or "")
         except InvalidAddress as exc:
             raise NewsdeskError(f"{_shown(args.email)}: {exc}") from None
     _out(f"added {sub.email} (active)")
@@ -137,6 +162,69 @@ def cmd_list(args: argparse.Namespace) -> int:
     for s in subs:
         fields = (s.email, s.status, s.created_at, s.source, s.name)
         _out("\t".join(spreadsheet_safe(f) for f in fields))
+    return EX_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from newsdesk.mail.export import record
+
+    settings = load_settings_for(args)
+    address = _address_argument(args.email, "subscribers show")
+    with _store(settings) as store:
+        sub = store.get(address)
+        if sub is None:
+            forgotten = store.is_suppressed(address, _key(settings))
+            raise NewsdeskError(
+                f"{address}: not on the list"
+                + (" (forgotten on request: only a keyed hash is kept)" if forgotten else "")
+            )
+        data = record(store, sub)
+    _out(terminal_safe(f"{data['email']}  {data['status']}  since {data['created_at']}"))
+    _out(terminal_safe(f"  name: {data['name'] or '-'}; joined through: {data['source']}"))
+    _out("consent:")
+    for c in data["consents"] or [{"at": "-", "kind": "none on record"}]:
+        details = ", ".join(f"{k} {v}" for k, v in c.items() if v and k not in ("at", "kind"))
+        _out(terminal_safe(f"  {c['at']}  {c['kind']}" + (f"  ({details})" if details else "")))
+    _out("history:")
+    for e in data["events"]:
+        was = e["old_status"] or "new"
+        detail = f"  ({e['detail']})" if e["detail"] else ""
+        _out(terminal_safe(f"  {e['at']}  {was} -> {e['new_status']}  by {e['source']}{detail}"))
+    return EX_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from newsdesk.mail.export import export_csv, export_json
+
+    settings = load_settings_for(args)
+    with _store(settings) as store:
+        text = (export_json if args.format == "json" else export_csv)(store, args.status)
+    if args.output:
+        path = Path(args.output)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise NewsdeskError(f"cannot write the export: {exc.strerror or exc}", path) from None
+        _err(f"newsdesk: wrote {path} (personal data: mode 0600)")
+    else:
+        sys.stdout.write(text)
+    return EX_OK
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    settings = load_settings_for(args)
+    address = _address_argument(args.email, "subscribers forget")
+    with _store(settings) as store:
+        was = store.forget(address, _key(settings))
+    if was:
+        _out(
+            f"forgot {address}: record, history, consent and deliveries erased; a keyed hash "
+            "keeps imports and 'add' from bringing the address back"
+        )
+    else:
+        _out(f"{address} was not on the list; its keyed hash is now on the suppression list")
     return EX_OK
 
 
@@ -486,11 +574,37 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="import email,name rows from a CSV file", parents=[common]
     )
     p.add_argument("file", metavar="FILE.csv")
+    p.add_argument("--reason", help="where the consent came from (recorded with each person)")
     p.set_defaults(handler=cmd_import)
     p = sub_commands.add_parser("add", help="add one subscriber", parents=[common])
     p.add_argument("email")
     p.add_argument("--name", default="")
+    p.add_argument("--reason", help="why: the person's request (recorded as consent)")
+    p.add_argument(
+        "--resubscribe",
+        action="store_true",
+        help="bring back someone who unsubscribed, bounced or was forgotten (needs --reason)",
+    )
     p.set_defaults(handler=cmd_add)
+    p = sub_commands.add_parser(
+        "show", help="a person's record, consent and history", parents=[common]
+    )
+    p.add_argument("email")
+    p.set_defaults(handler=cmd_show)
+    p = sub_commands.add_parser(
+        "export", help="subscribers with their consent, as CSV or JSON", parents=[common]
+    )
+    p.add_argument("--status", choices=("pending", "active", "unsubscribed", "bounced"))
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
+    p.set_defaults(handler=cmd_export)
+    p = sub_commands.add_parser(
+        "forget",
+        help="erase a person's data (a keyed hash stops re-adding them)",
+        parents=[common],
+    )
+    p.add_argument("email")
+    p.set_defaults(handler=cmd_forget)
     p = sub_commands.add_parser("remove", help="unsubscribe (the record is kept)", parents=[common])
     p.add_argument("email")
     p.set_defaults(handler=cmd_remove)

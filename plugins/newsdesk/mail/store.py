@@ -16,7 +16,13 @@ Tables:
   ``failed`` or ``skipped`` (unsubscribed before their turn), committed one by one;
 - ``outbox_copies``: one row per (issue, subscriber) written to the Maildir outbox when
   no SMTP server is configured. A rehearsal: never a delivery, so the ledger does not
-  count it and the first real send still goes to everyone.
+  count it and the first real send still goes to everyone;
+- ``consents``: proof of consent per subscriber: at sign-up and confirmation the time,
+  client address, user agent, page and the hash and version of the consent text shown;
+  for imports and ``add`` the source and the operator's reason;
+- ``suppressed``: keyed hashes (HMAC with the list's secret) of forgotten addresses, so no
+  import or ``add`` brings them back by accident; ``forgotten_deliveries`` keeps the
+  ledger's counts of their deliveries, without the address.
 """
 
 from __future__ import annotations
@@ -110,8 +116,36 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY (issue_slug, subscriber_id)
     ) WITHOUT ROWID;
     """,
+    # version 4: consent on record; erasure keeps a keyed hash and the ledger's counts
+    """
+    CREATE TABLE IF NOT EXISTS consents (
+        id INTEGER PRIMARY KEY,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id),
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT '',
+        client TEXT NOT NULL DEFAULT '',
+        user_agent TEXT NOT NULL DEFAULT '',
+        page TEXT NOT NULL DEFAULT '',
+        text_hash TEXT NOT NULL DEFAULT '',
+        text_version TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX IF NOT EXISTS consents_subscriber ON consents (subscriber_id);
+    CREATE TABLE IF NOT EXISTS suppressed (
+        address_hash TEXT PRIMARY KEY,
+        at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS forgotten_deliveries (
+        issue_slug TEXT NOT NULL,
+        state TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (issue_slug, state)
+    ) WITHOUT ROWID;
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
+CONSENT_KINDS = ("signup", "confirm", "import", "add", "resubscribe", "welcome")
 
 
 def change_status(
@@ -169,6 +203,21 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Consent:
+    """One piece of proof of consent (see the ``consents`` table)."""
+
+    at: str
+    kind: str
+    source: str = ""
+    client: str = ""
+    user_agent: str = ""
+    page: str = ""
+    text_hash: str = ""
+    text_version: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class IssueRecord:
     """An issue as the ledger knows it."""
 
@@ -221,6 +270,8 @@ class ImportResult:
     imported: int = 0
     existing: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    skipped: list[Rejected] = field(default_factory=list)
+    """Rows of people who left, bounced or were forgotten: never brought back by an import."""
 
 
 class Store:
@@ -262,6 +313,8 @@ class Store:
             # may roll back the last commits, and then a message goes twice, none is lost.
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            # Erased data is overwritten, not left in free pages (subscribers forget).
+            conn.execute("PRAGMA secure_delete=ON")
             store = cls(conn, path)
             store._migrate()
             _owner_only(path)
@@ -448,6 +501,97 @@ class Store:
             with self.transaction() as conn:
                 conn.execute("UPDATE subscribers SET soft_bounces = 0 WHERE id = ?", (sub.id,))
 
+    # -- consent, erasure and coming back -------------------------------------------------
+
+    def record_consent(self, key: int | str, kind: str, **fields: str) -> None:
+        """Add proof of consent for a subscriber (``fields``: those of :class:`Consent`)."""
+        _check(kind, CONSENT_KINDS, "consent kind")
+        sub = self.get(key)
+        if sub is None:
+            raise InvalidAddress(f"{key} is not on the list")
+        allowed = set(Consent.__dataclass_fields__) - {"at", "kind"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown consent fields: {', '.join(sorted(unknown))}")
+        names = ["subscriber_id", "at", "kind", *fields]
+        values = [sub.id, now_iso(), kind, *(str(v)[:2000] for v in fields.values())]
+        with self.transaction() as conn:
+            conn.execute(
+                f"INSERT INTO consents ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                values,
+            )
+
+    def consents(self, key: int | str) -> list[Consent]:
+        """A subscriber's proof of consent, oldest first."""
+        sub = self.get(key)
+        if sub is None:
+            return []
+        rows = self.conn.execute(
+            "SELECT at, kind, source, client, user_agent, page, text_hash, text_version, reason"
+            " FROM consents WHERE subscriber_id = ? ORDER BY id",
+            (sub.id,),
+        )
+        return [Consent(*r) for r in rows]
+
+    def is_suppressed(self, email: str, key: bytes) -> bool:
+        """Whether ``email`` was forgotten (its keyed hash is on the suppression list)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM suppressed WHERE address_hash = ?", (address_hash(email, key),)
+        ).fetchone()
+        return row is not None
+
+    def forget(self, email: str, key: bytes) -> bool:
+        """Erase a person: their record, history, consent and deliveries. What stays is a
+        keyed hash of the address on the suppression list and the ledger's counts.
+        Whether they were on the list (the hash is recorded either way)."""
+        address = normalise_email(email)
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO suppressed (address_hash, at) VALUES (?, ?)",
+                (address_hash(address, key), now_iso()),
+            )
+            row = conn.execute("SELECT id FROM subscribers WHERE email = ?", (address,)).fetchone()
+            if row is None:
+                return False
+            sid = row[0]
+            conn.execute(
+                "INSERT INTO forgotten_deliveries (issue_slug, state, count)"
+                " SELECT issue_slug, CASE WHEN state IN ('pending', 'sending') THEN 'skipped'"
+                " ELSE state END AS st, count(*) FROM deliveries WHERE subscriber_id = ?"
+                " GROUP BY issue_slug, st"
+                " ON CONFLICT (issue_slug, state) DO UPDATE SET count = count + excluded.count",
+                (sid,),
+            )
+            for table in ("deliveries", "outbox_copies", "events", "consents", "inbox_messages"):
+                conn.execute(f"DELETE FROM {table} WHERE subscriber_id = ?", (sid,))
+            conn.execute("DELETE FROM subscribers WHERE id = ?", (sid,))
+        # Old page images in the write-ahead log still hold the address: fold the log into
+        # the database (where secure_delete zeroed it) and empty it, when no reader holds it.
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return True
+
+    def resubscribe(
+        self, email: str, key: bytes, *, reason: str, source: str = "cli"
+    ) -> Subscriber:
+        """Bring back someone who left, bounced or was forgotten, on their request (the
+        operator's ``reason`` is recorded). A new address is simply added."""
+        address = normalise_email(email)
+        if not reason.strip():
+            raise InvalidAddress("a resubscription needs --reason (the person's request)")
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM suppressed WHERE address_hash = ?", (address_hash(address, key),)
+            )
+            row = conn.execute("SELECT id FROM subscribers WHERE email = ?", (address,)).fetchone()
+            if row is None:
+                self._insert(conn, address, "", "active", source)
+            else:
+                change_status(conn, row[0], "active", source, f"resubscribed: {reason}")
+        self.record_consent(address, "resubscribe", source=source, reason=reason)
+        sub = self.get(address)
+        assert sub is not None
+        return sub
+
     def events(self, key: int | str) -> list[Event]:
         """A subscriber's history, oldest first."""
         sub = self.get(key)
@@ -468,14 +612,23 @@ class Store:
             for r in rows
         ]
 
-    def import_csv(self, path: Path, *, display: str | None = None) -> ImportResult:
+    def import_csv(
+        self,
+        path: Path,
+        *,
+        display: str | None = None,
+        suppression_key: bytes | None = None,
+        reason: str = "",
+    ) -> ImportResult:
         """Import ``email,name`` rows (with a header row) in one transaction.
 
-        Rejected rows (bad address, duplicate in the file, someone who unsubscribed or
-        bounced, a name with control characters, wrong column count) are listed with their
-        line numbers; addresses already subscribed are counted as ``existing``. Nobody who
-        left is reactivated. A file that is not a readable CSV with that header raises
-        :class:`NewsdeskError`.
+        Rejected rows (bad address, duplicate in the file, a name with control characters,
+        wrong column count) are listed with their line numbers; addresses already
+        subscribed are counted as ``existing``. Nobody who left, bounced or was forgotten
+        (with ``suppression_key``, the list's secret) comes back: those rows are
+        ``skipped``, with their line. Each new subscriber's consent is recorded as an
+        import of ``display`` with the operator's ``reason``. A file that is not a readable
+        CSV with that header raises :class:`NewsdeskError`.
         """
         shown = display or str(path)
         try:
@@ -535,11 +688,20 @@ class Store:
                 existing = conn.execute(
                     "SELECT status FROM subscribers WHERE email = ?", (address,)
                 ).fetchone()
-                if existing is None:
+                if (
+                    existing is None
+                    and suppression_key
+                    and self.is_suppressed(address, suppression_key)
+                ):
+                    result.skipped.append(
+                        Rejected(line, raw, "forgotten on request; an import does not re-add")
+                    )
+                elif existing is None:
                     self._insert(conn, address, name, "active", "import")
+                    self.record_consent(address, "import", source=shown, reason=reason)
                     result.imported += 1
                 elif existing[0] in ("unsubscribed", "bounced"):
-                    result.rejected.append(
+                    result.skipped.append(
                         Rejected(line, raw, f"{existing[0]} earlier; an import does not reactivate")
                     )
                 else:
@@ -674,17 +836,23 @@ class Store:
             return True
 
     def issue_counts(self) -> list[IssueCounts]:
-        """Per issue in the ledger: recipients and deliveries per state."""
+        """Per issue in the ledger: recipients and deliveries per state (those of forgotten
+        people included, as counts)."""
         rows = self.conn.execute(
-            "SELECT i.slug, i.number, i.title, i.date, i.state, count(d.subscriber_id),"
-            " sum(d.state = 'sent'), sum(d.state = 'failed'),"
-            " sum(d.state IN ('pending', 'sending')), sum(d.state = 'skipped')"
-            " FROM issues i LEFT JOIN deliveries d ON d.issue_slug = i.slug"
+            "SELECT i.slug, i.number, i.title, i.date, i.state, sum(c.n),"
+            " sum(CASE WHEN c.state = 'sent' THEN c.n END),"
+            " sum(CASE WHEN c.state = 'failed' THEN c.n END),"
+            " sum(CASE WHEN c.state IN ('pending', 'sending') THEN c.n END),"
+            " sum(CASE WHEN c.state = 'skipped' THEN c.n END)"
+            " FROM issues i LEFT JOIN ("
+            "   SELECT issue_slug, state, count(*) AS n FROM deliveries GROUP BY 1, 2"
+            "   UNION ALL SELECT issue_slug, state, count FROM forgotten_deliveries"
+            " ) c ON c.issue_slug = i.slug"
             " GROUP BY i.slug ORDER BY i.date, i.number, i.slug"
         )
         return [
             IssueCounts(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6] or 0, r[7] or 0, r[8] or 0, r[9] or 0
+                r[0], r[1], r[2], r[3], r[4], r[5] or 0, r[6] or 0, r[7] or 0, r[8] or 0, r[9] or 0
             )
             for r in rows
         ]
@@ -725,6 +893,14 @@ class Store:
             (slug,),
         )
         return [(r[0], r[1]) for r in rows]
+
+
+def address_hash(email: str, key: bytes) -> str:
+    """The keyed hash a forgotten address is remembered by (HMAC-SHA256, hex): it tells
+    whether an address was forgotten, and cannot be turned back into one."""
+    import hmac
+
+    return hmac.new(key, normalise_email(email).encode(), "sha256").hexdigest()
 
 
 def _owner_only(path: Path) -> None:
