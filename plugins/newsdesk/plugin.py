@@ -230,6 +230,8 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         )
         for message in report.warnings + report.errors:
             log.warning(message)
+        if report.advice_line:
+            log.info(report.advice_line)
         log.info(report.summary)
 
     def on_serve(self, server, config: MkDocsConfig, builder):
