@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.conftest import Project
+from tests.conftest import REPO, Project
 
 NO_HARFBUZZ_SUBSET = """\
 # Written by tests/test_first_day.py: every Python process of the build behaves as on a
@@ -49,3 +49,73 @@ def test_font_advice_is_one_info_line_and_a_strict_build_passes(
     assert again.ok, again.log
     assert "PDFs: 0 rendered, 1 reused" in again.log
     assert not re.search("harfbuzz|fonttools", again.log, re.IGNORECASE)
+
+
+def shipped_validation() -> str:
+    """The ``validation:`` block of the project's own mkdocs.yml, as authors get it."""
+    text = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
+    match = re.search(r"^validation:\n(?:[ #].*\n)+", text, re.MULTILINE)
+    assert match is not None, "mkdocs.yml sets MkDocs' link validation"
+    return match.group(0)
+
+
+def with_shipped_validation(project: Project, plugin_extra: str = "pdf: {enabled: false}") -> None:
+    project.config(
+        plugin_extra, **{"markdown_extensions:": shipped_validation() + "markdown_extensions:"}
+    )
+
+
+def test_broken_links_in_every_form_are_warnings_with_file_and_line(project: Project) -> None:
+    with_shipped_validation(project)
+    project.issue("2026-01-05-dns.md", "## Resolvers\n\nText.\n", title="DNS", date="2026-01-05")
+    body = (
+        "Intro with a [good link](2026-01-05-dns.md#resolvers) and [about](../about.md).\n"
+        "\n"
+        "See [the DNS issue](../dns-email/) for more.\n"  # body line 3
+        "\n"
+        "And [a missing file](missing.md).\n"  # 5
+        "\n"
+        "And [a missing anchor](2026-01-05-dns.md#nowhere).\n"  # 7
+        "\n"
+        "And [an absolute one](/gone.md).\n"  # 9
+    )
+    project.issue("2026-01-12-links.md", body, title="Links", date="2026-01-12")
+    built = project.build()
+    assert not built.ok
+    assert "Aborted with 4 warnings in strict mode" in built.log, built.log
+    # Front matter: 4 lines; the body starts on line 6 (after an empty line).
+    src = "newsletters/2026-01-12-links.md"
+    assert f"{src}:8: link to '../dns-email/' names no page of the site" in built.log
+    assert (
+        f"{src}:10: link to 'missing.md': the target 'newsletters/missing.md' is not found"
+        in built.log
+    )
+    assert f"{src}:12: link to '2026-01-05-dns.md#nowhere': the doc" in built.log
+    assert f"{src}:14: link to '/gone.md'" in built.log
+    # The good links are not among them.
+    assert built.log.count("WARNING") == 4 and "#resolvers" not in built.log
+
+
+def test_an_unclosed_code_fence_is_a_warning_at_the_opening_line(project: Project) -> None:
+    body = (
+        "Some text.\n"
+        "\n"
+        "```sh\n"
+        "dig example.org\n"
+        "```\n"
+        "\n"
+        "~~~python\n"  # line 12 of the file
+        "print('never closed')\n"
+        "\n"
+        "More prose that now shows as code.\n"
+    )
+    project.issue("2026-01-12-fence.md", body, title="Fence", date="2026-01-12")
+    project.page("about.md", "# About\n\n````\nnested ``` is code\n")
+    built = project.build()
+    assert not built.ok
+    assert (
+        "newsletters/2026-01-12-fence.md:12: code block opened with ~~~ is never closed"
+        in built.log
+    ), built.log
+    assert "docs/about.md:3: code block opened with ```` is never closed" in built.log
+    assert built.log.count("never closed") == 2

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from newsdesk.checks import fence_warning
 from newsdesk.errors import NewsdeskError, NewsdeskErrors
 
 FIELDS = ("title", "date", "summary", "author", "tags", "number", "draft", "slug")
@@ -218,6 +219,10 @@ def parse_issue(text: str, source: str, path: Path | None = None) -> tuple[Issue
                 f"{source}:{lines.get(str(key), 2)}: unknown front-matter field {key!r} "
                 f"(known: {', '.join(FIELDS)})"
             )
+
+    fence = fence_warning(body, source, body_line)
+    if fence:
+        warnings.append(fence)
 
     if errors:
         raise NewsdeskErrors(errors) if len(errors) > 1 else errors[0]

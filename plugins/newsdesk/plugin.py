@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from mkdocs.structure.pages import Page
 
 from newsdesk import feeds, pages, pdf
 from newsdesk._mkdocs import settings_from_config
+from newsdesk.checks import fence_warning, link_line
 from newsdesk.config import NewsdeskConfig
 from newsdesk.errors import NewsdeskError
 from newsdesk.publication import Publication
@@ -30,6 +32,109 @@ log = logging.getLogger("mkdocs.plugins.newsdesk")
 
 ASSETS = Path(__file__).parent / "assets"
 SITE_CSS = "assets/newsdesk/newsdesk.css"
+CONTENT_DIV = '<div class="md-content"'
+_BANNER = re.compile(r"<!-- newsdesk-banner -->.*?<!-- /newsdesk-banner -->", re.S)
+_MKDOCS_LINK = re.compile(
+    r"Doc file '(?P<src>[^']+)' contains (?P<kind>a link to|a link|an unrecognized relative "
+    r"link|an absolute link) '(?P<url>[^']+)'(?P<rest>.*)",
+    re.S,
+)
+
+
+class _LinkLines(logging.Filter):
+    """Gives MkDocs' link warnings the file and line where the author wrote the link.
+
+    MkDocs names only the page (``Doc file 'newsletters/x.md' contains a link …``); this
+    finds the link in the source and says ``newsletters/x.md:12: link to 'missing.md': …``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: dict[str, tuple[str, Path]] = {}
+        """Page source URI → (the name the author knows, the file)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            message = record.getMessage()
+            match = _MKDOCS_LINK.fullmatch(message)
+            if match is not None and match.group("src") in self.sources:
+                record.msg, record.args = self._describe(match), ()
+        return True
+
+    def _describe(self, match: re.Match[str]) -> str:
+        name, path = self.sources[match.group("src")]
+        url, kind, rest = match.group("url"), match.group("kind"), match.group("rest")
+        try:
+            line = link_line(path.read_text(encoding="utf-8-sig"), url)
+        except OSError:
+            line = None
+        where = f"{name}:{line}" if line else name
+        suggestion = ""
+        if " Did you mean " in rest:
+            rest, suggestion = rest.split(" Did you mean ", 1)
+            suggestion = " Did you mean " + suggestion
+        if kind == "an unrecognized relative link":
+            return (
+                f"{where}: link to '{url}' names no page of the site: link to an issue by its "
+                "file name (2026-11-19-dns.md) and to a page by its path under docs/ "
+                f"(../about.md).{suggestion}"
+            )
+        if kind == "an absolute link":
+            return f"{where}: absolute link '{url}'{rest}{suggestion}"
+        if rest.startswith(", but "):
+            rest = ": " + rest[len(", but ") :]
+        return f"{where}: link to '{url}'{rest}{suggestion}"
+
+
+class _Collected(logging.Handler):
+    """The warnings and errors of the current build, for the live preview's banner."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        found = self.errors if record.levelno >= logging.ERROR else self.warnings
+        message = record.getMessage()
+        if message not in found:
+            found.append(message)
+
+    def clear(self) -> None:
+        self.errors, self.warnings = [], []
+
+    @property
+    def count(self) -> int:
+        return len(self.errors) + len(self.warnings)
+
+
+def banner_html(errors: list[str], warnings: list[str]) -> str:
+    """The preview's box listing the build's errors and warnings ("" when there are none)."""
+    if not errors and not warnings:
+        return ""
+    parts = []
+    for label, messages in (("error", errors), ("warning", warnings)):
+        if messages:
+            heading = f"{len(messages)} {label}{'s' if len(messages) > 1 else ''}"
+            text = escape("\n".join(messages), quote=False)
+            parts.append(f"<strong>newsdesk: {heading}</strong><pre>{text}</pre>")
+    kind = "nd-build-error" if errors else "nd-build-error nd-build-warning"
+    return (
+        f'<!-- newsdesk-banner --><div class="{kind}" role="alert">'
+        + "".join(parts)
+        + "</div><!-- /newsdesk-banner -->"
+    )
+
+
+def with_banner(output: str, banner: str) -> str:
+    """``output`` (a page of the theme) with ``banner`` above its content, replacing any."""
+    output = _BANNER.sub("", output)
+    if not banner:
+        return output
+    return output.replace(CONTENT_DIV, banner + CONTENT_DIV, 1)
+
+
+_LINK_LINES = _LinkLines()
 
 
 class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
@@ -41,6 +146,8 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         self.command = "build"
         self.publication: Publication | None = None
         self.fingerprint: dict[str, Any] = {}
+        self.collected = _Collected()
+        self._banner_count = 0
 
     def load_config(self, options: dict[str, Any], config_file_path: str | None = None):
         errors, warnings = super().load_config(options, config_file_path)
@@ -51,6 +158,13 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.command = command
+        logging.getLogger("mkdocs.structure.pages").addFilter(_LINK_LINES)
+        if self.preview:
+            logging.getLogger("mkdocs").addHandler(self.collected)
+
+    def on_shutdown(self) -> None:
+        logging.getLogger("mkdocs.structure.pages").removeFilter(_LINK_LINES)
+        logging.getLogger("mkdocs").removeHandler(self.collected)
 
     @property
     def preview(self) -> bool:
@@ -62,6 +176,8 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
                 f"{config.config_file_path}: newsdesk needs 'site_url' (the address the site "
                 "is published at): feeds, PDFs and emails carry absolute links"
             )
+        self.collected.clear()
+        self._banner_count = 0
         settings = settings_from_config(config, self.config)
         pdfs = settings.pdf.enabled and (not self.preview or settings.pdf.on_serve)
 
@@ -115,6 +231,11 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
                 pdf.dest_uri = pub.pdf_path(issue)
                 files.append(pdf)
         self._add_newsletter_assets(files, config)
+        _LINK_LINES.sources = {
+            f.src_uri: (pub.settings.relative(Path(f.abs_src_path)), Path(f.abs_src_path))
+            for f in files.documentation_pages()
+            if f.abs_src_path
+        }
         files.append(File.generated(config, pages.ARCHIVE_PATH, content=pub.archive_markdown()))
         files.append(File.generated(config, pages.GLOSSARY_PATH, content=pub.glossary_markdown()))
         files.append(File.generated(config, pages.PORTS_PATH, content=pub.ports_markdown()))
@@ -132,7 +253,16 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         for key in ("title", "author", "description"):
             if isinstance(page.meta.get(key), str):
                 page.meta[key] = escape(page.meta[key])
-        return self._pub.expand_markers(markdown, page.file.src_uri)
+        source = page.file.src_uri
+        if page.file.abs_src_path and self._pub.issue_for_source(source) is None:
+            # A hand-written page; issues are checked when they are loaded.
+            path = Path(page.file.abs_src_path)
+            warning = fence_warning(
+                path.read_text(encoding="utf-8-sig"), self._pub.settings.relative(path)
+            )
+            if warning:
+                log.warning(warning)
+        return self._pub.expand_markers(markdown, source)
 
     def on_page_content(self, html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
         self._pub.record(page.file.src_uri, page.url, html)
@@ -172,16 +302,34 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         pub = self._pub
         head = feeds.head_links(pub.settings.site_url, config.site_name)
         output = output.replace("</head>", head + "</head>", 1)
-        if pub.errors:
-            messages = "\n".join(str(e) for e in pub.errors)
-            banner = (
-                '<div class="nd-build-error" role="alert"><strong>newsdesk:</strong><pre>'
-                f"{escape(messages, quote=False)}</pre></div>"
-            )
-            output = output.replace(
-                '<div class="md-content"', banner + '<div class="md-content"', 1
-            )
+        return self._banner(output)
+
+    def on_post_template(self, output_content: str, template_name: str, config: MkDocsConfig):
+        # The theme's 404 page: what the preview shows for an issue that failed to load.
+        if template_name.endswith(".html"):
+            return self._banner(output_content)
+        return output_content
+
+    def _banner(self, output: str) -> str:
+        """The page with the preview's box of this build's errors and warnings."""
+        if self.preview:
+            self._banner_count = self.collected.count
+            return with_banner(output, banner_html(self.collected.errors, self.collected.warnings))
+        if self._pub.errors:  # pragma: no cover - a build with errors stops before pages
+            return with_banner(output, banner_html([str(e) for e in self._pub.errors], []))
         return output
+
+    def _refresh_banners(self, site_dir: Path) -> None:
+        """Pages are written before MkDocs checks anchors and before the PDFs: when that
+        brought new messages, the preview's pages get the whole list."""
+        if not self.preview or self.collected.count == self._banner_count:
+            return
+        banner = banner_html(self.collected.errors, self.collected.warnings)
+        for path in site_dir.rglob("*.html"):
+            text = path.read_text(encoding="utf-8")
+            if CONTENT_DIV in text:
+                path.write_text(with_banner(text, banner), encoding="utf-8")
+        self._banner_count = self.collected.count
 
     def on_post_build(self, config: MkDocsConfig) -> None:
         pub = self._pub
@@ -201,6 +349,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             self._render_pdfs(renderings, site_dir)
         if pub.settings.email.send_on_build and not self.preview:
             self._send(renderings)
+        self._refresh_banners(site_dir)
 
     def _send(self, renderings: list) -> None:
         """``email.send_on_build``: deliver new issues once the site is written."""
