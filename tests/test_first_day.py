@@ -6,10 +6,13 @@ Real ``mkdocs build --strict`` runs of temporary projects (see ``conftest.py``).
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
-from tests.conftest import REPO, Project
+from tests.conftest import MKDOCS, REPO, Project
 
 NO_HARFBUZZ_SUBSET = """\
 # Written by tests/test_first_day.py: every Python process of the build behaves as on a
@@ -119,3 +122,27 @@ def test_an_unclosed_code_fence_is_a_warning_at_the_opening_line(project: Projec
     ), built.log
     assert "docs/about.md:3: code block opened with ```` is never closed" in built.log
     assert built.log.count("never closed") == 2
+
+
+def test_the_project_builds_strict_without_the_example_issue(tmp_path: Path) -> None:
+    """An author's first step: delete the example issue; the site still builds."""
+    root = tmp_path / "letter"
+    root.mkdir()
+    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(REPO / "docs", root / "docs")
+    shutil.copytree(REPO / "newsletters", root / "newsletters")
+    (root / "newsletters" / "2026-11-26-email-servers.md").unlink()
+    proc = subprocess.run(
+        [str(MKDOCS), "build", "--strict"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "NEWSDESK_LIVE_CHECK": "false"},
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "WARNING" not in proc.stderr
+    glossary = (root / "site" / "glossary" / "index.html").read_text(encoding="utf-8")
+    # The curated POP entry stands alone on its fallback definition.
+    assert 'id="pop"' in glossary and "downloads the messages" in glossary
+    assert not (root / "site" / "issues" / "2026" / "email-servers").exists()
