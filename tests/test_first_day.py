@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from newsdesk.mail.store import Store
 from tests.conftest import MKDOCS, REPO, Project
 
 NO_HARFBUZZ_SUBSET = """\
@@ -146,3 +147,25 @@ def test_the_project_builds_strict_without_the_example_issue(tmp_path: Path) -> 
     # The curated POP entry stands alone on its fallback definition.
     assert 'id="pop"' in glossary and "downloads the messages" in glossary
     assert not (root / "site" / "issues" / "2026" / "email-servers").exists()
+
+
+def test_a_mailed_issue_keeps_its_number_in_the_built_site(project: Project) -> None:
+    project.issue("2026-01-08-smtp.md", "About SMTP.\n", title="SMTP", date="2026-01-08")
+    project.issue("2026-01-01-dns.md", "About DNS.\n", title="DNS", date="2026-01-01")
+    # Mailed as No. 1 and No. 2 (the ledger of `newsdesk send`).
+    with Store.open(project.root / ".newsdesk" / "newsdesk.sqlite3") as store:
+        store.archive_issue("dns", 1, "DNS", "2026-01-01")
+        store.archive_issue("smtp", 2, "SMTP", "2026-01-08")
+    # A new file on SMTP's date that sorts before it by name and by slug.
+    project.issue("2026-01-08-imap.md", "About IMAP.\n", title="IMAP", date="2026-01-08")
+    built = project.build()
+    assert built.ok, built.log
+
+    def number(slug: str) -> str:
+        kicker = built.html(f"issues/2026/{slug}/index.html").select_one(".nd-kicker")
+        assert kicker is not None
+        return kicker.get_text(" ", strip=True)
+
+    assert number("dns").endswith("Issue 1")
+    assert number("smtp").endswith("Issue 2")
+    assert number("imap").endswith("Issue 3")
