@@ -32,7 +32,9 @@ log = logging.getLogger("mkdocs.plugins.newsdesk")
 
 ASSETS = Path(__file__).parent / "assets"
 SITE_CSS = "assets/newsdesk/newsdesk.css"
-CONTENT_DIV = '<div class="md-content"'
+BANNER_PLACES = ('<main class="md-main"', '<div class="md-content"')
+"""Where the preview's box goes: above Material's main area (full width, in the page's
+grid), or else above the content."""
 _BANNER = re.compile(r"<!-- newsdesk-banner -->.*?<!-- /newsdesk-banner -->", re.S)
 _MKDOCS_LINK = re.compile(
     r"Doc file '(?P<src>[^']+)' contains (?P<kind>a link to|a link|an unrecognized relative "
@@ -120,9 +122,9 @@ def banner_html(errors: list[str], warnings: list[str]) -> str:
             parts.append(f"<strong>newsdesk: {heading}</strong><pre>{text}</pre>")
     kind = "nd-build-error" if errors else "nd-build-error nd-build-warning"
     return (
-        f'<!-- newsdesk-banner --><div class="{kind}" role="alert">'
+        f'<!-- newsdesk-banner --><div class="md-grid"><div class="{kind}" role="alert">'
         + "".join(parts)
-        + "</div><!-- /newsdesk-banner -->"
+        + "</div></div><!-- /newsdesk-banner -->"
     )
 
 
@@ -131,7 +133,10 @@ def with_banner(output: str, banner: str) -> str:
     output = _BANNER.sub("", output)
     if not banner:
         return output
-    return output.replace(CONTENT_DIV, banner + CONTENT_DIV, 1)
+    for place in BANNER_PLACES:
+        if place in output:
+            return output.replace(place, banner + place, 1)
+    return output
 
 
 _LINK_LINES = _LinkLines()
@@ -327,7 +332,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         banner = banner_html(self.collected.errors, self.collected.warnings)
         for path in site_dir.rglob("*.html"):
             text = path.read_text(encoding="utf-8")
-            if CONTENT_DIV in text:
+            if any(place in text for place in BANNER_PLACES):
                 path.write_text(with_banner(text, banner), encoding="utf-8")
         self._banner_count = self.collected.count
 
