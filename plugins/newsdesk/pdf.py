@@ -59,7 +59,11 @@ MONTHS = (
 
 log = logging.getLogger("newsdesk.pdf")
 
-ADVICE = re.compile(r"harfbuzz|fonttools|fontconfig", re.IGNORECASE)
+ADVICE = re.compile(
+    r"instead of HarfBuzz|HarfBuzz-Subset|harfbuzz-vector|with HarfBuzz\b|(?:^|PDF: )Fontconfig "
+    r"(?:error|warning)|\bfontconfig\b.*\b(?:cache|config file)",
+    re.IGNORECASE,
+)
 """WeasyPrint's messages about the machine (fonts, subsetting libraries), not the issue."""
 SUBSET_ADVICE = (
     "fonts are subset with fontTools because HarfBuzz-Subset is missing; install it "

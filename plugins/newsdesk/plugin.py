@@ -97,6 +97,8 @@ class _Collected(logging.Handler):
         self.warnings: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith("mkdocs.livereload"):
+            return  # the server's own notes ("GET … code 404") are not the build's
         found = self.errors if record.levelno >= logging.ERROR else self.warnings
         message = record.getMessage()
         if message not in found:
