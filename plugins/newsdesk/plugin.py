@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,10 @@ class _LinkLines(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.sources: dict[str, tuple[str, Path]] = {}
-        """Page source URI → (the name the author knows, the file)."""
+        self.sources: dict[str, str] = {}
+        """Page source URI → its file."""
+        self.name: Callable[[Path], str] = str
+        """The name the author knows a file by (relative to the project)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING:
@@ -64,7 +67,8 @@ class _LinkLines(logging.Filter):
         return True
 
     def _describe(self, match: re.Match[str]) -> str:
-        name, path = self.sources[match.group("src")]
+        path = Path(self.sources[match.group("src")])
+        name = self.name(path)
         url, kind, rest = match.group("url"), match.group("kind"), match.group("rest")
         try:
             line = link_line(path.read_text(encoding="utf-8-sig"), url)
@@ -238,10 +242,9 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
                 pdf.dest_uri = pub.pdf_path(issue)
                 files.append(pdf)
         self._add_newsletter_assets(files, config)
+        _LINK_LINES.name = pub.settings.relative
         _LINK_LINES.sources = {
-            f.src_uri: (pub.settings.relative(Path(f.abs_src_path)), Path(f.abs_src_path))
-            for f in files.documentation_pages()
-            if f.abs_src_path
+            f.src_uri: f.abs_src_path for f in files.documentation_pages() if f.abs_src_path
         }
         files.append(File.generated(config, pages.ARCHIVE_PATH, content=pub.archive_markdown()))
         files.append(File.generated(config, pages.GLOSSARY_PATH, content=pub.glossary_markdown()))
