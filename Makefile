@@ -5,8 +5,12 @@ BIN    := $(VENV)/bin
 DEPLOY ?= $(BIN)/mkdocs gh-deploy --force
 export NO_MKDOCS_2_WARNING := 1
 
-# Debian packages: what the build needs (WeasyPrint's Pango, fonts) and what tests need.
-SYS_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+# Debian packages: what the build needs and what tests need. WeasyPrint loads Pango,
+# PangoFT2, HarfBuzz, HarfBuzz-Subset (without it, it falls back to fontTools with a
+# warning) and Fontconfig, and needs at least one font. GLib comes with Pango (its name
+# differs: libglib2.0-0 on Debian 12, libglib2.0-0t64 on 13). These names exist on both.
+SYS_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
+                 libfontconfig1 fontconfig fonts-dejavu-core
 TEST_PACKAGES := chromium poppler-utils dovecot-imapd dovecot-pop3d
 
 .PHONY: all setup build send serve publish test lint format clean

@@ -318,6 +318,41 @@ def test_a_term_without_any_definition_is_an_error(tmp_path):
     assert "'Gopher' has no definition" in info.value.message
 
 
+def test_an_entry_no_issue_defines_any_more_is_one_clear_error(tmp_path):
+    """The issue that defined SMTP is gone: the entry that only added to it says what to do,
+    and the entries naming SMTP as related are not errors of their own."""
+    text = (
+        "- term: SMTP\n"
+        "  aliases: [ESMTP]\n"
+        "  related: [MTA]\n"
+        "- term: MTA\n"
+        "  definition: A mail relay.\n"
+        "  related: [SMTP, ESMTP]\n"
+    )
+    with pytest.raises(NewsdeskError) as info:
+        build(tmp_path, text, extracted=[])
+    assert str(info.value) == (
+        "newsletters/glossary.yml:1: entry 'SMTP' has no definition: no issue defines it and "
+        "the entry has none of its own; add a 'definition:' to the entry (or a 'fallback:', "
+        "shown while no issue defines it), or delete the entry"
+    )
+
+
+def test_a_fallback_stands_alone_only_while_no_issue_defines_the_term(tmp_path):
+    text = "- term: POP\n  expansion: Post Office Protocol\n  fallback: Downloads *mail*.\n"
+    alone, warnings = build(tmp_path, text, extracted=[])
+    pop = alone.get("pop")
+    assert warnings == [] and pop is not None
+    assert pop.definition_text == "Downloads mail."
+    assert pop.source == "newsletters/glossary.yml"
+    assert pop.expansion == "Post Office Protocol"
+    # Once an issue defines POP, its words are used and the fallback is not.
+    defined, _ = build(tmp_path, text)
+    pop = defined.get("pop")
+    assert pop is not None and pop.source == SEED
+    assert pop.definition_text.startswith("This protocol delivers your mail")
+
+
 def test_an_alias_claimed_twice_is_an_error(tmp_path):
     with pytest.raises(NewsdeskError) as info:
         build(

@@ -149,3 +149,74 @@ def test_seed_issue_loads() -> None:
     assert "### SMTP Port Numbers" in seed.body
     assert "**POP** (Post Office Protocol) – " in seed.body
     assert warnings == []
+
+
+# --- numbers never move --------------------------------------------------------------------
+
+
+def write(folder: Path, name: str, meta: str) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(issue_text(meta), encoding="utf-8")
+
+
+def numbers(folder: Path, tmp_path: Path, sent: dict[str, int] | None = None) -> dict[str, int]:
+    issues, _ = load_issues(folder, tmp_path, sent=sent)
+    return {i.slug: i.number for i in issues if i.number is not None}
+
+
+def test_a_new_file_on_the_same_date_does_not_renumber_a_mailed_issue(tmp_path: Path) -> None:
+    folder = tmp_path / "newsletters"
+    write(folder, "2026-01-08-smtp.md", "title: SMTP\ndate: 2026-01-08")
+    write(folder, "2026-01-01-dns.md", "title: DNS\ndate: 2026-01-01")
+    assert numbers(folder, tmp_path) == {"dns": 1, "smtp": 2}
+    # Mailed as 1 and 2; then a file sorting first on SMTP's date appears.
+    sent = {"dns": 1, "smtp": 2}
+    write(folder, "2026-01-08-imap.md", "title: IMAP\ndate: 2026-01-08")
+    assert numbers(folder, tmp_path) == {"dns": 1, "imap": 2, "smtp": 3}  # no ledger: moves
+    assert numbers(folder, tmp_path, sent) == {"dns": 1, "smtp": 2, "imap": 3}
+
+
+def test_a_back_dated_issue_gets_a_free_number(tmp_path: Path) -> None:
+    folder = tmp_path / "newsletters"
+    write(folder, "2026-01-01-dns.md", "title: DNS\ndate: 2026-01-01")
+    write(folder, "2026-01-08-smtp.md", "title: SMTP\ndate: 2026-01-08")
+    write(folder, "2025-06-01-history.md", "title: History\ndate: 2025-06-01")  # before No. 1
+    got = numbers(folder, tmp_path, {"dns": 1, "smtp": 2})
+    assert got == {"dns": 1, "smtp": 2, "history": 3}
+    # The next new issue takes the next free number.
+    write(folder, "2026-01-15-pop.md", "title: POP\ndate: 2026-01-15")
+    assert numbers(folder, tmp_path, {"dns": 1, "smtp": 2})["pop"] == 4
+
+
+def test_explicit_numbers_win_and_the_others_never_collide_with_them(tmp_path: Path) -> None:
+    folder = tmp_path / "newsletters"
+    write(folder, "2026-01-01-first.md", "title: First\ndate: 2026-01-01\nnumber: 41")
+    write(folder, "2026-01-08-second.md", "title: Second\ndate: 2026-01-08")
+    write(folder, "2026-01-15-third.md", "title: Third\ndate: 2026-01-15\nnumber: 43")
+    write(folder, "2026-01-22-fourth.md", "title: Fourth\ndate: 2026-01-22")
+    # A letter carried over from elsewhere: numbering continues after the explicit one.
+    assert numbers(folder, tmp_path) == {"first": 41, "second": 42, "third": 43, "fourth": 44}
+    # Explicit beats the ledger; a mailed number stays even if it breaks date order.
+    sent = {"first": 1, "second": 50}
+    assert numbers(folder, tmp_path, sent) == {"first": 41, "second": 50, "third": 43, "fourth": 51}
+
+
+def test_a_number_taken_twice_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "newsletters"
+    write(folder, "2026-01-01-a.md", "title: A\ndate: 2026-01-01\nnumber: 2")
+    write(folder, "2026-01-08-b.md", "title: B\ndate: 2026-01-08\nnumber: 2")
+    with pytest.raises(NewsdeskErrors) as info:
+        load_issues(folder, tmp_path)
+    assert (
+        "newsletters/2026-01-08-b.md:4: duplicate issue number 2: newsletters/2026-01-01-a.md"
+        in str(info.value)
+    )
+    # An explicit number that a mailed issue already has.
+    (folder / "2026-01-08-b.md").unlink()
+    write(folder, "2026-01-08-c.md", "title: C\ndate: 2026-01-08")
+    with pytest.raises(NewsdeskErrors) as info:
+        load_issues(folder, tmp_path, sent={"c": 2})
+    assert str(info.value) == (
+        "newsletters/2026-01-01-a.md:4: issue number 2 is taken: 'c' was mailed as No. 2 "
+        "(email ledger); set another 'number:' here"
+    )

@@ -11,7 +11,7 @@ import pytest
 
 from newsdesk.errors import NewsdeskError
 from newsdesk.mail.addresses import InvalidAddress, clean_name, is_loopback, normalise_email
-from newsdesk.mail.store import SCHEMA_VERSION, Store
+from newsdesk.mail.store import SCHEMA_VERSION, Store, ledger_numbers
 from newsdesk.mail.tokens import load_secret, make_token, verify_token
 
 
@@ -357,3 +357,24 @@ def test_generated_and_made_secrets_pass(tmp_path, monkeypatch):
     assert len(load_secret(tmp_path)) >= 32
     monkeypatch.delenv("NEWSDESK_SECRET")
     assert len(load_secret(tmp_path / "state")) == 64  # generated: token_hex(32)
+
+
+def test_ledger_numbers_are_read_without_creating_or_changing_anything(tmp_path) -> None:
+    path = tmp_path / "state" / "newsdesk.sqlite3"
+    assert ledger_numbers(path) == {}
+    assert not path.exists() and not path.parent.exists()
+    with Store.open(path) as s:
+        s.archive_issue("dns", 1, "DNS", "2026-01-01")
+        s.archive_issue("untitled", None, "Untitled", "2026-01-02")
+        s.archive_issue("smtp", 2, "SMTP", "2026-01-08")
+    before = path.read_bytes()
+    assert ledger_numbers(path) == {"dns": 1, "smtp": 2}
+    assert path.read_bytes() == before
+    # A database that has no ledger yet (made by another program) has no numbers.
+    empty = tmp_path / "other.sqlite3"
+    sqlite3.connect(empty).close()
+    assert ledger_numbers(empty) == {}
+    broken = tmp_path / "broken.sqlite3"
+    broken.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(NewsdeskError, match="cannot read the issue ledger"):
+        ledger_numbers(broken)

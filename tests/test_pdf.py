@@ -343,6 +343,65 @@ def test_missing_image_and_broken_svg_warn_outside_images_are_printed_as_text(
     assert render(tmp_path, [issue]).warnings == report.warnings
 
 
+def serve_without_harfbuzz_subset(conn: object) -> None:
+    """A PDF worker on a machine without HarfBuzz-Subset: WeasyPrint falls back to fontTools
+    and logs its "please install HarfBuzz-Subset" warning for every font it embeds."""
+    import weasyprint.pdf.fonts
+
+    from newsdesk import pdf
+
+    weasyprint.pdf.fonts.harfbuzz_subset = None
+    pdf._serve(conn)  # type: ignore[arg-type]
+
+
+def test_font_advice_is_one_line_per_build_never_an_issue_warning_nor_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsdesk import pdf
+
+    make_site(tmp_path / "site")
+    # The worker processes import this module to run it (pickled by reference).
+    monkeypatch.setattr(pdf, "_serve", serve_without_harfbuzz_subset)
+    issues = [
+        rendering(f"fonts-{i}", html=f"<p>Plain <b>bold</b> <code>code {i}</code></p>")
+        for i in range(2)
+    ]
+    report = render(tmp_path, issues)
+    assert (report.rendered, report.errors, report.warnings) == (2, [], [])
+    # One kind of advice, however many fonts and PDFs, said once in words of our own.
+    assert report.advice == [pdf.SUBSET_ADVICE]
+    assert report.advice_line is not None and "libharfbuzz-subset0" in report.advice_line
+    for issue in issues:
+        entry = (tmp_path / "cache" / f"{issue.slug}.json").read_text(encoding="utf-8")
+        assert "HarfBuzz" not in entry and "fontTools" not in entry
+    again = render(tmp_path, issues)
+    assert (again.reused, again.warnings, again.advice) == (2, [], [])
+
+
+def test_old_cache_entries_do_not_replay_font_advice(tmp_path: Path) -> None:
+    import json
+
+    make_site(tmp_path / "site")
+    issue = rendering("old-entry", html="<p>Short.</p>")
+    assert render(tmp_path, [issue]).rendered == 1
+    # What a build before the advice was told apart stored beside the PDF.
+    path = tmp_path / "cache" / "old-entry.json"
+    entry = json.loads(path.read_text(encoding="utf-8"))
+    name = issue.source
+    entry["warnings"] = [
+        f'{name}: PDF: Using fontTools instead of HarfBuzz-Subset for font "DejaVu Sans". '
+        "This will be unsupported in future versions of WeasyPrint. Please install "
+        "HarfBuzz-Subset >= 4.1.0 with your package manager.",
+        f"{name}: PDF: Failed to load image at 'https://letter.example.org/news/gone.png'",
+    ]
+    path.write_text(json.dumps(entry), encoding="utf-8")
+    again = render(tmp_path, [issue])
+    assert again.reused == 1
+    # The content problem is repeated; the advice about an old machine is not.
+    assert again.warnings == [entry["warnings"][1]]
+    assert again.advice == []
+
+
 def test_failing_and_runaway_issues_do_not_stop_the_others(tmp_path: Path) -> None:
     make_site(tmp_path / "site")
     rows = "".join(f"<tr><td>{i}</td><td>row {i}</td><td>data</td></tr>" for i in range(4000))

@@ -30,7 +30,7 @@ from lxml import etree
 from newsdesk.errors import NewsdeskError, NewsdeskErrors
 
 #: The keys a curated glossary entry may have.
-ENTRY_KEYS = ("term", "expansion", "aliases", "definition", "related")
+ENTRY_KEYS = ("term", "expansion", "aliases", "definition", "fallback", "related")
 
 #: Elements dropped from definitions: they could run code or break the glossary page.
 _UNSAFE_TAGS = ("script", "style", "iframe", "object", "embed", "form", "link", "meta", "base")
@@ -93,6 +93,8 @@ class Entry:
     aliases: tuple[str, ...] = ()
     definition_html: str = ""
     related: tuple[str, ...] = ()
+    fallback_html: str = ""
+    """A definition shown only while no issue defines the term (``fallback:``)."""
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
 
     def line_of(self, key: str) -> int:
@@ -407,13 +409,16 @@ def load_glossary_file(
         if related is None:
             error(f"{where}: 'related' must be a list of terms", "related")
             related = []
-        definition = item.get("definition")
-        definition_html = ""
-        if definition is not None:
-            if not isinstance(definition, str):
-                error(f"{where}: 'definition' must be Markdown text", "definition")
-            elif definition.strip():
-                definition_html = sanitize_html(render(_escape_raw_html(definition.strip())))
+        markdown_html = {"definition": "", "fallback": ""}
+        for key in markdown_html:
+            value = item.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                error(f"{where}: {key!r} must be Markdown text", key)
+            elif value.strip():
+                markdown_html[key] = sanitize_html(render(_escape_raw_html(value.strip())))
+        definition_html = markdown_html["definition"]
         entries.append(
             Entry(
                 term=name,
@@ -422,6 +427,7 @@ def load_glossary_file(
                 aliases=tuple(clean_term(a) for a in aliases if clean_term(a)),
                 definition_html=definition_html,
                 related=tuple(clean_term(r) for r in related if clean_term(r)),
+                fallback_html=markdown_html["fallback"],
                 lines=lines,
             )
         )
@@ -481,7 +487,10 @@ def build_glossary(
 
     The first issue to define a term keeps it; another issue defining it differently is a
     warning naming both files. A curated entry with a definition adds a term or replaces
-    the issue's definition; one without only adds expansion, aliases and related terms.
+    the issue's definition; one without only adds expansion, aliases and related terms,
+    and stands alone on its ``fallback`` while no issue defines the term. An entry left
+    with nothing to show (no issue defines its term any more) is one error saying how to
+    fix it; the entries that name it as related are not errors of their own.
     Returns the glossary and warnings; raises :class:`NewsdeskErrors` on invalid entries.
     """
     warnings: list[str] = []
@@ -499,6 +508,8 @@ def build_glossary(
             )
 
     entry_lines: dict[str, Entry] = {}
+    orphans: set[str] = set()
+    """Names (terms and aliases) of entries with nothing to show: already reported."""
     for entry in curated:
         key = term_key(entry.term)
         if key in entry_lines:
@@ -512,15 +523,18 @@ def build_glossary(
             continue
         entry_lines[key] = entry
         base = merged.get(key)
-        if base is None and not entry.definition_html:
+        own = entry.definition_html or (entry.fallback_html if base is None else "")
+        if base is None and not own:
             errors.append(
                 NewsdeskError(
-                    f"entry {entry.term!r} has no definition: no issue defines it and the entry "
-                    "has no 'definition:'",
+                    f"entry {entry.term!r} has no definition: no issue defines it and the "
+                    "entry has none of its own; add a 'definition:' to the entry (or a "
+                    "'fallback:', shown while no issue defines it), or delete the entry",
                     curated_source,
                     entry.line,
                 )
             )
+            orphans.update(term_key(name) for name in (entry.term, *entry.aliases))
             continue
         if base is None:
             base = Term(entry.term, slugify(entry.term), source=curated_source)
@@ -528,8 +542,8 @@ def build_glossary(
             base,
             expansion=entry.expansion or base.expansion,
             aliases=entry.aliases,
-            definition_html=entry.definition_html or base.definition_html,
-            source=curated_source if entry.definition_html else base.source,
+            definition_html=own or base.definition_html,
+            source=curated_source if own else base.source,
         )
 
     # Names: each term and alias belongs to exactly one term.
@@ -577,6 +591,8 @@ def build_glossary(
         related: list[str] = []
         for name in entry.related:
             target = owner.get(term_key(name))
+            if target is None and term_key(name) in orphans:
+                continue  # the entry's own error says what to do
             if target is None:
                 errors.append(
                     NewsdeskError(

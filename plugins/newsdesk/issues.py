@@ -10,13 +10,14 @@ import datetime as dt
 import functools
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from newsdesk.checks import fence_warning
 from newsdesk.errors import NewsdeskError, NewsdeskErrors
 
 FIELDS = ("title", "date", "summary", "author", "tags", "number", "draft", "slug")
@@ -219,6 +220,10 @@ def parse_issue(text: str, source: str, path: Path | None = None) -> tuple[Issue
                 f"(known: {', '.join(FIELDS)})"
             )
 
+    fence = fence_warning(body, source, body_line)
+    if fence:
+        warnings.append(fence)
+
     if errors:
         raise NewsdeskErrors(errors) if len(errors) > 1 else errors[0]
     assert date is not None
@@ -253,11 +258,16 @@ def issue_files(directory: Path) -> list[Path]:
 
 
 def load_issues(
-    directory: Path, root: Path | None = None, *, errors: list[NewsdeskError] | None = None
+    directory: Path,
+    root: Path | None = None,
+    *,
+    errors: list[NewsdeskError] | None = None,
+    sent: Mapping[str, int] | None = None,
 ) -> tuple[list[Issue], list[str]]:
     """Load and validate every issue in ``directory``.
 
-    Returns the issues in date order (oldest first) with numbers assigned, and warnings.
+    Returns the issues in date order (oldest first) with numbers assigned (``sent``: the
+    numbers issues were mailed with, by slug; see :func:`number_issues`), and warnings.
     Raises :class:`NewsdeskErrors` listing every problem in every file; when an ``errors``
     list is given (a live preview), the problems go there instead and the valid issues
     are returned (of two issues sharing a slug, the older).
@@ -284,11 +294,11 @@ def load_issues(
         issues.append(issue)
         warnings.extend(file_warnings)
     try:
-        issues = number_issues(issues)
+        issues = number_issues(issues, sent)
     except NewsdeskErrors as exc:
         found.extend(exc.errors)
         bad = {e.path for e in exc.errors}
-        issues = number_issues(i for i in issues if i.source not in bad)
+        issues = number_issues((i for i in issues if i.source not in bad), sent)
     if found and errors is None:
         raise NewsdeskErrors(found)
     if errors is not None:
@@ -296,12 +306,21 @@ def load_issues(
     return issues, warnings
 
 
-def number_issues(issues: Iterable[Issue]) -> list[Issue]:
-    """Sort by date and give each non-draft issue without one its position as number.
+def number_issues(issues: Iterable[Issue], sent: Mapping[str, int] | None = None) -> list[Issue]:
+    """Sort by date and number the issues; numbers never move once an issue is mailed.
+
+    - ``number:`` in the front matter wins;
+    - otherwise an issue in ``sent`` (the email ledger: slug → the number subscribers
+      saw) keeps that number;
+    - the other issues that are not drafts, in date order (ties by slug), each take the
+      first number not taken that comes after the previous issue's number, so they never
+      collide with explicit or mailed numbers. An issue dated before issue 1 thus gets the
+      next free number.
 
     Raises when two issues share a slug or a number.
     """
-    ordered = sorted(issues, key=lambda i: (i.date, i.source))
+    sent = sent or {}
+    ordered = sorted(issues, key=lambda i: (i.date, i.slug))
     errors: list[NewsdeskError] = []
     by_slug: dict[str, Issue] = {}
     for issue in ordered:
@@ -315,28 +334,69 @@ def number_issues(issues: Iterable[Issue]) -> list[Issue]:
             )
         else:
             by_slug[issue.slug] = issue
-    numbered: list[Issue] = []
-    position = 0
+
+    # Fixed numbers first: explicit, then mailed; each taken once.
+    fixed: dict[str, int] = {}
     by_number: dict[int, Issue] = {}
     for issue in ordered:
-        if not issue.draft:
-            position += 1
-            if issue.number is None:
-                issue = _replace(issue, number=position)
-        if issue.number is not None:
-            if issue.number in by_number:
-                errors.append(
-                    NewsdeskError(
-                        f"duplicate issue number {issue.number}: "
-                        f"{by_number[issue.number].source} has it too",
-                        issue.source,
-                    )
+        if issue.number is None:
+            continue
+        other = by_number.get(issue.number)
+        if other is not None:
+            errors.append(
+                NewsdeskError(
+                    f"duplicate issue number {issue.number}: {other.source} has it too",
+                    issue.source,
+                    _number_line(issue),
                 )
-            by_number[issue.number] = issue
+            )
+            continue
+        by_number[issue.number] = issue
+        fixed[issue.source] = issue.number
+    for issue in ordered:
+        number = sent.get(issue.slug)
+        if issue.number is not None or number is None:
+            continue
+        other = by_number.get(number)
+        if other is not None:
+            errors.append(
+                NewsdeskError(
+                    f"issue number {number} is taken: {issue.slug!r} was mailed as No. {number} "
+                    "(email ledger); set another 'number:' here",
+                    other.source,
+                    _number_line(other),
+                )
+            )
+            continue
+        by_number[number] = issue
+        fixed[issue.source] = number
+
+    numbered: list[Issue] = []
+    following = 1
+    for issue in ordered:
+        number = fixed.get(issue.source)
+        if number is None and not issue.draft:
+            number = following
+            while number in by_number:
+                number += 1
+            by_number[number] = issue
+        if number is not None:
+            following = max(following, number + 1)
+            if number != issue.number:
+                issue = _replace(issue, number=number)
         numbered.append(issue)
     if errors:
         raise NewsdeskErrors(errors)
     return numbered
+
+
+def _number_line(issue: Issue) -> int | None:
+    """The line of ``number:`` in the issue's front matter, for messages about it."""
+    try:
+        yaml_text, _, _ = split_front_matter(issue.path.read_text(encoding="utf-8-sig"))
+    except OSError:
+        return None
+    return _key_lines(yaml_text or "", 2).get("number")
 
 
 def published(issues: Sequence[Issue], today: dt.date) -> list[Issue]:

@@ -19,6 +19,7 @@ import logging
 import mimetypes
 import multiprocessing
 import os
+import re
 import shutil
 import time
 from collections import Counter, deque
@@ -58,6 +59,34 @@ MONTHS = (
 
 log = logging.getLogger("newsdesk.pdf")
 
+ADVICE = re.compile(
+    r"instead of HarfBuzz|HarfBuzz-Subset|harfbuzz-vector|with HarfBuzz\b|(?:^|PDF: )Fontconfig "
+    r"(?:error|warning)|\bfontconfig\b.*\b(?:cache|config file)",
+    re.IGNORECASE,
+)
+"""WeasyPrint's messages about the machine (fonts, subsetting libraries), not the issue."""
+SUBSET_ADVICE = (
+    "fonts are subset with fontTools because HarfBuzz-Subset is missing; install it "
+    "(Debian: libharfbuzz-subset0, which `make setup` installs)"
+)
+
+
+def is_environment_advice(message: str) -> bool:
+    """Whether a renderer message is advice about the machine rather than about an issue.
+
+    Such advice (WeasyPrint's "Using fontTools instead of HarfBuzz-Subset", Fontconfig
+    warnings) is reported once per build, never as a warning against an issue, and never
+    kept in the PDF cache.
+    """
+    return ADVICE.search(message) is not None
+
+
+def _advice_text(message: str) -> str:
+    """One wording per kind of advice, so one message per font becomes one line."""
+    if "HarfBuzz-Subset" in message and "fontTools" in message:
+        return SUBSET_ADVICE
+    return message
+
 
 @dataclass
 class PdfReport:
@@ -74,11 +103,29 @@ class PdfReport:
     """The PDFs now in the site, relative to its root."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds WeasyPrint took for each PDF rendered, by slug."""
+    advice: list[str] = field(default_factory=list)
+    """The renderer's advice about the machine (see :func:`is_environment_advice`)."""
 
     @property
     def summary(self) -> str:
         """The build's one log line about PDFs."""
         return f"newsdesk: PDFs: {self.rendered} rendered, {self.reused} reused"
+
+    @property
+    def advice_line(self) -> str | None:
+        """The build's one log line about the machine, or None when the renderer gave none."""
+        if not self.advice:
+            return None
+        return "newsdesk: PDF renderer (about this machine, not your issues): " + "; ".join(
+            self.advice
+        )
+
+    def add_advice(self, messages: Sequence[str]) -> None:
+        """Record renderer advice, each kind once."""
+        for message in messages:
+            text = _advice_text(message)
+            if text not in self.advice:
+                self.advice.append(text)
 
 
 def pdf_path(rendering: IssueRendering) -> str:
@@ -234,7 +281,9 @@ def render_pdfs(
             _publish(cached, site_dir / pdf_path(r))
             report.reused += 1
             report.written.append(pdf_path(r))
-            report.warnings.extend(entry.get("warnings", []))
+            # Entries written before advice was told apart may hold it: it is not replayed.
+            replayed = entry.get("warnings", [])
+            report.warnings.extend(w for w in replayed if not is_environment_advice(str(w)))
             continue
         limit = entry.get("timed_out")
         if entry.get("key") == key and isinstance(limit, int | float) and limit >= timeout:
@@ -260,12 +309,13 @@ def render_pdfs(
         )
 
     workers = min(len(todo), _cpu_count() if jobs <= 0 else jobs)
-    for job, outcome in _run(todo, workers, timeout):
+    for job, outcome in _run(todo, workers, timeout, report):
         r = job.rendering
         name = _name(r)
         status, detail = outcome
         if status == "ok":
-            messages, seconds = detail
+            messages, seconds, advice = detail
+            report.add_advice(advice)
             report.timings[r.slug] = seconds
             warnings = [f"{name}: PDF: {w}" for w in messages]
             _write_entry(cache_dir, r.slug, {"key": job.key, "warnings": warnings})
@@ -431,26 +481,49 @@ class _Job:
 
 
 class _Collect(logging.Handler):
+    """WeasyPrint's warnings: about the issue (``messages``) or the machine (``advice``)."""
+
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
+        self.advice: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage().strip()
         if message.endswith(":"):  # WeasyPrint gives no reason for a broken SVG
             message += " not a valid image"
-        if message not in self.messages:
-            self.messages.append(message)
+        found = self.advice if is_environment_advice(message) else self.messages
+        if message not in found:
+            found.append(message)
+
+    def take_advice(self) -> list[str]:
+        advice, self.advice = self.advice, []
+        return advice
+
+    @contextlib.contextmanager
+    def listening(self) -> Iterator[_Collect]:
+        """Collect from WeasyPrint's logger (and keep its messages off the console)."""
+        logger = logging.getLogger("weasyprint")
+        logger.addHandler(self)
+        logger.propagate = False
+        try:
+            yield self
+        finally:
+            logger.removeHandler(self)
 
 
-def write_pdf(job: _Job) -> list[str]:
-    """Render one issue to ``job.target``; return WeasyPrint's warnings about it."""
+def write_pdf(job: _Job, collect: _Collect | None = None) -> list[str]:
+    """Render one issue to ``job.target``; return WeasyPrint's warnings about it.
+
+    Advice about the machine goes to ``collect.advice`` when a collector is given (a
+    worker keeps one for its life), and is dropped otherwise.
+    """
+    if collect is None:
+        with _Collect().listening() as own:
+            return write_pdf(job, own)
     from weasyprint import CSS, HTML
 
-    collect = _Collect()
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(collect)
-    logger.propagate = False
+    collect.messages = []
     try:
         fetcher = _site_fetcher(job.site_dir, job.site_url)
         r = job.rendering
@@ -469,15 +542,21 @@ def write_pdf(job: _Job) -> list[str]:
         )
         part.replace(job.target)
     finally:
-        logger.removeHandler(collect)
-    return collect.messages
+        messages, collect.messages = collect.messages, []
+    return messages
 
 
 def _serve(conn: Connection) -> None:
     """A worker process: render the jobs the parent sends until it sends None."""
+    collect = _Collect()
+    with collect.listening():
+        _serve_jobs(conn, collect)
+
+
+def _serve_jobs(conn: Connection, collect: _Collect) -> None:
     with contextlib.suppress(Exception):  # a real job then reports what is wrong
         _warm_up()
-    conn.send(("ready", None))
+    conn.send(("ready", collect.take_advice()))
     while True:
         try:
             job = conn.recv()
@@ -487,8 +566,9 @@ def _serve(conn: Connection) -> None:
             return
         started = time.monotonic()
         try:
-            warnings = write_pdf(job)
-            outcome: tuple[str, Any] = ("ok", (warnings, time.monotonic() - started))
+            warnings = write_pdf(job, collect)
+            seconds = time.monotonic() - started
+            outcome: tuple[str, Any] = ("ok", (warnings, seconds, collect.take_advice()))
         except Exception as exc:
             outcome = ("error", f"{type(exc).__name__}: {exc}")
         conn.send(outcome)
@@ -533,11 +613,12 @@ BOOT_TIMEOUT = 60.0
 
 
 def _run(
-    todo: Sequence[_Job], workers: int, timeout: float
+    todo: Sequence[_Job], workers: int, timeout: float, report: PdfReport
 ) -> Iterator[tuple[_Job, tuple[str, Any]]]:
     """Render the jobs in ``workers`` processes, yielding each job with its outcome.
 
-    Outcomes: ``("ok", warnings)``, ``("error", message)`` or ``("timeout", None)``. A
+    Outcomes: ``("ok", (warnings, seconds, advice))``, ``("error", message)`` or
+    ``("timeout", None)``; advice a worker gives while starting goes to ``report``. A
     worker past its job's deadline is killed and, if jobs remain, replaced. The clock of
     a job starts when a started worker receives it.
     """
@@ -579,6 +660,7 @@ def _run(
                             yield pending.popleft(), ("error", message)
                     continue
                 if status == "ready":
+                    report.add_advice(detail or [])
                     w.ready = True
                     w.deadline = float("inf")
                     continue

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import replace
 from html import escape
 from pathlib import Path
@@ -22,9 +24,10 @@ from mkdocs.structure.pages import Page
 
 from newsdesk import feeds, pages, pdf
 from newsdesk._mkdocs import settings_from_config
+from newsdesk.checks import fence_warning, link_line
 from newsdesk.config import NewsdeskConfig
 from newsdesk.errors import NewsdeskError
-from newsdesk.problems import ProblemLog
+from newsdesk.problems import BANNER_PLACES, BuildLog, banner_html, with_banner
 from newsdesk.publication import Publication
 from newsdesk.rendering import source_fingerprint, write_renderings
 
@@ -32,6 +35,62 @@ log = logging.getLogger("mkdocs.plugins.newsdesk")
 
 ASSETS = Path(__file__).parent / "assets"
 SITE_CSS = "assets/newsdesk/newsdesk.css"
+_MKDOCS_LINK = re.compile(
+    r"Doc file '(?P<src>[^']+)' contains (?P<kind>a link to|a link|an unrecognized relative "
+    r"link|an absolute link) '(?P<url>[^']+)'(?P<rest>.*)",
+    re.S,
+)
+
+
+class _LinkLines(logging.Filter):
+    """Gives MkDocs' link warnings the file and line where the author wrote the link.
+
+    MkDocs names only the page (``Doc file 'newsletters/x.md' contains a link …``); this
+    finds the link in the source and says ``newsletters/x.md:12: link to 'missing.md': …``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: dict[str, str] = {}
+        """Page source URI → its file."""
+        self.name: Callable[[Path], str] = str
+        """The name the author knows a file by (relative to the project)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            message = record.getMessage()
+            match = _MKDOCS_LINK.fullmatch(message)
+            if match is not None and match.group("src") in self.sources:
+                record.msg, record.args = self._describe(match), ()
+        return True
+
+    def _describe(self, match: re.Match[str]) -> str:
+        path = Path(self.sources[match.group("src")])
+        name = self.name(path)
+        url, kind, rest = match.group("url"), match.group("kind"), match.group("rest")
+        try:
+            line = link_line(path.read_text(encoding="utf-8-sig"), url)
+        except OSError:
+            line = None
+        where = f"{name}:{line}" if line else name
+        suggestion = ""
+        if " Did you mean " in rest:
+            rest, suggestion = rest.split(" Did you mean ", 1)
+            suggestion = " Did you mean " + suggestion
+        if kind == "an unrecognized relative link":
+            return (
+                f"{where}: link to '{url}' names no page of the site: link to an issue by its "
+                "file name (2026-11-19-dns.md) and to a page by its path under docs/ "
+                f"(../about.md).{suggestion}"
+            )
+        if kind == "an absolute link":
+            return f"{where}: absolute link '{url}'{rest}{suggestion}"
+        if rest.startswith(", but "):
+            rest = ": " + rest[len(", but ") :]
+        return f"{where}: link to '{url}'{rest}{suggestion}"
+
+
+_LINK_LINES = _LinkLines()
 
 
 class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
@@ -43,10 +102,13 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         self.command = "build"
         self.publication: Publication | None = None
         self.fingerprint: dict[str, Any] = {}
-        self.problems = ProblemLog()
+        self.problems = BuildLog()
+        """Every warning and error of the current build: the preview's box shows them, and
+        each rendering carries those naming its issue (``send`` refuses such an issue)."""
         self.unpublished_to: Path | None = None
         """Set by :func:`newsdesk._mkdocs.build_preview`: a preview build that writes the
         renderings of every issue, drafts and scheduled ones too, under this folder."""
+        self._banner_count = 0
 
     def load_config(self, options: dict[str, Any], config_file_path: str | None = None):
         errors, warnings = super().load_config(options, config_file_path)
@@ -57,6 +119,12 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.command = command
+        logging.getLogger("mkdocs.structure.pages").addFilter(_LINK_LINES)
+        self.problems.attach()
+
+    def on_shutdown(self) -> None:
+        logging.getLogger("mkdocs.structure.pages").removeFilter(_LINK_LINES)
+        self.problems.detach()
 
     @property
     def preview(self) -> bool:
@@ -68,6 +136,9 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
                 f"{config.config_file_path}: newsdesk needs 'site_url' (the address the site "
                 "is published at): feeds, PDFs and emails carry absolute links"
             )
+        # A new build (each rebuild of the live preview): its own messages only.
+        self.problems.clear()
+        self._banner_count = 0
         settings = settings_from_config(config, self.config)
         pdfs = settings.pdf.enabled and (not self.preview or settings.pdf.on_serve)
 
@@ -94,9 +165,6 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         )
         if SITE_CSS not in config.extra_css:
             config.extra_css.append(SITE_CSS)
-        # Every warning of this build from here on, so each rendering can carry those that
-        # name its issue (``send`` refuses what a strict build would).
-        self.problems.attach()
         return config
 
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
@@ -124,6 +192,10 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
                 pdf.dest_uri = pub.pdf_path(issue)
                 files.append(pdf)
         self._add_newsletter_assets(files, config)
+        _LINK_LINES.name = pub.settings.relative
+        _LINK_LINES.sources = {
+            f.src_uri: f.abs_src_path for f in files.documentation_pages() if f.abs_src_path
+        }
         files.append(File.generated(config, pages.ARCHIVE_PATH, content=pub.archive_markdown()))
         files.append(File.generated(config, pages.GLOSSARY_PATH, content=pub.glossary_markdown()))
         files.append(File.generated(config, pages.PORTS_PATH, content=pub.ports_markdown()))
@@ -141,7 +213,16 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         for key in ("title", "author", "description"):
             if isinstance(page.meta.get(key), str):
                 page.meta[key] = escape(page.meta[key])
-        return self._pub.expand_markers(markdown, page.file.src_uri)
+        source = page.file.src_uri
+        if page.file.abs_src_path and self._pub.issue_for_source(source) is None:
+            # A hand-written page; issues are checked when they are loaded.
+            path = Path(page.file.abs_src_path)
+            warning = fence_warning(
+                path.read_text(encoding="utf-8-sig"), self._pub.settings.relative(path)
+            )
+            if warning:
+                log.warning(warning)
+        return self._pub.expand_markers(markdown, source)
 
     def on_page_content(self, html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
         self._pub.record(page.file.src_uri, page.url, html)
@@ -181,16 +262,34 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         pub = self._pub
         head = feeds.head_links(pub.settings.site_url, config.site_name)
         output = output.replace("</head>", head + "</head>", 1)
-        if pub.errors:
-            messages = "\n".join(str(e) for e in pub.errors)
-            banner = (
-                '<div class="nd-build-error" role="alert"><strong>newsdesk:</strong><pre>'
-                f"{escape(messages, quote=False)}</pre></div>"
-            )
-            output = output.replace(
-                '<div class="md-content"', banner + '<div class="md-content"', 1
-            )
+        return self._banner(output)
+
+    def on_post_template(self, output_content: str, template_name: str, config: MkDocsConfig):
+        # The theme's 404 page: what the preview shows for an issue that failed to load.
+        if template_name.endswith(".html"):
+            return self._banner(output_content)
+        return output_content
+
+    def _banner(self, output: str) -> str:
+        """The page with the preview's box of this build's errors and warnings."""
+        if self.preview:
+            self._banner_count = self.problems.count
+            return with_banner(output, banner_html(self.problems.errors, self.problems.warnings))
+        if self._pub.errors:  # pragma: no cover - a build with errors stops before pages
+            return with_banner(output, banner_html([str(e) for e in self._pub.errors], []))
         return output
+
+    def _refresh_banners(self, site_dir: Path) -> None:
+        """Pages are written before MkDocs checks anchors and before the PDFs: when that
+        brought new messages, the preview's pages get the whole list."""
+        if not self.preview or self.problems.count == self._banner_count:
+            return
+        banner = banner_html(self.problems.errors, self.problems.warnings)
+        for path in site_dir.rglob("*.html"):
+            text = path.read_text(encoding="utf-8")
+            if any(place in text for place in BANNER_PLACES):
+                path.write_text(with_banner(text, banner), encoding="utf-8")
+        self._banner_count = self.problems.count
 
     def on_post_build(self, config: MkDocsConfig) -> None:
         pub = self._pub
@@ -206,7 +305,6 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         feeds.write_feeds(fg, site_dir)
         if pub.pdfs:
             self._render_pdfs(renderings, site_dir)
-        self.problems.detach()
         renderings = [replace(r, problems=self.problems.about(r.source)) for r in renderings]
         if not self.preview:
             write_renderings(pub.settings.state_dir, renderings, self.fingerprint)
@@ -218,6 +316,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             )
         if pub.settings.email.send_on_build and not self.preview:
             self._send(renderings)
+        self._refresh_banners(site_dir)
 
     def _send(self, renderings: list) -> None:
         """``email.send_on_build``: deliver new issues once the site is written."""
@@ -249,6 +348,8 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         )
         for message in report.warnings + report.errors:
             log.warning(message)
+        if report.advice_line:
+            log.info(report.advice_line)
         log.info(report.summary)
 
     def on_serve(self, server, config: MkDocsConfig, builder):

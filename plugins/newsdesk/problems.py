@@ -1,39 +1,52 @@
-"""What a build warned about, issue by issue: the strict build's verdict, kept for ``send``.
+"""What a build warned about: the preview's box, and the strict build's verdict per issue.
 
 ``mkdocs build --strict`` fails on any warning. ``newsdesk send`` must not mail an issue
 that build would reject, so the build remembers, per issue, the warnings and errors that
 name the issue's source file (MkDocs' own link warnings, newsdesk's front-matter, fence,
-claim and PDF warnings alike) and stores them with the issue's rendering.
+claim and PDF warnings alike) and stores them with the issue's rendering. The live preview
+shows the same list in a box at the top of every page.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import re
+from html import escape
+
+BANNER_PLACES = ('<main class="md-main"', '<div class="md-content"')
+"""Where the preview's box goes: above Material's main area (full width, in the page's
+grid), or else above the content."""
+_BANNER = re.compile(r"<!-- newsdesk-banner -->.*?<!-- /newsdesk-banner -->", re.S)
 
 
-class ProblemLog(logging.Handler):
-    """A logging handler that keeps every warning and error of one build.
+class BuildLog(logging.Handler):
+    """A logging handler that keeps every warning and error of one build, each once.
 
-    Attach it to the ``mkdocs`` logger (which newsdesk's own logger propagates to) for the
-    length of a build with :meth:`attach` and :meth:`detach`.
+    Attach it to the ``mkdocs`` logger (which newsdesk's own logger propagates to) with
+    :meth:`attach`; :meth:`clear` at the start of each build.
     """
 
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
-        self.messages: list[str] = []
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
         self._logger: logging.Logger | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith("mkdocs.livereload"):
+            return  # the server's own notes ("GET … code 404") are not the build's
         try:
-            self.messages.append(record.getMessage())
+            message = record.getMessage()
         except Exception:  # a malformed record must not break the build
             self.handleError(record)
+            return
+        found = self.errors if record.levelno >= logging.ERROR else self.warnings
+        if message not in found:
+            found.append(message)
 
     def attach(self, logger_name: str = "mkdocs") -> None:
-        """Start collecting the warnings of ``logger_name`` and its children."""
+        """Start collecting the messages of ``logger_name`` and its children."""
         self.detach()
-        self.messages = []
         self._logger = logging.getLogger(logger_name)
         self._logger.addHandler(self)
 
@@ -43,12 +56,49 @@ class ProblemLog(logging.Handler):
             self._logger.removeHandler(self)
             self._logger = None
 
-    def add(self, messages: Iterable[str]) -> None:
-        """Record problems that were reported some other way (not logged yet)."""
-        self.messages.extend(messages)
+    def clear(self) -> None:
+        """Forget the messages (a new build begins)."""
+        self.errors, self.warnings = [], []
+
+    @property
+    def count(self) -> int:
+        return len(self.errors) + len(self.warnings)
+
+    @property
+    def messages(self) -> list[str]:
+        return self.errors + self.warnings
 
     def about(self, source: str) -> tuple[str, ...]:
         """The messages that name ``source`` (``newsletters/….md``), each once, in order."""
         needles = (f"'{source}'", f"{source}:", f'"{source}"', f"{source} ")
         found = [m for m in self.messages if any(n in m for n in needles) or m.endswith(source)]
         return tuple(dict.fromkeys(found))
+
+
+def banner_html(errors: list[str], warnings: list[str]) -> str:
+    """The preview's box listing the build's errors and warnings ("" when there are none)."""
+    if not errors and not warnings:
+        return ""
+    parts = []
+    for label, messages in (("error", errors), ("warning", warnings)):
+        if messages:
+            heading = f"{len(messages)} {label}{'s' if len(messages) > 1 else ''}"
+            text = escape("\n".join(messages), quote=False)
+            parts.append(f"<strong>newsdesk: {heading}</strong><pre>{text}</pre>")
+    kind = "nd-build-error" if errors else "nd-build-error nd-build-warning"
+    return (
+        f'<!-- newsdesk-banner --><div class="md-grid"><div class="{kind}" role="alert">'
+        + "".join(parts)
+        + "</div></div><!-- /newsdesk-banner -->"
+    )
+
+
+def with_banner(output: str, banner: str) -> str:
+    """``output`` (a page of the theme) with ``banner`` above its content, replacing any."""
+    output = _BANNER.sub("", output)
+    if not banner:
+        return output
+    for place in BANNER_PLACES:
+        if place in output:
+            return output.replace(place, banner + place, 1)
+    return output

@@ -31,6 +31,7 @@ from newsdesk.glossary import (
 )
 from newsdesk.issues import Issue, load_issues
 from newsdesk.linker import Linker
+from newsdesk.mail.store import ledger_numbers
 from newsdesk.ports import (
     Registry,
     glossary_ports_markdown,
@@ -123,8 +124,13 @@ class Publication:
         self.all_issues, self.warnings, self.registry, self.curated = [], [], Registry(()), []
         self.errors = []
         errors: list[NewsdeskError] = []
+        try:
+            sent = ledger_numbers(self.settings.email.database)
+        except NewsdeskError as exc:
+            errors.append(exc)
+            sent = {}
         self.all_issues, self.warnings = load_issues(
-            self.settings.newsletters_dir, self.settings.root, errors=errors
+            self.settings.newsletters_dir, self.settings.root, errors=errors, sent=sent
         )
         # Asked for on every page: derived once per load.
         self._shown = [i for i in self.all_issues if self.preview or i.is_published(self.today)]

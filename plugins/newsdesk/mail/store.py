@@ -915,3 +915,29 @@ def _owner_only(path: Path) -> None:
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
     if value not in allowed:
         raise ValueError(f"unknown {what} {value!r}")
+
+
+def ledger_numbers(path: Path) -> dict[str, int]:
+    """The number each issue in the ledger at ``path`` was sent (or archived) with, by slug.
+
+    Read-only: a missing database is not created (``{}``), nothing is written or migrated,
+    and a database without the ledger table yet gives ``{}``. The build uses this so an
+    issue keeps the number its subscribers saw.
+    """
+    if not path.is_file():
+        return {}
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise NewsdeskError(f"cannot open the subscriber database: {exc}", path) from None
+    try:
+        rows = conn.execute("SELECT slug, number FROM issues WHERE number IS NOT NULL").fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return {}
+        raise NewsdeskError(f"cannot read the issue ledger: {exc}", path) from None
+    except sqlite3.DatabaseError as exc:
+        raise NewsdeskError(f"cannot read the issue ledger: {exc}", path) from None
+    finally:
+        conn.close()
+    return {str(slug): int(number) for slug, number in rows}
