@@ -3,6 +3,7 @@ server receiving the confirmation emails and the issues."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import email
@@ -11,6 +12,7 @@ import logging
 import mailbox
 import os
 import re
+import select
 import socket
 import subprocess
 import sys
@@ -34,6 +36,7 @@ from newsdesk.rendering import IssueRendering
 from newsdesk.service import SUBSCRIBE_MARKER, expand_subscribe_form, subscribe_form_html
 from newsdesk.service.app import create_app
 from newsdesk.service.limits import Limits, RateLimiter
+from newsdesk.service.server import server_config
 from newsdesk.settings import EmailSettings, Settings, SmtpSettings
 
 SECRET = b"test-secret-for-the-service"
@@ -95,6 +98,7 @@ def smtpd() -> Iterator[tuple[Inbox, int]]:
 @dataclass
 class Running:
     url: str
+    port: int
     settings: Settings
     inbox: Inbox
     client: httpx.Client
@@ -127,9 +131,10 @@ class Running:
         return match.group(1)
 
 
-def start_server(app, port: int) -> Callable[[], None]:
-    """Run ``app`` on uvicorn on 127.0.0.1:``port`` in a thread; returns a stop function."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+def start_server(app, port: int, limits: Limits | None = None) -> Callable[[], None]:
+    """Run ``app`` on uvicorn on 127.0.0.1:``port`` in a thread, configured as
+    ``newsdesk serve`` runs it; returns a stop function."""
+    config = server_config(app, limits or Limits(), port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -181,14 +186,15 @@ def start(tmp_path: Path, smtpd) -> Iterator[Callable[..., Running]]:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         settings = make_settings(tmp_path, url, (smtp_at or smtp_port) if smtp else None)
-        stop_server = start_server(create_app(settings, limits=limits, secret=SECRET), port)
+        app = create_app(settings, limits=limits, secret=SECRET)
+        stop_server = start_server(app, port, limits)
         client = httpx.Client(timeout=10)
 
         def stop() -> None:
             client.close()
             stop_server()
 
-        r = Running(url, settings, inbox, client, stop)
+        r = Running(url, port, settings, inbox, client, stop)
         running.append(r)
         return r
 
@@ -582,6 +588,101 @@ def test_security_headers_on_every_answer(svc: Running) -> None:
 def test_healthz(svc: Running) -> None:
     response = svc.client.get(f"{svc.url}/healthz")
     assert (response.status_code, response.text) == (200, "ok\n")
+
+
+# -- connections: idle and slow clients --------------------------------------------------
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server closed ``sock`` (reading whatever answer it sent first)."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return False
+    try:
+        while data := sock.recv(65536, socket.MSG_DONTWAIT):
+            del data
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def test_idle_sockets_do_not_lock_out_healthz_or_sign_ups(svc: Running) -> None:
+    sockets = [socket.create_connection(("127.0.0.1", svc.port)) for _ in range(250)]
+    try:
+        started = time.monotonic()
+        with httpx.Client(timeout=2) as fresh:
+            response = fresh.get(f"{svc.url}/healthz")
+            elapsed = time.monotonic() - started
+            assert (response.status_code, response.text) == (200, "ok\n")
+            assert elapsed < 2
+            assert fresh.get(f"{svc.url}/subscribe").status_code == 200
+        assert svc.subscribe("busy@example.org").status_code == 200
+        assert svc.status("busy@example.org") == "pending"
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def test_silent_and_trickling_connections_are_closed(start) -> None:
+    svc = start(Limits(idle_timeout=0.5, request_timeout=1.5))
+    head = (
+        b"POST /subscribe HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 40\r\n\r\n"
+    )
+
+    def connect() -> socket.socket:
+        return socket.create_connection(("127.0.0.1", svc.port))
+
+    silent, trickle_head, trickle_body, kept_alive = (connect() for _ in range(4))
+    trickle_body.sendall(head)
+    kept_alive.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert b"200 OK" in kept_alive.recv(65536)
+    started = time.monotonic()
+    closed_at: dict[str, float] = {}
+    names = {
+        "silent": silent,
+        "trickle_head": trickle_head,
+        "trickle_body": trickle_body,
+        "kept_alive": kept_alive,
+    }
+    try:
+        while len(closed_at) < len(names) and time.monotonic() - started < 5:
+            for sock in (trickle_head, trickle_body):  # one byte every 0.1 s
+                with contextlib.suppress(OSError):
+                    sock.sendall(b"X")
+            for name, sock in names.items():
+                if name not in closed_at and closed_by_server(sock):
+                    closed_at[name] = time.monotonic() - started
+            time.sleep(0.1)
+    finally:
+        for sock in names.values():
+            sock.close()
+    assert set(closed_at) == set(names), closed_at
+    # Silence ends a connection after the idle timeout, before and between requests...
+    assert closed_at["silent"] < 1.4
+    assert closed_at["kept_alive"] < 1.4
+    # ...and a request that trickles in, a byte at a time, after the request timeout.
+    for name in ("trickle_head", "trickle_body"):
+        assert 1.0 < closed_at[name] < 2.6, closed_at
+    # The service still answers, and the half-sent sign-up stored nothing.
+    assert svc.client.get(f"{svc.url}/healthz").status_code == 200
+    with svc.store() as store:
+        assert store.subscribers() == []
+
+
+def test_at_the_connection_limit_the_longest_waiting_are_closed(start) -> None:
+    svc = start(Limits(max_connections=20))
+    sockets = [socket.create_connection(("127.0.0.1", svc.port)) for _ in range(30)]
+    try:
+        with httpx.Client(timeout=2) as fresh:
+            assert fresh.get(f"{svc.url}/healthz").status_code == 200
+        wait_until(lambda: all(closed_by_server(s) for s in sockets[:10]), timeout=2)
+        assert not any(closed_by_server(s) for s in sockets[-10:])
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def test_without_smtp_the_confirmation_goes_to_the_outbox(start) -> None:
