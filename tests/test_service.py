@@ -186,6 +186,7 @@ def start(tmp_path: Path, smtpd) -> Iterator[Callable[..., Running]]:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         settings = make_settings(tmp_path, url, (smtp_at or smtp_port) if smtp else None)
+        Store.open(settings.email.database).close()  # as `newsdesk serve` does first
         app = create_app(settings, limits=limits, secret=SECRET)
         stop_server = start_server(app, port, limits)
         client = httpx.Client(timeout=10)
@@ -588,6 +589,82 @@ def test_security_headers_on_every_answer(svc: Running) -> None:
 def test_healthz(svc: Running) -> None:
     response = svc.client.get(f"{svc.url}/healthz")
     assert (response.status_code, response.text) == (200, "ok\n")
+
+
+# -- the database: never replaced, never guessed ---------------------------------------------
+
+
+def test_a_database_moved_away_is_not_replaced_and_nobody_is_told_they_left(
+    svc: Running,
+) -> None:
+    database = svc.settings.email.database
+    with svc.store() as store:
+        sub = store.add("kept@example.org", status="active", source="cli")
+    unsubscribe = f"{svc.url}/unsubscribe/{make_token(SECRET, 'unsubscribe', sub.id)}"
+    assert svc.client.get(f"{svc.url}/healthz").status_code == 200
+
+    moved = database.with_name("moved.sqlite3")
+    database.rename(moved)
+    health = svc.client.get(f"{svc.url}/healthz")
+    assert (health.status_code, health.text) == (503, "database unavailable\n")
+    answers = [
+        svc.client.get(unsubscribe),
+        svc.client.post(unsubscribe, content=ONE_CLICK_BODY, headers=FORM),
+        svc.client.post(unsubscribe, data={"action": "unsubscribe"}),
+        svc.subscribe("new@example.org"),
+    ]
+    for response in answers:
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "60"
+        text = page_text(response)
+        assert "Temporarily unavailable" in text and "nothing was changed" in text
+        assert "Not on the list" not in text and "unsubscribed" not in text
+    assert not database.exists()  # no empty database took its place
+    assert svc.inbox.messages == []
+
+    moved.rename(database)
+    assert svc.client.get(f"{svc.url}/healthz").status_code == 200
+    response = svc.client.post(unsubscribe, content=ONE_CLICK_BODY, headers=FORM)
+    assert response.status_code == 200
+    assert "You are unsubscribed" in page_text(response)
+    assert svc.sources("kept@example.org") == [
+        (None, "active", "cli"),
+        ("active", "unsubscribed", "one-click"),
+    ]
+
+
+def test_healthz_fails_for_a_damaged_or_empty_database(svc: Running) -> None:
+    database = svc.settings.email.database
+    with svc.store() as store:
+        for n in range(200):
+            store.add(f"reader{n}@example.org", status="active", source="cli")
+    assert svc.client.get(f"{svc.url}/healthz").status_code == 200
+    good = database.read_bytes()
+    page_size = int.from_bytes(good[16:18], "big")
+    # Keep the header and the schema (page 1); scramble the pages after it.
+    damaged = good[:page_size] + bytes(range(256)) * ((len(good) - page_size) // 256)
+    database.write_bytes(damaged)
+    health = svc.client.get(f"{svc.url}/healthz")
+    assert health.status_code == 503
+    assert health.text in ("database damaged\n", "database unavailable\n")
+    assert svc.subscribe("while.damaged@example.org").status_code == 503
+
+    database.write_bytes(b"")  # an empty file is not a newsdesk database either
+    assert svc.client.get(f"{svc.url}/healthz").status_code == 503
+    assert database.stat().st_size == 0  # and the service did not fill it in
+
+    database.write_bytes(good)
+    assert svc.client.get(f"{svc.url}/healthz").status_code == 200
+
+
+def test_the_app_never_creates_the_database(tmp_path: Path) -> None:
+    from newsdesk.errors import NewsdeskError
+
+    settings = make_settings(tmp_path, "https://s.example.org", None)
+    with pytest.raises(NewsdeskError, match="no database file") as info:
+        create_app(settings, secret=SECRET)
+    assert info.value.path == ".newsdesk/newsdesk.sqlite3"
+    assert not settings.email.database.exists()
 
 
 # -- connections: idle and slow clients --------------------------------------------------

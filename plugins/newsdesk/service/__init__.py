@@ -36,13 +36,15 @@ def serve(
     Behind a reverse proxy on the same machine, uvicorn takes the client's address from
     ``X-Forwarded-For`` (only from ``forwarded_allow_ips``), so the rate limits see the
     real client. Connections are limited as :mod:`newsdesk.service.server` describes.
-    Raises :class:`newsdesk.errors.NewsdeskError` for a configuration error.
+    The database is created (or migrated) here, once: the running service never creates
+    it. Raises :class:`newsdesk.errors.NewsdeskError` for a configuration error.
     """
     import dataclasses
     import logging
 
     import uvicorn
 
+    from newsdesk.mail.store import Store
     from newsdesk.service.app import create_app
     from newsdesk.service.limits import Limits
     from newsdesk.service.server import ensure_file_limit, server_config
@@ -50,10 +52,16 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    log = logging.getLogger("newsdesk.service")
+    database = settings.email.database
+    existed = database.is_file()
+    Store.open(database, display=settings.relative(database)).close()
+    if not existed:
+        log.warning("no database yet: created an empty one, %s", settings.relative(database))
     limits = Limits()
     fits = ensure_file_limit(limits.max_connections)
     if fits < limits.max_connections:
-        logging.getLogger("newsdesk.service").warning(
+        log.warning(
             "the limit on open files allows %d connections, not %d", fits, limits.max_connections
         )
         limits = dataclasses.replace(limits, max_connections=fits)
