@@ -550,13 +550,16 @@ def test_bad_tokens_get_a_clear_400(svc: Running) -> None:
         ("DELETE", "/unsubscribe/abc", 405, "GET, HEAD, POST"),
         ("POST", "/healthz", 405, "GET, HEAD"),
         ("GET", "/nothing-here", 404, None),
+        ("GET", "/subscribe/", 404, None),  # no redirect, wherever Host points
+        ("POST", "/healthz/", 404, None),
     ],
 )
 def test_wrong_methods_and_paths(
     svc: Running, method: str, path: str, status: int, allow: str | None
 ) -> None:
-    response = svc.client.request(method, f"{svc.url}{path}")
+    response = svc.client.request(method, f"{svc.url}{path}", headers={"Host": "evil.example.net"})
     assert response.status_code == status
+    assert "location" not in response.headers
     assert response.headers["content-type"].startswith("text/html")
     allowed = response.headers.get("allow")
     assert (set(allowed.split(", ")) if allowed else None) == (

@@ -267,7 +267,7 @@ def create_app(
         Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders, csp=content_security_policy(STYLE_HASH)),
@@ -294,6 +294,10 @@ def create_app(
             500: server_error,
         },
     )
+    # Starlette would answer `/subscribe/` with a redirect built from the Host header,
+    # without the proxy's path prefix: a redirect anywhere a forged Host says. No redirect.
+    app.router.redirect_slashes = False
+    return app
 
 
 # -- forms ------------------------------------------------------------------------------------
