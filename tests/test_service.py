@@ -398,10 +398,29 @@ def test_rate_limit_per_email_address(start) -> None:
     assert svc.subscribe("twice@example.org").status_code == 200
     assert svc.subscribe("Twice@example.org").status_code == 200
     assert svc.subscribe("TWICE@EXAMPLE.ORG").status_code == 429
+    # A +tag reaches the same mailbox: it gets no more confirmations.
+    assert svc.subscribe("twice+1@example.org").status_code == 429
+    assert svc.subscribe("Twice+other@Example.org").status_code == 429
+    assert svc.status("twice+1@example.org") is None
     assert svc.subscribe("someone.else@example.org").status_code == 200
     svc.inbox.wait_for("twice@example.org", 2)
     time.sleep(0.2)
     assert len(svc.inbox.to("twice@example.org")) == 2
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("victim@example.org", "victim@example.org"),
+        ("victim+1@example.org", "victim@example.org"),
+        ("Victim+a+b@Example.ORG", "victim@example.org"),
+        ("+only@example.org", "+only@example.org"),
+    ],
+)
+def test_per_address_limits_count_the_mailbox(address: str, key: str) -> None:
+    from newsdesk.service.limits import mailbox_key
+
+    assert mailbox_key(address) == key
 
 
 def test_rate_limiter_window_slides() -> None:

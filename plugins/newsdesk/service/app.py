@@ -47,7 +47,13 @@ from newsdesk.mail.send import DeliveryError
 from newsdesk.mail.store import Store, Subscriber
 from newsdesk.mail.tokens import load_secret
 from newsdesk.service import confirmation, subscriptions
-from newsdesk.service.limits import BodySizeLimit, Limits, RateLimiter, retry_after
+from newsdesk.service.limits import (
+    BodySizeLimit,
+    Limits,
+    RateLimiter,
+    mailbox_key,
+    retry_after,
+)
 from newsdesk.service.pages import (
     EMAIL_FIELD,
     HONEYPOT_FIELD,
@@ -414,7 +420,7 @@ async def _subscribe(service: Service, request: Request) -> Response:
             email=raw_email[:MAX_EMAIL],
             name=raw_name[:200],
         )
-    wait = service.per_email.hit(address)
+    wait = service.per_email.hit(mailbox_key(address))
     if wait:
         return _too_many(service, wait)
     wait = service.confirmations.hit("all")

@@ -97,6 +97,14 @@ class RateLimiter:
             del self._hits[next(iter(self._hits))]
 
 
+def mailbox_key(address: str) -> str:
+    """The mailbox a (normalised) address reaches, for the per-address limit: lower case,
+    without a ``+tag`` (``victim+1@example.org`` is ``victim@example.org``'s mailbox)."""
+    local, _, domain = address.rpartition("@")
+    mailbox = local.split("+", 1)[0] or local
+    return f"{mailbox}@{domain}".lower()
+
+
 def retry_after(seconds: float) -> str:
     """A ``Retry-After`` header value: whole seconds, at least 1."""
     return str(max(1, math.ceil(seconds)))
