@@ -36,6 +36,7 @@ from newsdesk.rendering import IssueRendering
 from newsdesk.service import SUBSCRIBE_MARKER, expand_subscribe_form, subscribe_form_html
 from newsdesk.service.app import create_app
 from newsdesk.service.limits import Limits, RateLimiter
+from newsdesk.service.pages import STYLE
 from newsdesk.service.server import server_config
 from newsdesk.settings import EmailSettings, Settings, SmtpSettings
 
@@ -506,6 +507,31 @@ def test_an_invalid_address_shows_the_form_again(svc: Running) -> None:
     assert page.find("input", {"name": "email"})["value"] == "nobody@@example.org"
     assert page.find("input", {"name": "name"})["value"] == "Ada"
     assert page.find("form")["action"] == "subscribe"
+
+
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "email=a%1b%5b31m%07%40example.org&name=Ann%00%0d%0aX-Evil%3a+1&website=",
+        "email=ok%40example.org&name=%e2%80%aeevil%c2%9b&website=",  # bidi, C1
+        "email=x%40example.org&e%07=1&e%07=2",  # a field name is echoed
+        "email=" + "%01" * 10 + "&name=",
+    ],
+)
+def test_pages_never_echo_control_characters(svc: Running, body: str) -> None:
+    response = svc.client.post(
+        f"{svc.url}/subscribe", content=body.encode(), headers={**FORM, "Origin": SITE_ORIGIN}
+    )
+    assert response.status_code in (200, 400)
+    assert not CONTROL.search(response.text), repr(response.text)
+    soup = BeautifulSoup(response.text, "html.parser")
+    shown = soup.get_text() + "".join(str(i.get("value", "")) for i in soup.find_all("input"))
+    assert not CONTROL.search(shown)
+    # The stylesheet still matches the hash the Content-Security-Policy allows.
+    assert soup.style is not None and soup.style.string == STYLE
 
 
 def test_foreign_origins_are_refused(svc: Running) -> None:
