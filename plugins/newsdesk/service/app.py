@@ -427,13 +427,17 @@ async def _subscribe(service: Service, request: Request) -> Response:
     if wait:
         log.warning("confirmation limit reached: sign-ups refused for %.0f s", wait)
         return _too_many(service, wait)
-    subscriber = await service.run(subscriptions.request_subscription, address, name)
-    task = None
-    if subscriber is not None:
-        task = BackgroundTask(_send_confirmation, service, subscriber)
+    # The answer must not tell a new address from a known one, not even by how long it
+    # takes: every sign-up does the same work before it (is the database there?), and
+    # all that depends on the address runs after the answer was sent.
+    await service.run(_reachable)
     response = _check_inbox(service)
-    response.background = task
+    response.background = BackgroundTask(_sign_up, service, address, name)
     return response
+
+
+def _reachable(store: Store) -> None:
+    store.conn.execute("SELECT count(*) FROM subscribers WHERE id = 0").fetchone()
 
 
 def _check_inbox(service: Service) -> Response:
@@ -458,15 +462,23 @@ def _too_many(service: Service, wait: float) -> Response:
     )
 
 
-def _send_confirmation(service: Service, subscriber: Subscriber) -> None:
-    """Runs after the answer was sent, so the answer takes as long for every address."""
+def _sign_up(service: Service, address: str, name: str) -> None:
+    """Record a sign-up and mail the confirmation when one is due. Runs after the answer
+    was sent (see :func:`_subscribe`); failures are logged, without the address."""
     try:
         with open_existing(service.database) as store:
+            subscriber = subscriptions.request_subscription(store, address, name)
+            if subscriber is None:
+                return  # already active: nothing to send
             token = confirmation.confirmation_token(service.secret, store, subscriber)
+    except (DatabaseUnavailable, NewsdeskError, sqlite3.Error) as exc:
+        log.error("a sign-up was not recorded: %s", exc)
+        return
+    try:
         url = f"{service.service_url}/confirm/{token}"
         message = confirmation.confirmation_message(service.settings, subscriber, url)
         confirmation.deliver(service.settings, subscriber, message)
-    except (DeliveryError, NewsdeskError, DatabaseUnavailable, OSError) as exc:
+    except (DeliveryError, NewsdeskError, OSError) as exc:
         log.error("confirmation for subscriber %d not delivered: %s", subscriber.id, exc)
     else:
         log.info("confirmation sent to subscriber %d", subscriber.id)
