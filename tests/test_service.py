@@ -662,11 +662,28 @@ def test_healthz(svc: Running) -> None:
     assert (response.status_code, response.text) == (200, "ok\n")
 
 
+def test_the_file_limit_fits_the_connections() -> None:
+    import resource
+
+    from newsdesk.service.server import ensure_file_limit
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        assert ensure_file_limit(10) == 10
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == soft  # high enough already
+        if hard != resource.RLIM_INFINITY:
+            fits = ensure_file_limit(hard * 2)
+            assert fits < hard * 2
+            assert fits + 64 <= resource.getrlimit(resource.RLIMIT_NOFILE)[0] <= hard
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 # -- the database: never replaced, never guessed ---------------------------------------------
 
 
 def test_a_database_moved_away_is_not_replaced_and_nobody_is_told_they_left(
-    svc: Running,
+    svc: Running, caplog: pytest.LogCaptureFixture
 ) -> None:
     database = svc.settings.email.database
     with svc.store() as store:
@@ -676,6 +693,7 @@ def test_a_database_moved_away_is_not_replaced_and_nobody_is_told_they_left(
 
     moved = database.with_name("moved.sqlite3")
     database.rename(moved)
+    caplog.set_level(logging.ERROR, logger="newsdesk.service")
     health = svc.client.get(f"{svc.url}/healthz")
     assert (health.status_code, health.text) == (503, "database unavailable\n")
     answers = [
@@ -692,6 +710,9 @@ def test_a_database_moved_away_is_not_replaced_and_nobody_is_told_they_left(
         assert "Not on the list" not in text and "unsubscribed" not in text
     assert not database.exists()  # no empty database took its place
     assert svc.inbox.messages == []
+    # Logged, once a minute rather than once a request.
+    assert caplog.text.count("database unavailable, answering 503") == 1
+    assert "no database file" in caplog.text
 
     moved.rename(database)
     assert svc.client.get(f"{svc.url}/healthz").status_code == 200

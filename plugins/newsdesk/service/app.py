@@ -111,12 +111,12 @@ class Service:
         self.per_email = RateLimiter(*self.limits.per_email)
         self.confirmations = RateLimiter(*self.limits.confirmations)
 
-    def log_unavailable(self, exc: Exception) -> None:
-        """Log why the database is unavailable, at most once a minute."""
+    def log_unavailable(self, why: object) -> None:
+        """Log why the database is unavailable, at most once a minute (not once a request)."""
         now = time.monotonic()
         if now - self._logged_unavailable >= 60:
             self._logged_unavailable = now
-            log.error("database unavailable, answering 503: %s", exc)
+            log.error("database unavailable, answering 503: %s", why)
 
     @property
     def database(self) -> Path:
@@ -133,9 +133,9 @@ class Service:
             with open_existing(self.database) as store:
                 try:
                     return fn(store, *args)
-                except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
-                    if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError)):
-                        raise
+                except sqlite3.DatabaseError as exc:
+                    if isinstance(exc, sqlite3.IntegrityError):
+                        raise  # a bug, not an outage
                     raise DatabaseUnavailable(f"the database failed: {exc}") from None
 
         return run_in_threadpool(call)
@@ -228,10 +228,10 @@ def create_app(
         try:
             problems = await service.run(health.problems)
         except Exception as exc:  # any failure means "not healthy"
-            log.error("health check failed: %s", exc)
+            service.log_unavailable(exc)
             return PlainTextResponse("database unavailable\n", status_code=503)
         if problems:
-            log.error("health check failed: the database is damaged: %s", problems[0])
+            service.log_unavailable(f"the database is damaged: {problems[0]}")
             return PlainTextResponse("database damaged\n", status_code=503)
         return PlainTextResponse("ok\n")
 
