@@ -86,6 +86,10 @@ class GuardedH11Protocol(H11Protocol):
         else:  # a pipelined request, already complete
             self._watch_answer()
 
+    def _unsupported_upgrade_warning(self) -> None:
+        # uvicorn logs two warnings per `Upgrade:` request; anyone could fill the log.
+        log.debug("an Upgrade request answered as plain HTTP")
+
     # -- the timers ----------------------------------------------------------------------
 
     def _wait_for_request(self) -> None:
@@ -181,6 +185,7 @@ def server_config(
         host=host,
         port=port,
         http=protocol_for(limits),
+        ws="none",  # no WebSocket routes: an upgrade request is answered as plain HTTP
         lifespan="off",
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
