@@ -689,6 +689,7 @@ def test_a_database_moved_away_is_not_replaced_and_nobody_is_told_they_left(
     with svc.store() as store:
         sub = store.add("kept@example.org", status="active", source="cli")
     unsubscribe = f"{svc.url}/unsubscribe/{make_token(SECRET, 'unsubscribe', sub.id)}"
+    confirm = make_token(SECRET, "confirm", f"{sub.id}:1", expires_at=time.time() + 99)
     assert svc.client.get(f"{svc.url}/healthz").status_code == 200
 
     moved = database.with_name("moved.sqlite3")
@@ -701,6 +702,7 @@ def test_a_database_moved_away_is_not_replaced_and_nobody_is_told_they_left(
         svc.client.post(unsubscribe, content=ONE_CLICK_BODY, headers=FORM),
         svc.client.post(unsubscribe, data={"action": "unsubscribe"}),
         svc.subscribe("new@example.org"),
+        svc.client.get(f"{svc.url}/confirm/{confirm}"),
     ]
     for response in answers:
         assert response.status_code == 503
