@@ -24,6 +24,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -151,25 +152,29 @@ def open_existing(database: Path) -> Store:
 
 
 class HealthCheck:
-    """``PRAGMA quick_check`` reads the whole file, so its verdict is kept for up to
-    ``max_age`` seconds while the file stays the same (device, inode, size, time)."""
+    """``PRAGMA quick_check`` reads the whole file (about 0.3 s for 100,000 subscribers),
+    so its verdict is kept for up to ``max_age`` seconds while the file stays the same
+    (device, inode, size, modification time), and one check runs at a time."""
 
     def __init__(self, database: Path, max_age: float = 60.0):
         self.database = database
         self.max_age = max_age
         self._verdict: tuple[object, float, list[str]] | None = None
+        self._lock = threading.Lock()
 
     def problems(self, store: Store) -> list[str]:
         """What is wrong with the open database; empty when it is sound."""
-        st = self.database.stat()
-        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-        now = time.monotonic()
-        if self._verdict and self._verdict[0] == key and now - self._verdict[1] < self.max_age:
-            store.conn.execute("SELECT count(*) FROM subscribers WHERE id = 0").fetchone()
-            return self._verdict[2]
-        problems = store.check()
-        self._verdict = (key, now, problems)
-        return problems
+        with self._lock:
+            st = self.database.stat()
+            key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            now = time.monotonic()
+            verdict = self._verdict
+            if verdict and verdict[0] == key and now - verdict[1] < self.max_age:
+                _reachable(store)
+                return verdict[2]
+            problems = store.check()
+            self._verdict = (key, now, problems)
+            return problems
 
 
 def create_app(
@@ -437,6 +442,7 @@ async def _subscribe(service: Service, request: Request) -> Response:
 
 
 def _reachable(store: Store) -> None:
+    """A cheap read that fails when the database is not usable."""
     store.conn.execute("SELECT count(*) FROM subscribers WHERE id = 0").fetchone()
 
 
