@@ -243,8 +243,6 @@ class Store:
             raise NewsdeskError(f"cannot open the database: {why}", shown) from None
         conn.row_factory = sqlite3.Row
         try:
-            if must_exist and not conn.execute("PRAGMA user_version").fetchone()[0]:
-                raise sqlite3.DatabaseError("it has no newsdesk tables")
             conn.execute("PRAGMA journal_mode=WAL")
             # In WAL mode NORMAL survives a crash or kill of the process; only a power loss
             # may roll back the last commits, and then a message goes twice, none is lost.
@@ -685,11 +683,19 @@ class Store:
 
 
 def _connect_existing(path: Path) -> sqlite3.Connection:
-    """Connect to the database file at ``path`` without ever creating it."""
+    """Connect to the newsdesk database file at ``path`` without ever creating it, nor
+    writing to a file that has no newsdesk tables (an empty file, say)."""
     if not path.is_file():
         raise FileNotFoundError(2, "there is no database file here")
     uri = f"{path.absolute().as_uri()}?mode=rw"
-    return sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+    conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+    try:
+        if not conn.execute("PRAGMA user_version").fetchone()[0]:
+            raise sqlite3.DatabaseError("it has no newsdesk tables")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
