@@ -302,4 +302,3 @@ def test_a_new_database_is_readable_by_its_owner_only(tmp_path):
         store.add("reader@example.org")
     for file in [path, *tmp_path.glob("state/*-wal")]:
         assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
-

@@ -135,6 +135,22 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def _connect_existing(path: Path) -> sqlite3.Connection:
+    """Connect to the newsdesk database file at ``path`` without ever creating it, nor
+    writing to a file that has no newsdesk tables (an empty file, say)."""
+    if not path.is_file():
+        raise FileNotFoundError(2, "there is no database file here")
+    uri = f"{path.absolute().as_uri()}?mode=rw"
+    conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+    try:
+        if not conn.execute("PRAGMA user_version").fetchone()[0]:
+            raise sqlite3.DatabaseError("it has no newsdesk tables")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 @dataclass(frozen=True)
 class Subscriber:
     id: int
@@ -680,22 +696,6 @@ class Store:
             (slug,),
         )
         return [(r[0], r[1]) for r in rows]
-
-
-def _connect_existing(path: Path) -> sqlite3.Connection:
-    """Connect to the newsdesk database file at ``path`` without ever creating it, nor
-    writing to a file that has no newsdesk tables (an empty file, say)."""
-    if not path.is_file():
-        raise FileNotFoundError(2, "there is no database file here")
-    uri = f"{path.absolute().as_uri()}?mode=rw"
-    conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
-    try:
-        if not conn.execute("PRAGMA user_version").fetchone()[0]:
-            raise sqlite3.DatabaseError("it has no newsdesk tables")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
