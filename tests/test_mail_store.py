@@ -40,6 +40,40 @@ def test_newer_schema_is_refused(tmp_path):
         Store.open(path)
 
 
+def test_must_exist_never_creates_a_database(tmp_path):
+    path = tmp_path / "state" / "newsdesk.sqlite3"
+    with pytest.raises(NewsdeskError, match="no database file"):
+        Store.open(path, must_exist=True)
+    assert not path.parent.exists()
+    path.parent.mkdir()
+    path.touch()  # an empty file has no newsdesk tables: refused, and left empty
+    with pytest.raises(NewsdeskError, match="no newsdesk tables"):
+        Store.open(path, must_exist=True)
+    assert path.stat().st_size == 0
+    path.unlink()
+    Store.open(path).close()
+    with Store.open(path, must_exist=True) as store:
+        store.add("there@example.org")
+        assert store.check() == []
+
+
+def test_check_reports_a_damaged_file(tmp_path):
+    path = tmp_path / "newsdesk.sqlite3"
+    with Store.open(path) as store:
+        for n in range(300):
+            store.add(f"reader{n}@example.org")
+    data = bytearray(path.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    data[page_size * 2 : page_size * 3] = bytes(range(256)) * (page_size // 256)
+    path.write_bytes(bytes(data))
+    with Store.open(path, must_exist=True) as store:
+        try:
+            problems = store.check()
+        except sqlite3.DatabaseError:
+            problems = ["unreadable"]
+    assert problems
+
+
 def test_addresses_are_normalised_and_validated():
     assert normalise_email("  Alice@Example.ORG ") == "alice@example.org"
     assert normalise_email("bob@bücher.example") == "bob@xn--bcher-kva.example"

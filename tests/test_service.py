@@ -3,6 +3,7 @@ server receiving the confirmation emails and the issues."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import email
@@ -11,6 +12,7 @@ import logging
 import mailbox
 import os
 import re
+import select
 import socket
 import subprocess
 import sys
@@ -34,6 +36,8 @@ from newsdesk.rendering import IssueRendering
 from newsdesk.service import SUBSCRIBE_MARKER, expand_subscribe_form, subscribe_form_html
 from newsdesk.service.app import create_app
 from newsdesk.service.limits import Limits, RateLimiter
+from newsdesk.service.pages import STYLE
+from newsdesk.service.server import server_config
 from newsdesk.settings import EmailSettings, Settings, SmtpSettings
 
 SECRET = b"test-secret-for-the-service"
@@ -95,6 +99,7 @@ def smtpd() -> Iterator[tuple[Inbox, int]]:
 @dataclass
 class Running:
     url: str
+    port: int
     settings: Settings
     inbox: Inbox
     client: httpx.Client
@@ -127,9 +132,10 @@ class Running:
         return match.group(1)
 
 
-def start_server(app, port: int) -> Callable[[], None]:
-    """Run ``app`` on uvicorn on 127.0.0.1:``port`` in a thread; returns a stop function."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+def start_server(app, port: int, limits: Limits | None = None) -> Callable[[], None]:
+    """Run ``app`` on uvicorn on 127.0.0.1:``port`` in a thread, configured as
+    ``newsdesk serve`` runs it; returns a stop function."""
+    config = server_config(app, limits or Limits(), port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -181,14 +187,16 @@ def start(tmp_path: Path, smtpd) -> Iterator[Callable[..., Running]]:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         settings = make_settings(tmp_path, url, (smtp_at or smtp_port) if smtp else None)
-        stop_server = start_server(create_app(settings, limits=limits, secret=SECRET), port)
+        Store.open(settings.email.database).close()  # as `newsdesk serve` does first
+        app = create_app(settings, limits=limits, secret=SECRET)
+        stop_server = start_server(app, port, limits)
         client = httpx.Client(timeout=10)
 
         def stop() -> None:
             client.close()
             stop_server()
 
-        r = Running(url, settings, inbox, client, stop)
+        r = Running(url, port, settings, inbox, client, stop)
         running.append(r)
         return r
 
@@ -232,7 +240,7 @@ def test_subscribe_confirm_send_one_click_unsubscribe_loop(svc: Running) -> None
     response = svc.subscribe("Reader@Example.org", "Ada Reader")
     assert response.status_code == 200
     assert "Check your inbox" in page_text(response)
-    assert svc.status(reader) == "pending"
+    wait_until(lambda: svc.status(reader) == "pending")  # recorded after the answer
 
     confirm = svc.inbox.wait_for(reader)
     assert confirm["Subject"] == "Confirm your subscription to Test Letter"
@@ -323,6 +331,29 @@ def test_same_answer_whatever_the_status(svc: Running) -> None:
     assert svc.sources("gone@example.org")[-1] == ("unsubscribed", "active", "web")
 
 
+def test_the_answer_does_not_wait_for_what_depends_on_the_address(svc: Running) -> None:
+    """A new address and a known one get their answer after the same work: what differs
+    (recording a new subscriber, the confirmation email) happens after the answer. Here
+    the database is locked for writing, and still both answers come at once."""
+    with svc.store() as store:
+        store.add("known@example.org", status="active", source="cli")
+    with svc.store() as locker:
+        locker.conn.execute("BEGIN IMMEDIATE")
+        elapsed = {}
+        for address in ("known@example.org", "fresh@example.org"):
+            started = time.monotonic()
+            response = svc.subscribe(address)
+            elapsed[address] = time.monotonic() - started
+            assert response.status_code == 200
+            assert "Check your inbox" in page_text(response)
+        assert svc.status("fresh@example.org") is None  # not recorded yet: still locked
+        locker.conn.execute("ROLLBACK")
+    assert max(elapsed.values()) < 1.0, elapsed
+    svc.inbox.wait_for("fresh@example.org")
+    assert svc.status("fresh@example.org") == "pending"
+    assert svc.inbox.to("known@example.org") == []
+
+
 def test_an_old_confirmation_link_cannot_undo_an_unsubscribe(svc: Running) -> None:
     address = "fickle@example.org"
     svc.subscribe(address)
@@ -391,10 +422,29 @@ def test_rate_limit_per_email_address(start) -> None:
     assert svc.subscribe("twice@example.org").status_code == 200
     assert svc.subscribe("Twice@example.org").status_code == 200
     assert svc.subscribe("TWICE@EXAMPLE.ORG").status_code == 429
+    # A +tag reaches the same mailbox: it gets no more confirmations.
+    assert svc.subscribe("twice+1@example.org").status_code == 429
+    assert svc.subscribe("Twice+other@Example.org").status_code == 429
+    assert svc.status("twice+1@example.org") is None
     assert svc.subscribe("someone.else@example.org").status_code == 200
     svc.inbox.wait_for("twice@example.org", 2)
     time.sleep(0.2)
     assert len(svc.inbox.to("twice@example.org")) == 2
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("victim@example.org", "victim@example.org"),
+        ("victim+1@example.org", "victim@example.org"),
+        ("Victim+a+b@Example.ORG", "victim@example.org"),
+        ("+only@example.org", "+only@example.org"),
+    ],
+)
+def test_per_address_limits_count_the_mailbox(address: str, key: str) -> None:
+    from newsdesk.service.limits import mailbox_key
+
+    assert mailbox_key(address) == key
 
 
 def test_rate_limiter_window_slides() -> None:
@@ -482,6 +532,31 @@ def test_an_invalid_address_shows_the_form_again(svc: Running) -> None:
     assert page.find("form")["action"] == "subscribe"
 
 
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "email=a%1b%5b31m%07%40example.org&name=Ann%00%0d%0aX-Evil%3a+1&website=",
+        "email=ok%40example.org&name=%e2%80%aeevil%c2%9b&website=",  # bidi, C1
+        "email=x%40example.org&e%07=1&e%07=2",  # a field name is echoed
+        "email=" + "%01" * 10 + "&name=",
+    ],
+)
+def test_pages_never_echo_control_characters(svc: Running, body: str) -> None:
+    response = svc.client.post(
+        f"{svc.url}/subscribe", content=body.encode(), headers={**FORM, "Origin": SITE_ORIGIN}
+    )
+    assert response.status_code in (200, 400)
+    assert not CONTROL.search(response.text), repr(response.text)
+    soup = BeautifulSoup(response.text, "html.parser")
+    shown = soup.get_text() + "".join(str(i.get("value", "")) for i in soup.find_all("input"))
+    assert not CONTROL.search(shown)
+    # The stylesheet still matches the hash the Content-Security-Policy allows.
+    assert soup.style is not None and soup.style.string == STYLE
+
+
 def test_foreign_origins_are_refused(svc: Running) -> None:
     for origin in ("https://evil.example.net", "null", "https://letter.example.org.example.net"):
         response = svc.subscribe("victim@example.org", origin=origin)
@@ -543,13 +618,16 @@ def test_bad_tokens_get_a_clear_400(svc: Running) -> None:
         ("DELETE", "/unsubscribe/abc", 405, "GET, HEAD, POST"),
         ("POST", "/healthz", 405, "GET, HEAD"),
         ("GET", "/nothing-here", 404, None),
+        ("GET", "/subscribe/", 404, None),  # no redirect, wherever Host points
+        ("POST", "/healthz/", 404, None),
     ],
 )
 def test_wrong_methods_and_paths(
     svc: Running, method: str, path: str, status: int, allow: str | None
 ) -> None:
-    response = svc.client.request(method, f"{svc.url}{path}")
+    response = svc.client.request(method, f"{svc.url}{path}", headers={"Host": "evil.example.net"})
     assert response.status_code == status
+    assert "location" not in response.headers
     assert response.headers["content-type"].startswith("text/html")
     allowed = response.headers.get("allow")
     assert (set(allowed.split(", ")) if allowed else None) == (
@@ -582,6 +660,200 @@ def test_security_headers_on_every_answer(svc: Running) -> None:
 def test_healthz(svc: Running) -> None:
     response = svc.client.get(f"{svc.url}/healthz")
     assert (response.status_code, response.text) == (200, "ok\n")
+
+
+def test_the_file_limit_fits_the_connections() -> None:
+    import resource
+
+    from newsdesk.service.server import ensure_file_limit
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        assert ensure_file_limit(10) == 10
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == soft  # high enough already
+        if hard != resource.RLIM_INFINITY:
+            fits = ensure_file_limit(hard * 2)
+            assert fits < hard * 2
+            assert fits + 64 <= resource.getrlimit(resource.RLIMIT_NOFILE)[0] <= hard
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+# -- the database: never replaced, never guessed ---------------------------------------------
+
+
+def test_a_database_moved_away_is_not_replaced_and_nobody_is_told_they_left(
+    svc: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = svc.settings.email.database
+    with svc.store() as store:
+        sub = store.add("kept@example.org", status="active", source="cli")
+    unsubscribe = f"{svc.url}/unsubscribe/{make_token(SECRET, 'unsubscribe', sub.id)}"
+    confirm = make_token(SECRET, "confirm", f"{sub.id}:1", expires_at=time.time() + 99)
+    assert svc.client.get(f"{svc.url}/healthz").status_code == 200
+
+    moved = database.with_name("moved.sqlite3")
+    database.rename(moved)
+    caplog.set_level(logging.ERROR, logger="newsdesk.service")
+    health = svc.client.get(f"{svc.url}/healthz")
+    assert (health.status_code, health.text) == (503, "database unavailable\n")
+    answers = [
+        svc.client.get(unsubscribe),
+        svc.client.post(unsubscribe, content=ONE_CLICK_BODY, headers=FORM),
+        svc.client.post(unsubscribe, data={"action": "unsubscribe"}),
+        svc.subscribe("new@example.org"),
+        svc.client.get(f"{svc.url}/confirm/{confirm}"),
+    ]
+    for response in answers:
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "60"
+        text = page_text(response)
+        assert "Temporarily unavailable" in text and "nothing was changed" in text
+        assert "Not on the list" not in text and "unsubscribed" not in text
+    assert not database.exists()  # no empty database took its place
+    assert svc.inbox.messages == []
+    # Logged, once a minute rather than once a request.
+    assert caplog.text.count("database unavailable, answering 503") == 1
+    assert "no database file" in caplog.text
+
+    moved.rename(database)
+    assert svc.client.get(f"{svc.url}/healthz").status_code == 200
+    response = svc.client.post(unsubscribe, content=ONE_CLICK_BODY, headers=FORM)
+    assert response.status_code == 200
+    assert "You are unsubscribed" in page_text(response)
+    assert svc.sources("kept@example.org") == [
+        (None, "active", "cli"),
+        ("active", "unsubscribed", "one-click"),
+    ]
+
+
+def test_healthz_fails_for_a_damaged_or_empty_database(svc: Running) -> None:
+    database = svc.settings.email.database
+    with svc.store() as store:
+        for n in range(200):
+            store.add(f"reader{n}@example.org", status="active", source="cli")
+    assert svc.client.get(f"{svc.url}/healthz").status_code == 200
+    good = database.read_bytes()
+    page_size = int.from_bytes(good[16:18], "big")
+    # Keep the header and the schema (page 1); scramble the pages after it.
+    damaged = good[:page_size] + bytes(range(256)) * ((len(good) - page_size) // 256)
+    database.write_bytes(damaged)
+    health = svc.client.get(f"{svc.url}/healthz")
+    assert health.status_code == 503
+    assert health.text in ("database damaged\n", "database unavailable\n")
+    assert svc.subscribe("while.damaged@example.org").status_code == 503
+
+    database.write_bytes(b"")  # an empty file is not a newsdesk database either
+    assert svc.client.get(f"{svc.url}/healthz").status_code == 503
+    assert database.stat().st_size == 0  # and the service did not fill it in
+
+    database.write_bytes(good)
+    assert svc.client.get(f"{svc.url}/healthz").status_code == 200
+
+
+def test_the_app_never_creates_the_database(tmp_path: Path) -> None:
+    from newsdesk.errors import NewsdeskError
+
+    settings = make_settings(tmp_path, "https://s.example.org", None)
+    with pytest.raises(NewsdeskError, match="no database file") as info:
+        create_app(settings, secret=SECRET)
+    assert info.value.path == ".newsdesk/newsdesk.sqlite3"
+    assert not settings.email.database.exists()
+
+
+# -- connections: idle and slow clients --------------------------------------------------
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server closed ``sock`` (reading whatever answer it sent first)."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return False
+    try:
+        while data := sock.recv(65536, socket.MSG_DONTWAIT):
+            del data
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def test_idle_sockets_do_not_lock_out_healthz_or_sign_ups(svc: Running) -> None:
+    sockets = [socket.create_connection(("127.0.0.1", svc.port)) for _ in range(250)]
+    try:
+        started = time.monotonic()
+        with httpx.Client(timeout=2) as fresh:
+            response = fresh.get(f"{svc.url}/healthz")
+            elapsed = time.monotonic() - started
+            assert (response.status_code, response.text) == (200, "ok\n")
+            assert elapsed < 2
+            assert fresh.get(f"{svc.url}/subscribe").status_code == 200
+        assert svc.subscribe("busy@example.org").status_code == 200
+        wait_until(lambda: svc.status("busy@example.org") == "pending")
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def test_silent_and_trickling_connections_are_closed(start) -> None:
+    svc = start(Limits(idle_timeout=0.5, request_timeout=1.5))
+    head = (
+        b"POST /subscribe HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 40\r\n\r\n"
+    )
+
+    def connect() -> socket.socket:
+        return socket.create_connection(("127.0.0.1", svc.port))
+
+    silent, trickle_head, trickle_body, kept_alive = (connect() for _ in range(4))
+    trickle_body.sendall(head)
+    kept_alive.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert b"200 OK" in kept_alive.recv(65536)
+    started = time.monotonic()
+    closed_at: dict[str, float] = {}
+    names = {
+        "silent": silent,
+        "trickle_head": trickle_head,
+        "trickle_body": trickle_body,
+        "kept_alive": kept_alive,
+    }
+    try:
+        while len(closed_at) < len(names) and time.monotonic() - started < 5:
+            for sock in (trickle_head, trickle_body):  # one byte every 0.1 s
+                with contextlib.suppress(OSError):
+                    sock.sendall(b"X")
+            for name, sock in names.items():
+                if name not in closed_at and closed_by_server(sock):
+                    closed_at[name] = time.monotonic() - started
+            time.sleep(0.1)
+    finally:
+        for sock in names.values():
+            sock.close()
+    assert set(closed_at) == set(names), closed_at
+    # Silence ends a connection after the idle timeout, before and between requests...
+    assert closed_at["silent"] < 1.4
+    assert closed_at["kept_alive"] < 1.4
+    # ...and a request that trickles in, a byte at a time, after the request timeout.
+    for name in ("trickle_head", "trickle_body"):
+        assert 1.0 < closed_at[name] < 2.6, closed_at
+    # The service still answers, and the half-sent sign-up stored nothing.
+    assert svc.client.get(f"{svc.url}/healthz").status_code == 200
+    with svc.store() as store:
+        assert store.subscribers() == []
+
+
+def test_at_the_connection_limit_the_longest_waiting_are_closed(start) -> None:
+    svc = start(Limits(max_connections=20))
+    sockets = [socket.create_connection(("127.0.0.1", svc.port)) for _ in range(30)]
+    try:
+        with httpx.Client(timeout=2) as fresh:
+            assert fresh.get(f"{svc.url}/healthz").status_code == 200
+        wait_until(lambda: all(closed_by_server(s) for s in sockets[:10]), timeout=2)
+        assert not any(closed_by_server(s) for s in sockets[-10:])
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def test_without_smtp_the_confirmation_goes_to_the_outbox(start) -> None:

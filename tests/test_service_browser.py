@@ -47,6 +47,7 @@ def test_sign_up_on_the_site_without_javascript(
     assert built.ok, built.log
 
     settings = make_settings(tmp_path / "service", service_url, smtp_port, site_url=site)
+    Store.open(settings.email.database).close()  # as `newsdesk serve` does first
     stop = start_server(create_app(settings, secret=SECRET), service_port)
     context = browser.new_context(java_script_enabled=False)
     try:

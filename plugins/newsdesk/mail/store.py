@@ -181,6 +181,22 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def _connect_existing(path: Path) -> sqlite3.Connection:
+    """Connect to the newsdesk database file at ``path`` without ever creating it, nor
+    writing to a file that has no newsdesk tables (an empty file, say)."""
+    if not path.is_file():
+        raise FileNotFoundError(2, "there is no database file here")
+    uri = f"{path.absolute().as_uri()}?mode=rw"
+    conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+    try:
+        if not conn.execute("PRAGMA user_version").fetchone()[0]:
+            raise sqlite3.DatabaseError("it has no newsdesk tables")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 @dataclass(frozen=True)
 class Subscriber:
     id: int
@@ -282,19 +298,25 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path, *, display: str | None = None) -> Store:
+    def open(cls, path: Path, *, display: str | None = None, must_exist: bool = False) -> Store:
         """Open (creating or migrating) the database at ``path``.
 
         A database that cannot be created or is not SQLite raises :class:`NewsdeskError`
         naming it as ``display`` (the path relative to the project), else as ``path``.
+        With ``must_exist`` nothing is created: a missing file, or one without newsdesk's
+        tables, raises :class:`NewsdeskError` too (for the long-running service, which
+        must not replace a database that was moved away with an empty one).
         """
         shown = display or str(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Subscribers' addresses are personal data: readable by the owner only. SQLite
-            # gives its -wal and -shm files the same permissions.
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            if must_exist:
+                conn = _connect_existing(path)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                # Subscribers' addresses are personal data: readable by the owner only.
+                # SQLite gives its -wal and -shm files the same permissions.
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+                conn = sqlite3.connect(path, timeout=30, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise NewsdeskError(f"cannot open the database: {why}", shown) from None
@@ -331,6 +353,14 @@ class Store:
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
+
+    def check(self) -> list[str]:
+        """What SQLite's ``PRAGMA quick_check`` finds wrong; empty when the file is sound.
+
+        A file too damaged to check raises :class:`sqlite3.DatabaseError`.
+        """
+        rows = [str(row[0]) for row in self.conn.execute("PRAGMA quick_check")]
+        return [] if rows == ["ok"] else rows
 
     def __enter__(self) -> Store:
         return self

@@ -35,28 +35,36 @@ def serve(
 
     Behind a reverse proxy on the same machine, uvicorn takes the client's address from
     ``X-Forwarded-For`` (only from ``forwarded_allow_ips``), so the rate limits see the
-    real client. The access log is off: its lines would carry the tokens of the links.
-    Raises :class:`newsdesk.errors.NewsdeskError` for a configuration error.
+    real client. Connections are limited as :mod:`newsdesk.service.server` describes.
+    The database is created (or migrated) here, once: the running service never creates
+    it. Raises :class:`newsdesk.errors.NewsdeskError` for a configuration error.
     """
+    import dataclasses
     import logging
 
     import uvicorn
 
+    from newsdesk.mail.store import Store
     from newsdesk.service.app import create_app
+    from newsdesk.service.limits import Limits
+    from newsdesk.service.server import ensure_file_limit, server_config
 
-    app = create_app(settings)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
-        access_log=False,
-        server_header=False,
-        log_level="info",
-        timeout_keep_alive=5,
-        limit_concurrency=200,
-    )
+    log = logging.getLogger("newsdesk.service")
+    database = settings.email.database
+    existed = database.is_file()
+    Store.open(database, display=settings.relative(database)).close()
+    if not existed:
+        log.warning("no database yet: created an empty one, %s", settings.relative(database))
+    limits = Limits()
+    fits = ensure_file_limit(limits.max_connections)
+    if fits < limits.max_connections:
+        log.warning(
+            "the limit on open files allows %d connections, not %d", fits, limits.max_connections
+        )
+        limits = dataclasses.replace(limits, max_connections=fits)
+    app = create_app(settings, limits=limits)
+    config = server_config(app, limits, host, port, forwarded_allow_ips=forwarded_allow_ips)
+    uvicorn.Server(config).run()

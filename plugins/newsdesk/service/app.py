@@ -10,16 +10,22 @@ Routes (relative to ``email.service_url``; a reverse proxy may serve them under 
 - ``POST /unsubscribe/{token}``: unsubscribes, idempotent. The body
   ``List-Unsubscribe=One-Click`` (RFC 8058, what mail providers send) records the source
   ``one-click``; the page's button sends ``action=unsubscribe`` and records ``web``;
-- ``GET /healthz``: ``ok`` when the database answers.
+- ``GET /healthz``: ``ok`` when the database is there and passes ``PRAGMA quick_check``.
 
 Each request opens the database briefly in a worker thread: SQLite in WAL mode lets the
-sender and this service share it.
+sender and this service share it. The service never creates the database (``newsdesk
+serve`` does, before it starts): when the file is gone (a restore, a missing mount),
+requests that need it get a 503 "temporarily unavailable" page and nothing changes,
+rather than an empty database taking its place.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import sqlite3
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +48,13 @@ from newsdesk.mail.send import DeliveryError
 from newsdesk.mail.store import Store, Subscriber
 from newsdesk.mail.tokens import load_secret
 from newsdesk.service import confirmation, subscriptions
-from newsdesk.service.limits import BodySizeLimit, Limits, RateLimiter, retry_after
+from newsdesk.service.limits import (
+    BodySizeLimit,
+    Limits,
+    RateLimiter,
+    mailbox_key,
+    retry_after,
+)
 from newsdesk.service.pages import (
     EMAIL_FIELD,
     HONEYPOT_FIELD,
@@ -64,6 +76,10 @@ T = TypeVar("T")
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 MAX_FIELDS = 10
+
+
+class DatabaseUnavailable(Exception):
+    """The database is missing or cannot be used; the request changed nothing."""
 
 
 class FormError(Exception):
@@ -89,23 +105,76 @@ class Service:
     per_email: RateLimiter = field(init=False)
     confirmations: RateLimiter = field(init=False)
 
+    _logged_unavailable: float = field(init=False, default=float("-inf"))
+
     def __post_init__(self) -> None:
         self.per_client = RateLimiter(*self.limits.per_client)
         self.per_email = RateLimiter(*self.limits.per_email)
         self.confirmations = RateLimiter(*self.limits.confirmations)
+
+    def log_unavailable(self, why: object) -> None:
+        """Log why the database is unavailable, at most once a minute (not once a request)."""
+        now = time.monotonic()
+        if now - self._logged_unavailable >= 60:
+            self._logged_unavailable = now
+            log.error("database unavailable, answering 503: %s", why)
 
     @property
     def database(self) -> Path:
         return self.settings.email.database
 
     def run(self, fn: Callable[..., T], *args: object) -> Awaitable[T]:
-        """Run ``fn(store, *args)`` with the database open, in a worker thread."""
+        """Run ``fn(store, *args)`` with the database open, in a worker thread.
+
+        Raises :class:`DatabaseUnavailable` when the database is missing (it is never
+        created here) or SQLite cannot use it.
+        """
 
         def call() -> T:
-            with Store.open(self.database) as store:
-                return fn(store, *args)
+            with open_existing(self.database) as store:
+                try:
+                    return fn(store, *args)
+                except sqlite3.DatabaseError as exc:
+                    if isinstance(exc, sqlite3.IntegrityError):
+                        raise  # a bug, not an outage
+                    raise DatabaseUnavailable(f"the database failed: {exc}") from None
 
         return run_in_threadpool(call)
+
+
+def open_existing(database: Path) -> Store:
+    """The service's way to open the database: never creating it. Raises
+    :class:`DatabaseUnavailable`."""
+    try:
+        return Store.open(database, must_exist=True)
+    except NewsdeskError as exc:
+        raise DatabaseUnavailable(str(exc)) from None
+
+
+class HealthCheck:
+    """``PRAGMA quick_check`` reads the whole file (about 0.3 s for 100,000 subscribers),
+    so its verdict is kept for up to ``max_age`` seconds while the file stays the same
+    (device, inode, size, modification time), and one check runs at a time."""
+
+    def __init__(self, database: Path, max_age: float = 60.0):
+        self.database = database
+        self.max_age = max_age
+        self._verdict: tuple[object, float, list[str]] | None = None
+        self._lock = threading.Lock()
+
+    def problems(self, store: Store) -> list[str]:
+        """What is wrong with the open database; empty when it is sound."""
+        with self._lock:
+            st = self.database.stat()
+            key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            now = time.monotonic()
+            verdict = self._verdict
+            if verdict and verdict[0] == key and now - verdict[1] < self.max_age:
+                _reachable(store)
+                return verdict[2]
+            problems = store.check()
+            self._verdict = (key, now, problems)
+            return problems
 
 
 def create_app(
@@ -115,7 +184,8 @@ def create_app(
 
     ``secret`` defaults to the list's secret (``NEWSDESK_SECRET`` or ``.newsdesk/secret``),
     the one the sender signs unsubscribe links with. Raises :class:`NewsdeskError` when
-    ``email.service_url`` is not configured.
+    ``email.service_url`` is not configured, or the database does not exist (the app
+    never creates it) or cannot be opened.
     """
     service_url = settings.email.service_url
     if not service_url:
@@ -125,9 +195,10 @@ def create_app(
             "mkdocs.yml",
         )
     limits = limits or Limits()
-    # Fail at start-up, not on the first request, when the database cannot be opened.
+    # Fail at start-up, not on the first request, when the database cannot be opened. The
+    # service never creates it: `newsdesk serve` (or any subscribers command) does.
     database = settings.email.database
-    Store.open(database, display=settings.relative(database)).close()
+    Store.open(database, display=settings.relative(database), must_exist=True).close()
     origins = frozenset(o for o in (origin_of(settings.site_url), origin_of(service_url)) if o)
     service = Service(
         settings=settings,
@@ -156,16 +227,29 @@ def create_app(
             return await _unsubscribe(service, request)
         return await _unsubscribe_page(service, request.path_params["token"])
 
-    async def healthz(request: Request) -> Response:
-        def check(store: Store) -> None:
-            store.conn.execute("SELECT 1").fetchone()
+    health = HealthCheck(database)
 
+    async def healthz(request: Request) -> Response:
         try:
-            await service.run(check)
+            problems = await service.run(health.problems)
         except Exception as exc:  # any failure means "not healthy"
-            log.error("health check failed: %s", exc)
+            service.log_unavailable(exc)
             return PlainTextResponse("database unavailable\n", status_code=503)
+        if problems:
+            service.log_unavailable(f"the database is damaged: {problems[0]}")
+            return PlainTextResponse("database damaged\n", status_code=503)
         return PlainTextResponse("ok\n")
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        service.log_unavailable(exc)
+        return pages.message(
+            "Temporarily unavailable",
+            "The list cannot be reached right now, so nothing was changed. "
+            "Please try again in a few minutes.",
+            status=503,
+            error=True,
+            headers={"Retry-After": "60"},
+        )
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -194,7 +278,7 @@ def create_app(
         Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders, csp=content_security_policy(STYLE_HASH)),
@@ -215,8 +299,16 @@ def create_app(
                 ),
             ),
         ],
-        exception_handlers={HTTPException: http_error, 500: server_error},
+        exception_handlers={
+            HTTPException: http_error,
+            DatabaseUnavailable: unavailable,
+            500: server_error,
+        },
     )
+    # Starlette would answer `/subscribe/` with a redirect built from the Host header,
+    # without the proxy's path prefix: a redirect anywhere a forged Host says. No redirect.
+    app.router.redirect_slashes = False
+    return app
 
 
 # -- forms ------------------------------------------------------------------------------------
@@ -333,20 +425,25 @@ async def _subscribe(service: Service, request: Request) -> Response:
             email=raw_email[:MAX_EMAIL],
             name=raw_name[:200],
         )
-    wait = service.per_email.hit(address)
+    wait = service.per_email.hit(mailbox_key(address))
     if wait:
         return _too_many(service, wait)
     wait = service.confirmations.hit("all")
     if wait:
         log.warning("confirmation limit reached: sign-ups refused for %.0f s", wait)
         return _too_many(service, wait)
-    subscriber = await service.run(subscriptions.request_subscription, address, name)
-    task = None
-    if subscriber is not None:
-        task = BackgroundTask(_send_confirmation, service, subscriber)
+    # The answer must not tell a new address from a known one, not even by how long it
+    # takes: every sign-up does the same work before it (is the database there?), and
+    # all that depends on the address runs after the answer was sent.
+    await service.run(_reachable)
     response = _check_inbox(service)
-    response.background = task
+    response.background = BackgroundTask(_sign_up, service, address, name)
     return response
+
+
+def _reachable(store: Store) -> None:
+    """A cheap read that fails when the database is not usable."""
+    store.conn.execute("SELECT count(*) FROM subscribers WHERE id = 0").fetchone()
 
 
 def _check_inbox(service: Service) -> Response:
@@ -371,11 +468,19 @@ def _too_many(service: Service, wait: float) -> Response:
     )
 
 
-def _send_confirmation(service: Service, subscriber: Subscriber) -> None:
-    """Runs after the answer was sent, so the answer takes as long for every address."""
+def _sign_up(service: Service, address: str, name: str) -> None:
+    """Record a sign-up and mail the confirmation when one is due. Runs after the answer
+    was sent (see :func:`_subscribe`); failures are logged, without the address."""
     try:
-        with Store.open(service.database) as store:
+        with open_existing(service.database) as store:
+            subscriber = subscriptions.request_subscription(store, address, name)
+            if subscriber is None:
+                return  # already active: nothing to send
             token = confirmation.confirmation_token(service.secret, store, subscriber)
+    except (DatabaseUnavailable, NewsdeskError, sqlite3.Error) as exc:
+        log.error("a sign-up was not recorded: %s", exc)
+        return
+    try:
         url = f"{service.service_url}/confirm/{token}"
         message = confirmation.confirmation_message(service.settings, subscriber, url)
         confirmation.deliver(service.settings, subscriber, message)

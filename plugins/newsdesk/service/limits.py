@@ -37,6 +37,13 @@ class Limits:
     """Bytes in a request body."""
     max_token: int = 256
     """Characters in a token in a URL."""
+    idle_timeout: float = 5.0
+    """Seconds a connection may stay silent: before its first request and between requests."""
+    request_timeout: float = 10.0
+    """Seconds a client has to send a whole request (head and body), counted from when
+    the connection started waiting for it, and again to read the answer."""
+    max_connections: int = 1000
+    """Open connections; at the limit, the one waiting longest for its client is closed."""
 
 
 class RateLimiter:
@@ -90,6 +97,14 @@ class RateLimiter:
             del self._hits[next(iter(self._hits))]
 
 
+def mailbox_key(address: str) -> str:
+    """The mailbox a (normalised) address reaches, for the per-address limit: lower case,
+    without a ``+tag`` (``victim+1@example.org`` is ``victim@example.org``'s mailbox)."""
+    local, _, domain = address.rpartition("@")
+    mailbox = local.split("+", 1)[0] or local
+    return f"{mailbox}@{domain}".lower()
+
+
 def retry_after(seconds: float) -> str:
     """A ``Retry-After`` header value: whole seconds, at least 1."""
     return str(max(1, math.ceil(seconds)))
@@ -100,7 +115,8 @@ class BodySizeLimit:
 
     The body is read here (it is small by definition) and replayed to the app, so a body
     streamed without ``Content-Length`` is limited too. ``bad_length()`` answers a
-    malformed ``Content-Length``.
+    malformed ``Content-Length``. A request whose client goes away before the body is
+    complete never reaches the app.
     """
 
     def __init__(
@@ -133,28 +149,23 @@ class BodySizeLimit:
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                # The client went away; let the app see it.
-                await self.app(scope, _replay(b"", message, receive), send)
+                # The client went away (or was cut off as too slow): nobody to answer.
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_body:
                 await self.too_large()(scope, receive, send)
                 return
-        await self.app(scope, _replay(bytes(body), None, receive), send)
+        await self.app(scope, _replay(bytes(body), receive), send)
 
 
-def _replay(
-    body: bytes, pending: Message | None, receive: Receive
-) -> Callable[[], Awaitable[Message]]:
+def _replay(body: bytes, receive: Receive) -> Callable[[], Awaitable[Message]]:
     sent = False
 
     async def replay() -> Message:
         nonlocal sent
         if not sent:
             sent = True
-            if pending is not None:
-                return pending
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 

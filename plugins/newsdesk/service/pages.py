@@ -2,15 +2,18 @@
 
 Pages are rendered with Jinja2 (autoescaping on) from the templates below; they carry
 one inline stylesheet, allowed by its hash in the Content-Security-Policy, and no
-scripts. Every form works without JavaScript and without cookies.
+scripts. Every form works without JavaScript and without cookies. Whatever a page shows
+passes :func:`printable` first, so no page echoes a control character a client sent.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
 
 import jinja2
+from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 from newsdesk.pages import SUBSCRIBE_MARKER  # where a page wants the sign-up form
@@ -90,8 +93,26 @@ _TEMPLATES = {
 {% endblock %}""",
 }
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Control characters (C0, DEL, C1) and the bidirectional controls that reorder text."""
+
+
+def printable(value: object) -> object:
+    """``value`` with each control character replaced by U+FFFD; other values unchanged.
+
+    Jinja applies it to every ``{{ }}`` value (``finalize``), before escaping; trusted
+    markup (:class:`markupsafe.Markup`, the stylesheet) is left as it is.
+    """
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _UNPRINTABLE.sub("\N{REPLACEMENT CHARACTER}", value)
+    return value
+
+
 _ENV = jinja2.Environment(
-    loader=jinja2.DictLoader(_TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+    loader=jinja2.DictLoader(_TEMPLATES),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    finalize=printable,
 )
 _FIELDS = {
     "email": EMAIL_FIELD,
@@ -145,7 +166,7 @@ class Pages:
         self, template: str, status: int, headers: dict[str, str] | None, **context: object
     ) -> HTMLResponse:
         html = _ENV.get_template(template).render(
-            newsletter=self.newsletter, site_url=self.site_url, style=STYLE, **context
+            newsletter=self.newsletter, site_url=self.site_url, style=Markup(STYLE), **context
         )
         return HTMLResponse(html, status_code=status, headers=headers)
 
