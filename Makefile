@@ -70,6 +70,12 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff format --check plugins tests
 	$(BIN)/python -m pytest
 
+# The inner loop: everything but the Dovecot, browser and slow tests (under a minute).
+.PHONY: test-quick
+test-quick: $(VENV)/.installed-test
+	$(BIN)/ruff check plugins tests
+	$(BIN)/python -m pytest -q -m "not dovecot and not browser and not slow"
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check plugins tests
 	$(BIN)/ruff format --check plugins tests

@@ -188,3 +188,15 @@ def serve_dir():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by what they need, from the fixtures they use: ``dovecot`` (a Dovecot
+    server started by the test) and ``browser`` (Debian's chromium), so ``make test-quick``
+    can leave them out."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "dovecot" in names:
+            item.add_marker(pytest.mark.dovecot)
+        if "browser" in names:
+            item.add_marker(pytest.mark.browser)

@@ -493,7 +493,6 @@ def test_newsdesk_inbox_command_line(
     dovecot.deliver(user, gmail_dsn("erin@example.net", verp(erin.id), subscriber_id=erin.id))
     monkeypatch.setenv("NEWSDESK_INBOX_URL", dovecot.url("pop3", user))
     monkeypatch.setenv("NEWSDESK_INBOX_PASSWORD", user.password)
-    monkeypatch.setattr(cli, "EXTENSIONS", ("newsdesk.mail.inbox",))
     config = str(root / "mkdocs.yml")
 
     assert cli.main(["-f", config, "inbox", "--dry-run"]) == 0

@@ -19,15 +19,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from newsdesk.errors import NewsdeskError
+from newsdesk.errors import EX_ERROR, EX_OK, EX_TEMPFAIL, NewsdeskError
 from newsdesk.settings import Settings
 from newsdesk.textsafe import spreadsheet_safe, terminal_safe
 
-EX_OK, EX_ERROR, EX_TEMPFAIL = 0, 1, 75
-
 #: Optional modules adding commands: each defines ``register(subparsers)`` and gives its
 #: parsers a ``handler(args) -> int`` default (see :func:`load_settings_for`).
-EXTENSIONS = ("newsdesk.mail.inbox",)
+EXTENSIONS: tuple[str, ...] = ()
 
 
 def load_settings_for(args: argparse.Namespace) -> Settings:
@@ -540,6 +538,12 @@ def cmd_new(args: argparse.Namespace) -> int:
     return EX_OK
 
 
+def cmd_inbox(args: argparse.Namespace) -> int:
+    from newsdesk.mail.inbox import inbox_command
+
+    return inbox_command(load_settings_for(args), args.dry_run, if_configured=args.if_configured)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from newsdesk.service import serve
 
@@ -648,6 +652,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", metavar="YYYY-MM-DD", help="default: today")
     p.add_argument("--author")
     p.set_defaults(handler=cmd_new)
+
+    p = commands.add_parser(
+        "inbox",
+        help="apply unsubscribe requests and bounces from the list's mailbox",
+        description="Read the new messages of email.inbox.url (IMAP or POP3) and apply "
+        "unsubscribe requests and bounces to the subscribers.",
+        parents=[common],
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="say what would change; change and mark nothing"
+    )
+    p.add_argument(
+        "--if-configured",
+        action="store_true",
+        help="do nothing (exit 0) when no inbox is configured, as `make publish` runs it",
+    )
+    p.set_defaults(handler=cmd_inbox)
 
     p = commands.add_parser("serve", help="run the subscription service", parents=[common])
     p.add_argument("--host", default="127.0.0.1")

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+EX_OK = 0
+"""Everything ended."""
+EX_ERROR = 1
+"""A configuration or usage error, or an issue refused: reported as a message."""
+EX_TEMPFAIL = 75
+"""Some work waits for the next run (``sysexits.h`` EX_TEMPFAIL): run the command again later."""
+
 
 class NewsdeskError(Exception):
     """A problem in the author's input or the configuration.

@@ -26,7 +26,6 @@ soft bounce is never counted twice).
 
 from __future__ import annotations
 
-import argparse
 import base64
 import imaplib
 import os
@@ -39,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote, unquote, urlsplit
 
-from newsdesk.errors import NewsdeskError
+from newsdesk.errors import EX_TEMPFAIL, NewsdeskError
 from newsdesk.mail import dsn
 from newsdesk.mail.addresses import is_loopback
 from newsdesk.mail.store import Store, Subscriber, change_status, now_iso
@@ -55,7 +54,6 @@ BATCH = 200
 READ_LIMIT = 1024 * 1024
 ENV_PASSWORD = "NEWSDESK_INBOX_PASSWORD"
 CONFIG_FILE = "mkdocs.yml"
-EX_TEMPFAIL = 75
 _DEFAULT_PORTS = {"imap": 143, "imaps": 993, "pop3": 110, "pop3s": 995}
 
 
@@ -653,36 +651,3 @@ def inbox_command(settings: Settings, dry_run: bool, *, if_configured: bool = Fa
         print(f"  unverified: {terminal_safe(line)}")
     print(summary.line())
     return 0
-
-
-def register(commands: argparse._SubParsersAction) -> None:
-    """Add ``newsdesk inbox [--dry-run]`` to the command line (an entry of
-    ``newsdesk.cli.EXTENSIONS``)."""
-    parser = commands.add_parser(
-        "inbox",
-        help="apply unsubscribe requests and bounces from the list's mailbox",
-        description="Read the new messages of email.inbox.url (IMAP or POP3) and apply "
-        "unsubscribe requests and bounces to the subscribers.",
-    )
-    parser.add_argument(
-        "-f",
-        "--config-file",
-        default=argparse.SUPPRESS,
-        metavar="FILE",
-        help="the project's mkdocs.yml (default: ./mkdocs.yml)",
-    )
-    parser.add_argument(
-        "--dry-run", action="store_true", help="say what would change; change and mark nothing"
-    )
-    parser.add_argument(
-        "--if-configured",
-        action="store_true",
-        help="do nothing (exit 0) when no inbox is configured, as `make publish` runs it",
-    )
-    parser.set_defaults(handler=_handle)
-
-
-def _handle(args: argparse.Namespace) -> int:
-    from newsdesk.cli import load_settings_for
-
-    return inbox_command(load_settings_for(args), args.dry_run, if_configured=args.if_configured)

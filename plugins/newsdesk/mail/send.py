@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from newsdesk.errors import NewsdeskError
+from newsdesk.errors import EX_ERROR, EX_OK, EX_TEMPFAIL, NewsdeskError
 from newsdesk.mail.addresses import is_loopback
 from newsdesk.mail.headers import HeaderError
 from newsdesk.mail.render import (
@@ -458,10 +458,10 @@ class SendReport:
         """0 when every delivery ended, 75 (EX_TEMPFAIL) when some wait for the next run,
         1 for a configuration error or an issue the strict build refuses."""
         if self.fatal or self.refused:
-            return 1
+            return EX_ERROR
         if self.pending or self.held or self.interrupted:
-            return 75
-        return 0
+            return EX_TEMPFAIL
+        return EX_OK
 
 
 Progress = Callable[[str, int, int], None]
