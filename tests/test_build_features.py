@@ -168,10 +168,33 @@ def test_wrong_port_claim_is_a_warning_with_file_and_line(project: Project) -> N
     assert relaxed.ok and "WARNING" in relaxed.log
 
 
+def test_port_claims_can_be_silenced_per_block_and_everywhere(project: Project) -> None:
+    wrong = "Intro.\n\n### POP Port Numbers\n\n- 110 – plain\n- 993 – secure\n"
+    project.issue(
+        "2025-01-01-pop.md",
+        wrong.replace("### POP", "<!-- ports: nocheck -->\n### POP"),
+        title="POP",
+        date="2025-01-01",
+    )
+    result = project.build()
+    assert result.ok, result.log
+    page = result.html("issues/2025/pop/index.html")
+    assert len(page.select("#port-reference")) == 1  # the comment is no table marker
+    project.issue("2025-01-01-pop.md", wrong, title="POP", date="2025-01-01")
+    failed = project.build()
+    assert not failed.ok and "<!-- ports: nocheck -->" in failed.log
+    assert "ports.check: off" in failed.log
+    project.config("pdf: {enabled: false}\nports: {check: off}")
+    assert project.build().ok
+
+
 @pytest.mark.parametrize(("mode", "expect"), [("auto", 1), ("off", 0), ("marker", 0)])
 def test_port_table_modes(project: Project, mode: str, expect: int) -> None:
     project.issue(
-        "2025-01-01-imap.md", "IMAP keeps mail on the server.\n", title="I", date="2025-01-01"
+        "2025-01-01-imap.md",
+        "IMAP keeps mail on the server. IMAP clients sync it.\n",
+        title="I",
+        date="2025-01-01",
     )
     project.config(f"pdf: {{enabled: false}}\nports: {{tables: {mode}}}")
     result = project.build()

@@ -161,7 +161,8 @@ def test_extra_rows_override_in_place_and_append():
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"security": "tls"}, "'security' must be one of none, STARTTLS, implicit TLS"),
+        ({"security": ""}, "'security' must name the transport security: none, STARTTLS"),
+        ({"security": True}, "'security' must name the transport security"),
         ({"port": 70000}, "'port' must be a number from 1 to 65535"),
         ({"port": "993"}, "'port' must be a number"),
         ({"transport": "SCTP"}, "'transport' must be one of"),
@@ -178,6 +179,27 @@ def test_invalid_extra_rows_name_file_and_entry(change, expected):
     assert info.value.path == "mkdocs.yml"
     assert "ports.extra[1] (imap)" in str(info.value)
     assert expected in str(info.value)
+
+
+def test_extra_rows_take_any_transport_security_label():
+    ssh = {
+        "protocol": "SSH",
+        "port": 22,
+        "transport": "TCP",
+        "security": "SSH  transport",
+        "service": "ssh",
+        "purpose": "Remote shell for the admins",
+        "rfc": "RFC 4253",
+    }
+    registry = load_registry([ssh, EXTRA | {"security": "STARTTLS", "port": 1143}])
+    [row] = registry.rows_for("SSH")
+    assert row.security == "SSH transport"
+    assert row.describe() == "SSH (SSH transport)"
+    html = port_table_html(registry, ["SSH", "IMAP"], "../ports/")
+    assert "<td>SSH transport</td>" in html  # free text, unstyled
+    assert '<span class="nd-security nd-security-starttls">STARTTLS</span>' in html
+    # YAML's "no" (false) means no transport security
+    assert load_registry([ssh | {"security": False}]).rows_for("SSH")[0].security == "none"
 
 
 def test_missing_fields_and_duplicate_extras():

@@ -32,6 +32,8 @@ DATA_SOURCE = "plugins/newsdesk/data/ports.yml"
 """The data file as named in messages."""
 
 SECURITY = ("none", "STARTTLS", "implicit TLS")
+"""The transport-security labels newsdesk knows (and styles); ``ports.extra`` may use any
+other label, such as ``SSH`` or ``WireGuard``, which is shown as written."""
 TRANSPORTS = ("TCP", "UDP", "TCP, UDP")
 MODES = ("auto", "marker", "off")
 
@@ -67,7 +69,7 @@ class PortRow:
             "implicit TLS": " over implicit TLS",
             "STARTTLS": " with STARTTLS",
             "none": " without TLS",
-        }[self.security]
+        }.get(self.security, f" ({self.security})")
         label = _service_label(self.service)
         service = f" ({label})" if label and label.casefold() != self.protocol.casefold() else ""
         return f"{self.protocol}{security}{service}"
@@ -149,6 +151,82 @@ class Registry:
         return f"ports-{slugify(protocol)}"
 
 
+# --- port numbers and protocol names in text ------------------------------------------
+
+PORT_LIST = r"\d{1,5}(?:\s*(?:,|/|\band\b|\bor\b|&(?:amp;)?)\s*\d{1,5})*"
+"""Port numbers as people list them: ``25``, ``143 and 993``, ``25, 465 & 587``, ``80/443``
+(``&amp;`` too, for HTML)."""
+PORT_MENTION = re.compile(
+    r"\b(?P<word>[Pp]orts?)(?P<gap>\s+(?:(?:number|no\.)\s+)?)"
+    rf"(?P<list>{PORT_LIST})\b(?![.,]?\d)"
+)
+"""``port 993``, ``ports 143 and 993``, ``port number 25``: the one pattern for a port
+mentioned in prose, used to link mentions (:func:`link_port_mentions`) and to find claims
+(:mod:`newsdesk.claims`). Never a bare number ("25 years")."""
+NUMBER = re.compile(r"\d{1,5}")
+
+
+def port_numbers(listed: str) -> list[tuple[int, int]]:
+    """The numbers of a :data:`PORT_LIST` match: (port, offset in ``listed``)."""
+    return [(int(m.group()), m.start()) for m in NUMBER.finditer(listed)]
+
+
+def default_names(registry: Registry) -> dict[str, str]:
+    """Spellings known without a glossary: each protocol's name and the IANA service
+    names that extend it (``IMAPS``, ``POP3``, ``POP3S``)."""
+    names = {p: p for p in registry.protocols()}
+    for row in registry.rows:
+        service = row.service.upper()
+        if service and service.startswith(row.protocol.upper()) and service.isalnum():
+            names.setdefault(service, row.protocol)
+    return names
+
+
+class NameFinder:
+    """Finds protocol names in text. All-capital spellings (acronyms) match in that case
+    only, so 'pop' in "pop-up" is not POP; other spellings match in any case.
+
+    ``names`` maps each spelling (term, alias, expansion such as 'Post Office Protocol')
+    to a registry protocol; spellings of protocols the registry lacks are ignored.
+    """
+
+    def __init__(self, names: Mapping[str, str], registry: Registry):
+        self.protocol_of: dict[str, str] = {}
+        parts = []
+        for spelling in sorted(names, key=len, reverse=True):
+            protocol = registry.protocol(names[spelling])
+            if protocol is None or not spelling.strip():
+                continue
+            self.protocol_of[spelling.strip().casefold()] = protocol
+            escaped = re.escape(spelling.strip())
+            parts.append(escaped if spelling == spelling.upper() else f"(?i:{escaped})")
+        self.alternation = "|".join(parts)
+        """The spellings as one regular-expression alternation, longest first."""
+        self.pattern = re.compile(rf"(?<!\w)(?:{self.alternation})(?!\w)") if parts else None
+
+    def protocol(self, spelling: str) -> str:
+        """The protocol of a spelling this finder matched."""
+        return self.protocol_of[spelling.strip().casefold()]
+
+    def find(self, text: str) -> dict[str, str]:
+        """Protocols named in ``text``, each with the first spelling used."""
+        found: dict[str, str] = {}
+        if self.pattern is None:
+            return found
+        for m in self.pattern.finditer(text):
+            found.setdefault(self.protocol(m.group()), m.group())
+        return found
+
+    def count(self, text: str) -> dict[str, int]:
+        """How often each protocol is named in ``text``."""
+        counts: dict[str, int] = {}
+        if self.pattern is not None:
+            for m in self.pattern.finditer(text):
+                protocol = self.protocol(m.group())
+                counts[protocol] = counts.get(protocol, 0) + 1
+        return counts
+
+
 # --- loading ---------------------------------------------------------------------------
 
 
@@ -195,12 +273,17 @@ def _row_from_mapping(data: Any, where: str, source: str) -> PortRow:
             source,
         )
 
-    security = next((s for s in SECURITY if s.casefold() == str(data["security"]).casefold()), "")
-    if not security:
+    raw = data["security"]
+    # YAML reads ``security: no`` / ``off`` as false: no transport security.
+    label = "none" if raw is False else "" if raw is True else " ".join(str(raw or "").split())
+    if not label:
         raise NewsdeskError(
-            f"{where}: 'security' must be one of {', '.join(SECURITY)} (got {data['security']!r})",
+            f"{where}: 'security' must name the transport security: {', '.join(SECURITY)}, "
+            f"or another label such as SSH (got {data['security']!r})",
             source,
         )
+    # The known labels in their own spelling; any other label as written.
+    security = next((s for s in SECURITY if s.casefold() == label.casefold()), label)
 
     texts: dict[str, str] = {}
     for name in ("service", "purpose", "rfc", "rfc_url", "note"):
@@ -328,12 +411,20 @@ def _row_cells(
     cells += [
         f'<a href="{escape(port_href)}">{escape(_port_label(row))}</a>',
         escape(row.transport),
-        escape(row.security),
+        _security_html(row.security),
         f"<code>{escape(row.service)}</code>" if row.service else "–",
         purpose,
         rfc,
     ]
     return "".join(f"<td>{cell}</td>" for cell in cells)
+
+
+def _security_html(security: str) -> str:
+    """The security cell: a known label gets a class to style it, any other stays text."""
+    if security not in SECURITY:
+        return escape(security)
+    kind = slugify(security)
+    return f'<span class="nd-security nd-security-{kind}">{escape(security)}</span>'
 
 
 _HEAD = ("Port", "Transport", "Security", "IANA service", "Purpose", "RFC")
@@ -411,8 +502,11 @@ def port_table_html(
     )
 
 
+# ``<!-- ports: nocheck -->`` silences the claim check (newsdesk.claims): no table there.
 _MARKER = re.compile(
-    r"(?:<p>\s*)?<!--\s*ports(?:\s*:\s*(?P<names>[^>]*?))?\s*-->(?:\s*</p>)?", re.I
+    r"(?:<p>\s*)?<!--\s*ports(?!\s*:\s*nocheck\s*-->)(?:\s*:\s*(?P<names>[^>]*?))?\s*-->"
+    r"(?:\s*</p>)?",
+    re.I,
 )
 
 
@@ -514,11 +608,6 @@ _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _VOID = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 )
-_PORT_WORDS = re.compile(
-    r"\b(?P<word>[Pp]orts?)(?P<gap>\s+(?:(?:number|no\.)\s+)?)"
-    r"(?P<list>\d{1,5}(?:\s*(?:,|/|\band\b|\bor\b|&amp;)\s*\d{1,5})*)\b(?![.,]?\d)"
-)
-_NUMBER = re.compile(r"\d{1,5}")
 _LEADING_NUMBER = re.compile(r"^(\s*)(\d{1,5})(?=\s*(?:$|[–—:-]|\s|/(?:tcp|udp)))", re.I)
 _ANY_PORT_WORD = re.compile(r"\bports?\b", re.I)
 _PORTS_HEADING = re.compile(r"\bports?\b", re.I)
@@ -610,8 +699,8 @@ def link_port_mentions(html: str, registry: Registry, ports_url: str) -> str:
             if m and (target := href(m.group(2), heading)):
                 s, e = offset + m.start(2), offset + m.end(2)
                 edits.append((s, e, f'<a class="newsdesk-port" href="{escape(target)}">'))
-        for m in _PORT_WORDS.finditer(text):
-            numbers = list(_NUMBER.finditer(m.group("list")))
+        for m in PORT_MENTION.finditer(text):
+            numbers = list(NUMBER.finditer(m.group("list")))
             base = offset + m.start("list")
             for k, num in enumerate(numbers):
                 target = href(num.group(), heading)
