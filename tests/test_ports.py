@@ -16,6 +16,7 @@ from newsdesk.ports import (
     SECURITY,
     TRANSPORTS,
     Registry,
+    discussed_protocols,
     glossary_ports_markdown,
     link_port_mentions,
     load_registry,
@@ -281,7 +282,10 @@ def test_no_table_without_protocols_with_ports(registry):
     assert port_table_html(registry, ["LMTP", "FTP"], "../ports/") == ""
 
 
-ISSUE = "Intro about IMAP.\n\n{marker}\n\n## Later\n\nText.\n\n```\n<!-- ports -->\n```\n"
+ISSUE = (
+    "Intro about IMAP. IMAP keeps mail.\n\n{marker}\n\n## Later\n\nText.\n\n"
+    "```\n<!-- ports -->\n```\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -315,6 +319,31 @@ def test_place_port_tables(registry, mode, marker, expected_place, protocols):
         assert table.find_previous("pre") is not None
     else:
         assert table.find_next("h2", string="Later") is later
+
+
+def test_tables_show_what_the_issue_is_about_not_passing_mentions(registry):
+    dns = markdown.markdown(
+        "## How DNS finds your mail server\n\nDNS answers with MX records; DNS over TLS "
+        "hides them.[^1] Unlike POP, nothing is downloaded.\n\n"
+        "[^1]: See RFC 7858.\n",
+        extensions=[*EXTENSIONS, "footnotes"],
+    )
+    names = {"Post Office Protocol": "POP"}
+    assert discussed_protocols(dns, ["DNS", "POP"], registry, names) == ["DNS"]
+    out = place_port_tables(dns, ["DNS", "POP"], registry, "auto", "../ports/", names=names)
+    page = soup(out)
+    [table] = page.select("section.newsdesk-port-reference")
+    assert {tr.td.get_text() for tr in table.select("tbody tr")} == {"DNS"}
+    # before the footnotes, not after them
+    assert table.find_next("div", class_="footnote") is not None
+    # a heading, a definition or two mentions make a protocol a topic; code does not count
+    assert discussed_protocols(render("### POP Port Numbers\n"), ["POP"], registry) == ["POP"]
+    defined = render("**POP** (Post Office Protocol) – downloads mail.\n")
+    assert discussed_protocols(defined, ["POP"], registry) == ["POP"]
+    twice = render("The Post Office Protocol is old; POP3 clients still exist.\n")
+    assert discussed_protocols(twice, ["POP"], registry, names) == ["POP"]
+    code = render("POP once.\n\n```\nPOP POP POP\n```\n")
+    assert discussed_protocols(code, ["POP"], registry) == []
 
 
 def test_auto_without_mentioned_protocols_adds_nothing(registry):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from html import escape
+from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -540,12 +540,13 @@ def place_port_tables(
 ) -> str:
     """Put "Port reference" tables into an issue's content HTML.
 
-    ``mode`` ``marker``: each ``<!-- ports -->`` marker becomes a table of the protocols
-    the issue mentions, ``<!-- ports: SMTP IMAP -->`` one of the protocols named (registry
-    names or, through ``names``, any glossary spelling). ``auto``: the same, and without a
-    marker the table of the mentioned protocols is appended at the end. ``off``: markers
-    are removed, no table. An unknown protocol in a marker raises NewsdeskError for
-    ``source``.
+    ``mentioned_protocols`` are the candidates (the protocols the issue names); a table
+    shows those the issue is about (see :func:`discussed_protocols`), not one named in
+    passing. ``mode`` ``marker``: each ``<!-- ports -->`` marker becomes a table of them,
+    ``<!-- ports: SMTP IMAP -->`` one of the protocols named (registry names or, through
+    ``names``, any glossary spelling). ``auto``: the same, and without a marker the table
+    goes at the end of the text, before the footnotes. ``off``: markers are removed, no
+    table. An unknown protocol in a marker raises NewsdeskError for ``source``.
     """
     if mode not in MODES:
         raise NewsdeskError(f"ports.tables must be one of {', '.join(MODES)} (got {mode!r})")
@@ -553,6 +554,7 @@ def place_port_tables(
     if mode == "off":
         return _MARKER.sub("", html)
     lookup = {k.casefold(): v for k, v in (names or {}).items()}
+    mentioned_protocols = discussed_protocols(html, mentioned_protocols, registry, names)
     out: list[str] = []
     pos = 0
     for n, (start, end, chosen) in enumerate(markers):
@@ -576,9 +578,58 @@ def place_port_tables(
     result = "".join(out)
     if mode == "auto" and not markers:
         table = port_table_html(registry, mentioned_protocols, ports_url)
-        if table:
+        footnotes = _FOOTNOTES.search(result)
+        if table and footnotes:
+            at = footnotes.start()
+            result = result[:at].rstrip("\n") + "\n" + table + "\n" + result[at:]
+        elif table:
             result = result.rstrip("\n") + "\n" + table + "\n"
     return result
+
+
+_FOOTNOTES = re.compile(r'<div class="footnote"')
+_NOT_PROSE = re.compile(r"<(pre|code|script|style)\b[^>]*>.*?</\1>", re.S | re.I)
+_HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1>", re.S | re.I)
+# A definition: a paragraph opening with the term in bold, or a definition-list term.
+_DEFINITION = re.compile(r"<p>\s*<(?:strong|b)>(.*?)</(?:strong|b)>|<dt\b[^>]*>(.*?)</dt>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+MIN_MENTIONS = 2
+"""Mentions that make a protocol a topic of an issue even without heading or definition."""
+
+
+def _text(html: str) -> str:
+    return unescape(_TAG.sub(" ", html))
+
+
+def discussed_protocols(
+    html: str,
+    candidates: Sequence[str],
+    registry: Registry,
+    names: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The ``candidates`` an issue's content HTML is about, in the given order.
+
+    A protocol counts when the issue defines it (a paragraph opening with its name in
+    bold, a definition-list term), names it in a heading (which is how port lists are
+    introduced: "IMAP Port Numbers"), or names it at least :data:`MIN_MENTIONS` times
+    outside code. One passing mention ("unlike POP, …") does not make a table row.
+    ``names`` maps spellings (aliases, expansions) to registry protocols.
+    """
+    if not candidates:
+        return []
+    finder = NameFinder({**default_names(registry), **(names or {})}, registry)
+    prose = _NOT_PROSE.sub(" ", html)
+    counts = finder.count(_text(prose))
+    featured: set[str] = set()
+    for m in _HEADING.finditer(prose):
+        featured |= set(finder.find(_text(m.group(2))))
+    for m in _DEFINITION.finditer(prose):
+        featured |= set(finder.find(_text(m.group(1) or m.group(2) or "")))
+    return [
+        p
+        for p in candidates
+        if p in featured or counts.get(registry.protocol(p) or p, 0) >= MIN_MENTIONS
+    ]
 
 
 def glossary_ports_markdown(registry: Registry, protocol: str, ports_url: str) -> str:
