@@ -20,7 +20,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
-from newsdesk import feeds, pages, pdf
+from newsdesk import feeds, pages, pdf, sharing
 from newsdesk._mkdocs import settings_from_config
 from newsdesk.config import NewsdeskConfig
 from newsdesk.errors import NewsdeskError
@@ -183,6 +183,10 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         pub = self._pub
         head = feeds.head_links(pub.settings.site_url, config.site_name)
         output = output.replace("</head>", head + "</head>", 1)
+        share = sharing.page_share_meta(
+            pub, page.file.src_uri, page.url, page.title or "", config.site_description or ""
+        )
+        output = sharing.add_share_meta(output, share)
         if pub.errors:
             messages = "\n".join(str(e) for e in pub.errors)
             banner = (
