@@ -188,6 +188,40 @@ def test_port_claims_can_be_silenced_per_block_and_everywhere(project: Project) 
     assert project.build().ok
 
 
+DNS_ISSUE = """\
+When your server sends a message, it asks DNS on port 53 for the MX records of
+example.org and then connects to the server those records name on port 25.[^mx]
+
+Let's Encrypt gives one HTTPS certificate to Dovecot on port 993 and Postfix on port 465.
+If lookups time out, let DNS through, and port 587 too. Unlike POP, nothing is
+downloaded here.
+
+## DNS troubleshooting
+
+- port 25 blocked by your ISP?
+- MX record pointing at a CNAME?
+
+## HTTPS checklist
+
+- 80 – only to redirect to HTTPS
+- 443 – the webmail
+
+[^mx]: RFC 5321, section 5.
+"""
+
+
+def test_the_outside_authors_dns_issue_builds_strictly_with_a_dns_table(project: Project) -> None:
+    project.issue("2025-03-01-dns.md", DNS_ISSUE, title="DNS", date="2025-03-01")
+    result = project.build()
+    assert result.ok, result.log
+    assert "WARNING" not in result.log
+    page = result.html("issues/2025/dns/index.html")
+    [section] = page.select("section.newsdesk-port-reference")
+    protocols = {tr.td.get_text() for tr in section.select("tbody tr")}
+    assert "DNS" in protocols and not protocols & {"POP", "IMAP"}
+    assert section.find_next("div", class_="footnote") is not None
+
+
 @pytest.mark.parametrize(("mode", "expect"), [("auto", 1), ("off", 0), ("marker", 0)])
 def test_port_table_modes(project: Project, mode: str, expect: int) -> None:
     project.issue(
