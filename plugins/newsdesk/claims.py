@@ -74,8 +74,8 @@ _LIST_HEADING_WORDS = frozenset(
         r"\S+",
         "port ports number numbers no for the a an used by default defaults common commonly "
         "standard well-known known official registered assigned email mail and of tcp udp "
-        "its which what does do use uses secure insecure encrypted unencrypted server "
-        "servers client clients list overview reference",
+        "its which what does do use uses secure insecure encrypted unencrypted list overview "
+        "reference",
     )
 )
 _PORT_CELL = re.compile(rf"^\s*[*_`]*(?P<list>{PORT_LIST})(?:/(?:tcp|udp))?[*_`]*\s*$", re.I)
@@ -103,8 +103,14 @@ _ADJECTIVES = (
 # ambiguous; see _claimed_protocol.
 _QUALIFIER = (
     r"(?P<qual>(?:\s*\([^()\n]{1,80}\)|\s+(?:over|with)\s+(?:SSL/TLS|TLS|SSL|STARTTLS|"
-    r"implicit\s+TLS)|\s+(?:servers?|clients?|traffic|connections?|daemons?|services?|"
-    r"itself|submission|relay(?:s|ing)?|queries|requests))*)"
+    r"implicit\s+TLS)|\s+(?:traffic|connections?|itself|submission|relay(?:s|ing)?|queries|"
+    r"requests|(?P<role>servers?|clients?|daemons?|services?|proxy|proxies)))*)"
+)
+# Software named after a protocol uses other protocols too ("SMTP servers use port 53 to
+# look up MX records", "IMAP clients connect to port 587 to send"): with such a subject
+# only the verbs of a server's own port make a claim.
+_OWN_PORT_VERB = re.compile(
+    r"(?:listens?|runs?|binds?|lives?|operates?|defaults?|(?:is|are)\b)", re.I
 )
 _VERB = (
     r"(?:uses?|runs?\s+on|listens?\s+on|(?:is|are)\s+(?:served\s+)?on|lives?\s+on|"
@@ -145,7 +151,8 @@ def _patterns(alternation: str) -> tuple[re.Pattern[str], ...]:
         rf"{port_first}(?:is|are)\s+(?:{_ADVERB}\s+)?"
         rf"(?:(?:used|reserved|assigned|registered|meant|intended|dedicated)\s+)?"
         rf"(?:(?:for|by|to)\s+)?(?:(?:the|a|an)\s+)?{_ADJECTIVES}"
-        rf"{name}(?!\s+(?:over|via|through|inside|in)\s+{other})",
+        rf"{name}(?!\s+(?:over|via|through|inside|in)\s+{other})"
+        rf"(?![*_`]*\s*(?:,|/|&|\band\b|\bor\b)\s*(?:the\s+)?{_EMPH}{other})",
         # port 465 is what IMAP uses
         rf"{port_first}(?:is|are)\s+what\s+{name}\s+uses",
         # port 25 belongs to SMTP
@@ -527,6 +534,9 @@ def _paragraph_claims(
                 others = set(finder.find(m.group("qual"))) - {finder.protocol(m.group("proto"))}
                 if others:  # "IMAP (and POP) use …": no single subject
                     continue
+            role = "role" in pattern.groupindex and m.group("role")
+            if role and not _OWN_PORT_VERB.match(m.group("verb")):
+                continue  # "SMTP servers use port 53 …": the software, not SMTP
             if listed_before.search(body, 0, m.start("proto")):
                 continue  # "POP, IMAP, and SMTP use ports …": several subjects
             bare = "word" in pattern.groupindex and not m.group("word")
