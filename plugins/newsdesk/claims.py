@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from newsdesk.ports import (
+    LEADING_PORT,
     PORT_LIST,
     NameFinder,
     Registry,
@@ -61,13 +62,6 @@ _LINK_TARGET = re.compile(r"\]\([^)\n]*\)|<[a-z][a-z0-9+.-]*:[^>\s]*>|\bhttps?:/
 _REF_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*\S.*$", re.M)
 _PSEUDO_HEADING_MAX = 60
 
-# A number opening a list item under a port-list heading: "993 – …", "**993**: …",
-# "993/tcp", "port 993 – …".
-_LEADING = re.compile(
-    r"[*_`]*(?:(?:TCP\s+|UDP\s+)?[Pp]ort\s+)?[*_`]*(\d{1,5})[*_`]*"
-    r"(?=\s|$|[–—:,-]|/(?:tcp|udp))",
-    re.I,
-)
 # Words a heading may have besides one protocol's name and still be a plain port list.
 _LIST_HEADING_WORDS = frozenset(
     re.findall(
@@ -434,15 +428,15 @@ def check_claims(
             check(port, finder.protocol(spelled), at, f'the text says "{phrase}"')
 
         if block.kind == "item":
-            lead = _LEADING.match(text, offset, block.end)
+            lead = LEADING_PORT.match(text, offset, block.end)
             parent_names = {p for _, n in parents for p in n}
             if lead and heading and parent_names <= {heading[0]}:
                 protocol, spelled = heading
                 check(
-                    int(lead.group(1)),
+                    int(lead.group("port")),
                     protocol,
-                    lead.start(1),
-                    f"'{lead.group(1)}' is listed under the {spelled} heading",
+                    lead.start("port"),
+                    f"'{lead.group('port')}' is listed under the {spelled} heading",
                 )
             parents.append((block.indent, names_here))
         elif block.kind == "row":

@@ -164,6 +164,14 @@ PORT_MENTION = re.compile(
 mentioned in prose, used to link mentions (:func:`link_port_mentions`) and to find claims
 (:mod:`newsdesk.claims`). Never a bare number ("25 years")."""
 NUMBER = re.compile(r"\d{1,5}")
+LEADING_PORT = re.compile(
+    r"\s*[*_`]*(?:(?:TCP\s+|UDP\s+)?[Pp]ort\s+)?[*_`]*(?P<port>\d{1,5})[*_`]*"
+    r"(?=\s|$|[–—:,-]|/(?:tcp|udp))",
+    re.I,
+)
+"""A port opening a list item, as in a list of ports under a heading: ``993 – secure``,
+``**993**: …``, ``993/tcp``, ``port 993 – …`` (use with ``match``; Markdown emphasis
+allowed). The linker links it, the claim check reads it as listed under the heading."""
 
 
 def port_numbers(listed: str) -> list[tuple[int, int]]:
@@ -659,7 +667,6 @@ _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _VOID = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 )
-_LEADING_NUMBER = re.compile(r"^(\s*)(\d{1,5})(?=\s*(?:$|[–—:-]|\s|/(?:tcp|udp)))", re.I)
 _ANY_PORT_WORD = re.compile(r"\bports?\b", re.I)
 _PORTS_HEADING = re.compile(r"\bports?\b", re.I)
 
@@ -746,9 +753,9 @@ def link_port_mentions(html: str, registry: Registry, ports_url: str) -> str:
 
     for offset, text, kind, heading in _TextFinder(html).runs:
         if kind == "item-start":
-            m = _LEADING_NUMBER.match(text)
-            if m and (target := href(m.group(2), heading)):
-                s, e = offset + m.start(2), offset + m.end(2)
+            m = LEADING_PORT.match(text)
+            if m and (target := href(m.group("port"), heading)):
+                s, e = offset + m.start("port"), offset + m.end("port")
                 edits.append((s, e, f'<a class="newsdesk-port" href="{escape(target)}">'))
         for m in PORT_MENTION.finditer(text):
             numbers = list(NUMBER.finditer(m.group("list")))
