@@ -186,6 +186,8 @@ def test_port_claims_can_be_silenced_per_block_and_everywhere(project: Project) 
     assert "ports.check: off" in failed.log
     project.config("pdf: {enabled: false}\nports: {check: off}")
     assert project.build().ok
+    project.config("pdf: {enabled: false}\nports: {check: yes}")  # YAML true: on
+    assert "'993' is listed under the POP heading" in project.build().log
 
 
 DNS_ISSUE = """\
