@@ -92,9 +92,9 @@ _ADJECTIVES = (
     r"plain(?:-?text)?|unencrypted|cleartext|traditional|classic|main|legacy|TCP|UDP|TCP/UDP)"
     r"\s+)*"
 )
-# What may stand between a protocol's name and its verb: "IMAP over TLS", "SMTP servers",
-# "POP3 (Post Office Protocol)". A qualifier naming another protocol makes the subject
-# ambiguous; see _claimed_protocol.
+# What may stand between a protocol's name and its verb: "IMAP over TLS", "SMTP traffic",
+# "POP3 (Post Office Protocol)", and a role ("the IMAP server"). A qualifier naming another
+# protocol makes the subject ambiguous ("IMAP (and POP) use …"); see _paragraph_claims.
 _QUALIFIER = (
     r"(?P<qual>(?:\s*\([^()\n]{1,80}\)|\s+(?:over|with)\s+(?:SSL/TLS|TLS|SSL|STARTTLS|"
     r"implicit\s+TLS)|\s+(?:traffic|connections?|itself|submission|relay(?:s|ing)?|queries|"
