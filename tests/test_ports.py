@@ -342,6 +342,10 @@ def test_tables_show_what_the_issue_is_about_not_passing_mentions(registry):
     assert discussed_protocols(defined, ["POP"], registry) == ["POP"]
     twice = render("The Post Office Protocol is old; POP3 clients still exist.\n")
     assert discussed_protocols(twice, ["POP"], registry, names) == ["POP"]
+    row = render("| Protocol | Port |\n|---|---|\n| IMAP | 993 |\n| Webmail | 443 |\n")
+    assert discussed_protocols(row, ["IMAP", "POP"], registry) == ["IMAP"]
+    elsewhere = render("Unlike POP, this uses port 993.\n")  # 993 is not POP's
+    assert discussed_protocols(elsewhere, ["POP"], registry) == []
     code = render("POP once.\n\n```\nPOP POP POP\n```\n")
     assert discussed_protocols(code, ["POP"], registry) == []
 

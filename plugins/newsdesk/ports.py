@@ -601,6 +601,7 @@ _HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1>", re.S | re.I)
 # A definition: a paragraph opening with the term in bold, or a definition-list term.
 _DEFINITION = re.compile(r"<p>\s*<(?:strong|b)>(.*?)</(?:strong|b)>|<dt\b[^>]*>(.*?)</dt>", re.S)
 _TAG = re.compile(r"<[^>]+>")
+_PROSE_BLOCK = re.compile(r"<(p|li|tr|dt|dd|h[1-6])\b[^>]*>(.*?)</\1>", re.S | re.I)
 MIN_MENTIONS = 2
 """Mentions that make a protocol a topic of an issue even without heading or definition."""
 
@@ -619,7 +620,8 @@ def discussed_protocols(
 
     A protocol counts when the issue defines it (a paragraph opening with its name in
     bold, a definition-list term), names it in a heading (which is how port lists are
-    introduced: "IMAP Port Numbers"), or names it at least :data:`MIN_MENTIONS` times
+    introduced: "IMAP Port Numbers"), lists one of its ports beside its name (a table
+    row, a list item, a paragraph), or names it at least :data:`MIN_MENTIONS` times
     outside code. One passing mention ("unlike POP, …") does not make a table row.
     ``names`` maps spellings (aliases, expansions) to registry protocols.
     """
@@ -633,6 +635,13 @@ def discussed_protocols(
         featured |= set(finder.find(_text(m.group(2))))
     for m in _DEFINITION.finditer(prose):
         featured |= set(finder.find(_text(m.group(1) or m.group(2) or "")))
+    # A protocol named beside one of its own ports in a paragraph, list item or table row
+    # has its ports listed: "| IMAP | 993 |", "- POP3: 110".
+    for m in _PROSE_BLOCK.finditer(prose):
+        text = _text(m.group(2))
+        numbers = {int(n) for n in re.findall(r"(?<![\w.])\d{1,5}(?![\w.])", text)}
+        if numbers:
+            featured |= {p for p in finder.find(text) if numbers & set(registry.ports_of(p))}
     return [
         p
         for p in candidates
