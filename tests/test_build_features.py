@@ -168,10 +168,69 @@ def test_wrong_port_claim_is_a_warning_with_file_and_line(project: Project) -> N
     assert relaxed.ok and "WARNING" in relaxed.log
 
 
+def test_port_claims_can_be_silenced_per_block_and_everywhere(project: Project) -> None:
+    wrong = "Intro.\n\n### POP Port Numbers\n\n- 110 – plain\n- 993 – secure\n"
+    project.issue(
+        "2025-01-01-pop.md",
+        wrong.replace("### POP", "<!-- ports: nocheck -->\n### POP"),
+        title="POP",
+        date="2025-01-01",
+    )
+    result = project.build()
+    assert result.ok, result.log
+    page = result.html("issues/2025/pop/index.html")
+    assert len(page.select("#port-reference")) == 1  # the comment is no table marker
+    project.issue("2025-01-01-pop.md", wrong, title="POP", date="2025-01-01")
+    failed = project.build()
+    assert not failed.ok and "<!-- ports: nocheck -->" in failed.log
+    assert "ports.check: off" in failed.log
+    project.config("pdf: {enabled: false}\nports: {check: off}")
+    assert project.build().ok
+    project.config("pdf: {enabled: false}\nports: {check: yes}")  # YAML true: on
+    assert "'993' is listed under the POP heading" in project.build().log
+
+
+DNS_ISSUE = """\
+When your server sends a message, it asks DNS on port 53 for the MX records of
+example.org and then connects to the server those records name on port 25.[^mx]
+
+Let's Encrypt gives one HTTPS certificate to Dovecot on port 993 and Postfix on port 465.
+If lookups time out, let DNS through, and port 587 too. Unlike POP, nothing is
+downloaded here.
+
+## DNS troubleshooting
+
+- port 25 blocked by your ISP?
+- MX record pointing at a CNAME?
+
+## HTTPS checklist
+
+- 80 – only to redirect to HTTPS
+- 443 – the webmail
+
+[^mx]: RFC 5321, section 5.
+"""
+
+
+def test_the_outside_authors_dns_issue_builds_strictly_with_a_dns_table(project: Project) -> None:
+    project.issue("2025-03-01-dns.md", DNS_ISSUE, title="DNS", date="2025-03-01")
+    result = project.build()
+    assert result.ok, result.log
+    assert "WARNING" not in result.log
+    page = result.html("issues/2025/dns/index.html")
+    [section] = page.select("section.newsdesk-port-reference")
+    protocols = {tr.td.get_text() for tr in section.select("tbody tr")}
+    assert "DNS" in protocols and not protocols & {"POP", "IMAP"}
+    assert section.find_next("div", class_="footnote") is not None
+
+
 @pytest.mark.parametrize(("mode", "expect"), [("auto", 1), ("off", 0), ("marker", 0)])
 def test_port_table_modes(project: Project, mode: str, expect: int) -> None:
     project.issue(
-        "2025-01-01-imap.md", "IMAP keeps mail on the server.\n", title="I", date="2025-01-01"
+        "2025-01-01-imap.md",
+        "IMAP keeps mail on the server. IMAP clients sync it.\n",
+        title="I",
+        date="2025-01-01",
     )
     project.config(f"pdf: {{enabled: false}}\nports: {{tables: {mode}}}")
     result = project.build()

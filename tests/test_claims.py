@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdesk.claims import ClaimProblem, check_claims, default_names, named_protocols
+from newsdesk.claims import HINT, ClaimProblem, check_claims, default_names, named_protocols
 from newsdesk.issues import split_front_matter
 from newsdesk.ports import load_registry
 
@@ -96,7 +96,8 @@ def test_seed_as_scraped_flags_the_smtp_ports_under_the_imap_heading(registry):
     ]
     assert str(problems[0]) == (
         "seed.txt:31: '25' is listed under the IMAP heading, but port 25 is SMTP with "
-        "STARTTLS in the registry (IMAP uses 143, 993)"
+        "STARTTLS in the registry (IMAP uses 143, 993); if the text is right, put "
+        "<!-- ports: nocheck --> before this block or set ports.check: off"
     )
     # 465's item names SMTP, but it is still listed under the IMAP heading.
     assert problems[1].said == "'465' is listed under the IMAP heading"
@@ -133,7 +134,7 @@ def test_message_format_for_a_list_under_a_heading(registry):
     [problem] = claims(registry, text, first_line=40)
     assert str(problem) == (
         "newsletters/x.md:43: '993' is listed under the POP heading, but port 993 is IMAP "
-        "over implicit TLS (IMAPS) in the registry (POP uses 110, 995)"
+        f"over implicit TLS (IMAPS) in the registry (POP uses 110, 995); {HINT}"
     )
 
 
@@ -161,7 +162,11 @@ def test_true_sentences_pass(registry, sentence):
         ("POP3 uses port 993 for TLS.", 993, "POP"),
         ("The Simple Mail Transfer Protocol listens on port 143.", 143, "SMTP"),
         ("IMAP (e.g. port 995) is secure.", 995, "IMAP"),
-        ("ManageSieve uses ports 4190 and 2000, or port 25.", 25, "ManageSieve"),
+        ("ManageSieve uses ports 4190 and 25.", 25, "ManageSieve"),
+        ("Port 143 is for POP.", 143, "POP"),
+        ("Port 25 is the IMAP port.", 25, "IMAP"),
+        ("The IMAP server listens on TCP port 110.", 110, "IMAP"),
+        ("Open ports 25 (SMTP) and 995 (IMAPS).", 995, "IMAP"),
     ],
 )
 def test_false_sentences_are_flagged(registry, sentence, port, protocol):
@@ -181,6 +186,15 @@ def test_false_sentences_are_flagged(registry, sentence, port, protocol):
         "## POP and IMAP ports\n\n- 993 – secure\n",  # heading names two protocols
         "### POP Port Numbers\n\nSome text.\n\n### Other\n\n- 993 – secure\n",  # reset
         "A pop-up on port 993 appears.",  # 'pop' is not POP
+        "It asks DNS on port 53 for the MX records, then connects on port 25.",
+        "Use port 443 for SSH; HTTPS moves elsewhere.",  # advice, not what SSH uses
+        "POP, IMAP, and SMTP use ports 110, 143, and 25.",  # several subjects
+        "If your client says IMAP uses port 995, change it.",  # reported speech
+        "IMAP doesn't use port 25.",
+        "- IMAP: the client connects. It uses port 995.\n",  # a pronoun is no claim
+        "## DNS troubleshooting\n\n- port 25 blocked by your ISP?\n",  # no port list
+        "## HTTPS checklist\n\n- 80 – only to redirect to HTTPS\n",
+        "## Troubleshooting IMAP ports\n\n- 25 – is mail arriving at all?\n",
     ],
 )
 def test_ambiguous_text_gives_no_false_alarm(registry, text):
@@ -200,31 +214,44 @@ def test_a_port_listed_under_the_wrong_heading_is_flagged_whatever_its_item_says
     assert problem.said == "'993' is listed under the POP heading"
 
 
-def test_sentence_inside_a_list_item_and_item_context(registry):
-    text = "- IMAP: the client connects. It uses port 995.\n- SMTP relay: port 25\n"
+def test_claim_inside_a_list_item(registry):
+    text = "- IMAP: the client connects.\n- IMAP uses port 995 here.\n- SMTP relay: port 25\n"
     [problem] = claims(registry, text)
-    assert (problem.line, problem.port, problem.protocol) == (1, 995, "IMAP")
-    assert "in the same list item" in problem.said
+    assert (problem.line, problem.port, problem.protocol) == (2, 995, "IMAP")
+    assert problem.said == 'the text says "IMAP uses port 995"'
 
 
 def test_heading_forms(registry):
     atx = "## IMAP Port Numbers ##\n\n* 110 – plain\n"
     setext = "IMAP Port Numbers\n-----------------\n\n1. 110 – plain\n"
     pseudo = "Intro text here.\n\nIMAP Port Numbers\n\n  • **110** – plain\n"
-    for text in (atx, setext, pseudo):
+    question = "### Which ports does IMAP use?\n\n- port 110\n"
+    for text in (atx, setext, pseudo, question):
         [problem] = claims(registry, text)
         assert (problem.port, problem.protocol) == (110, "IMAP"), text
         assert problem.said == "'110' is listed under the IMAP heading"
 
 
-def test_list_continues_under_heading_across_paragraphs_and_lazy_lines(registry):
-    text = "### POP ports\n\nThe two ports:\n\n- 110 – plain\n  and then\n  port 993 too\n"
+def test_list_continues_under_heading_across_a_paragraph_naming_no_protocol(registry):
+    text = "### POP ports\n\nThe two ports:\n\n- 110 – plain\n  and then\n- 993 – secure\n"
     [problem] = claims(registry, text, first_line=100)
     assert (problem.line, problem.port) == (106, 993)
 
 
+def test_prose_about_another_protocol_ends_the_port_list(registry):
+    text = "### IMAP ports\n\n- 143\n- 993\n\nFor sending, SMTP:\n\n- 587\n"
+    assert claims(registry, text) == []
+
+
+def test_nested_item_under_another_protocol_is_not_listed_under_the_heading(registry):
+    text = "### IMAP ports\n\n- 143 and 993\n- also SMTP:\n  - 587\n"
+    assert claims(registry, text) == []
+    text = "### IMAP ports\n\n- 143 and 993\n- legacy:\n  - 995\n"
+    assert [p.port for p in claims(registry, text)] == [995]
+
+
 def test_multi_line_paragraph_points_at_the_number_line(registry):
-    text = "Para.\n\nThe IMAP server, once configured,\nanswers on\nport 995 for clients.\n"
+    text = "Para.\n\nOnce configured, the IMAP server\nlistens on\nport 995 for clients.\n"
     [problem] = claims(registry, text, first_line=10)
     assert problem.line == 14
 
@@ -244,9 +271,42 @@ def test_code_comments_and_links_are_skipped(registry):
 
 
 def test_indented_list_continuation_is_not_code(registry):
-    text = "### POP ports\n\n- 110 – plain\n\n    port 993 continues the item\n"
+    text = "Intro.\n\n- first\n\n    POP3 listens on port 993 in this item\n"
     [problem] = claims(registry, text)
     assert (problem.line, problem.port) == (5, 993)
+
+
+def test_tables(registry):
+    text = (
+        "| Protocol | Port |\n| --- | --- |\n| SMTP | 25 |\n| IMAP | 995 |\n"
+        "| IMAP / POP3 | 110 |\n| SMTP relay to every other server | 993 |\n"
+    )
+    [problem] = claims(registry, text, first_line=20)
+    assert (problem.line, problem.port, problem.protocol) == (23, 995, "IMAP")
+    assert problem.said == "the table gives IMAP port 995"
+    under = "## POP port numbers\n\n| Port | Security |\n|---|---|\n| 110 | none |\n| 993 | TLS |\n"
+    assert [(p.line, p.port) for p in claims(registry, under)] == [(6, 993)]
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        # the comment silences the block after it ...
+        ("<!-- ports: nocheck -->\nIMAP uses port 995.\n\nPOP uses port 993.\n", [993]),
+        # ... a whole list ...
+        ("### POP ports\n\n<!-- ports: nocheck -->\n- 993\n- 143\n\nIMAP is port 25.\n", [25]),
+        # ... a whole table ...
+        ("<!--ports:nocheck-->\n| Protocol | Port |\n|-|-|\n| IMAP | 995 |\n| POP | 993 |\n", []),
+        # ... and before a heading its section, up to the next heading
+        (
+            "<!-- ports: nocheck -->\n## POP ports\n\n- 993\n\nIMAP uses port 995.\n\n"
+            "## IMAP ports\n\n- 995\n",
+            [995],
+        ),
+    ],
+)
+def test_nocheck_comment(registry, text, flagged):
+    assert [p.port for p in claims(registry, text)] == flagged
 
 
 def test_default_names_know_service_names(registry):

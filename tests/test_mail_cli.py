@@ -113,7 +113,8 @@ def test_fresh_project_send_builds_then_delivers_into_the_outbox(letter):
     html = msg.get_body(("html",)).get_content()
     assert "https://letter.example.org/news/issues/2026/second/" in html
     assert "<td" in html and "SMTP" in html  # the table made it
-    assert re.search(r"\|\s*25\s*\|\s*SMTP\s*\|", msg.get_body(("plain",)).get_content())
+    plain = msg.get_body(("plain",)).get_content()
+    assert re.search(r"^Port  Use\r?\n----  ----\r?\n25    SMTP\r?$", plain, re.M)  # aligned
 
     again = newsdesk(root, "send")
     assert again.returncode == 0 and "written 0 messages to the outbox" in again.stdout

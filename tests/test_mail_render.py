@@ -10,7 +10,8 @@ import time
 from bs4 import BeautifulSoup
 
 from newsdesk.mail.headers import text_header
-from newsdesk.mail.render import GMAIL_CLIP, Recipient, prepare_message
+from newsdesk.mail.render import GMAIL_CLIP, Recipient, _plain_content, prepare_message
+from newsdesk.ports import load_registry, port_table_html
 from tests.mailfixtures import SITE, email_settings, rendering
 
 
@@ -90,7 +91,9 @@ def test_plain_part_is_readable_with_numbered_links():
     assert "## The terms" in text and "<" not in text.split("[1]")[0].replace("<https", "")
     assert re.search(r"\[POP\]\[1\]", text)
     assert f"[1]: <{SITE}glossary/#pop>" in text
-    assert "| 110  | POP3     |" in text and "| 995  | POP3S    |" in text
+    lines = text.splitlines()
+    at = lines.index("Port  Protocol")
+    assert lines[at : at + 4] == ["Port  Protocol", "----  --------", "110   POP3", "995   POP3S"]
     assert f"View in browser: {SITE}issues/2026/email-servers/" in text
     assert "Unsubscribe: https://newsletter.example.org/list/unsubscribe/t0k.en" in text
     assert "POP (Post Office Protocol): Fetches mail." in text
@@ -223,3 +226,76 @@ def test_an_identity_left_from_the_example_is_pointed_out():
         postal_address="Jo Writer, 5 Real Road, Leeds",
     )
     assert identity_warnings(own) == []
+
+
+# The seed issue's port table (SMTP, POP, IMAP), as the plain-text part shows it: too wide
+# for aligned columns, so one block per row, lines broken between cells, none over 78.
+SEED_TABLE = """\
+## Port reference
+
+Protocol: SMTP · Port: 25 · Transport: TCP · Security: STARTTLS ·
+IANA service: smtp · Purpose: Mail relay between servers (MTA to MTA) ·
+RFC: RFC 5321
+
+Protocol: SMTP · Port: 465 · Transport: TCP · Security: implicit TLS ·
+IANA service: submissions ·
+Purpose: Message submission from mail clients over implicit TLS ·
+RFC: RFC 8314
+
+Protocol: SMTP · Port: 587 · Transport: TCP · Security: STARTTLS ·
+IANA service: submission ·
+Purpose: Message submission from mail clients (authenticated) · RFC: RFC 6409
+
+Protocol: POP · Port: 110 · Transport: TCP · Security: STARTTLS ·
+IANA service: pop3 ·
+Purpose: Mail retrieval by clients (download, usually then delete) ·
+RFC: RFC 1939
+
+Protocol: POP · Port: 995 · Transport: TCP · Security: implicit TLS ·
+IANA service: pop3s · Purpose: Mail retrieval by clients over implicit TLS ·
+RFC: RFC 8314
+
+Protocol: IMAP · Port: 143 · Transport: TCP · Security: STARTTLS ·
+IANA service: imap ·
+Purpose: Mail access by clients (messages stay on the server) · RFC: RFC 9051
+
+Protocol: IMAP · Port: 993 · Transport: TCP · Security: implicit TLS ·
+IANA service: imaps · Purpose: Mail access by clients over implicit TLS ·
+RFC: RFC 8314
+"""
+
+
+def test_seed_port_table_as_plain_text_line_by_line():
+    html = port_table_html(load_registry(), ["SMTP", "POP", "IMAP"], f"{SITE}ports/")
+    text = _plain_content(html)
+    assert text.split("\n") == SEED_TABLE.split("\n")
+    assert max(len(line) for line in text.split("\n")) <= 78
+    assert "|" not in text and "[" not in text  # no table pipes, no links from cells
+
+
+def test_narrow_table_is_aligned_columns_and_prose_keeps_its_links():
+    html = (
+        "<p>See <a href='https://example.org/a'>this</a>.</p>"
+        "<table><thead><tr><th>Port</th><th>Use</th></tr></thead><tbody>"
+        "<tr><td>25</td><td>relay</td></tr><tr><td>587</td><td><em>submission</em></td></tr>"
+        "</tbody></table><p>After.</p>"
+    )
+    lines = _plain_content(html).split("\n")
+    table = lines[lines.index("Port  Use") :][:4]
+    assert table == ["Port  Use", "----  ----------", "25    relay", "587   submission"]
+    assert "See [this][1]." in lines and "   [1]: <https://example.org/a>" in lines
+
+
+def test_footnotes_and_link_references_stay_numbered_and_distinct():
+    html = (
+        '<p>Text<sup id="fnref:1"><a class="footnote-ref" href="https://x.org/i/#fn:1">1</a>'
+        '</sup> and <a href="https://example.org/a">a link</a>.</p>'
+        '<div class="footnote"><hr><ol><li id="fn:1"><p>The note, see '
+        '<a href="https://example.org/b">b</a>&nbsp;<a class="footnote-backref" '
+        'href="https://x.org/i/#fnref:1">&#8617;</a></p></li></ol></div>'
+    )
+    text = _plain_content(html)
+    assert "Text[^1] and [a link][1]." in text
+    assert "[^1]: The note, see [b][2]\n" in text
+    assert "   [1]: <https://example.org/a>" in text and "   [2]: <https://example.org/b>" in text
+    assert "↩" not in text and "#fn" not in text

@@ -16,6 +16,7 @@ from newsdesk.ports import (
     SECURITY,
     TRANSPORTS,
     Registry,
+    discussed_protocols,
     glossary_ports_markdown,
     link_port_mentions,
     load_registry,
@@ -161,7 +162,8 @@ def test_extra_rows_override_in_place_and_append():
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"security": "tls"}, "'security' must be one of none, STARTTLS, implicit TLS"),
+        ({"security": ""}, "'security' must name the transport security: none, STARTTLS"),
+        ({"security": True}, "'security' must name the transport security"),
         ({"port": 70000}, "'port' must be a number from 1 to 65535"),
         ({"port": "993"}, "'port' must be a number"),
         ({"transport": "SCTP"}, "'transport' must be one of"),
@@ -178,6 +180,27 @@ def test_invalid_extra_rows_name_file_and_entry(change, expected):
     assert info.value.path == "mkdocs.yml"
     assert "ports.extra[1] (imap)" in str(info.value)
     assert expected in str(info.value)
+
+
+def test_extra_rows_take_any_transport_security_label():
+    ssh = {
+        "protocol": "SSH",
+        "port": 22,
+        "transport": "TCP",
+        "security": "SSH  transport",
+        "service": "ssh",
+        "purpose": "Remote shell for the admins",
+        "rfc": "RFC 4253",
+    }
+    registry = load_registry([ssh, EXTRA | {"security": "STARTTLS", "port": 1143}])
+    [row] = registry.rows_for("SSH")
+    assert row.security == "SSH transport"
+    assert row.describe() == "SSH (SSH transport)"
+    html = port_table_html(registry, ["SSH", "IMAP"], "../ports/")
+    assert "<td>SSH transport</td>" in html  # free text, unstyled
+    assert '<span class="nd-security nd-security-starttls">STARTTLS</span>' in html
+    # YAML's "no" (false) means no transport security
+    assert load_registry([ssh | {"security": False}]).rows_for("SSH")[0].security == "none"
 
 
 def test_missing_fields_and_duplicate_extras():
@@ -259,7 +282,10 @@ def test_no_table_without_protocols_with_ports(registry):
     assert port_table_html(registry, ["LMTP", "FTP"], "../ports/") == ""
 
 
-ISSUE = "Intro about IMAP.\n\n{marker}\n\n## Later\n\nText.\n\n```\n<!-- ports -->\n```\n"
+ISSUE = (
+    "Intro about IMAP. IMAP keeps mail.\n\n{marker}\n\n## Later\n\nText.\n\n"
+    "```\n<!-- ports -->\n```\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -293,6 +319,35 @@ def test_place_port_tables(registry, mode, marker, expected_place, protocols):
         assert table.find_previous("pre") is not None
     else:
         assert table.find_next("h2", string="Later") is later
+
+
+def test_tables_show_what_the_issue_is_about_not_passing_mentions(registry):
+    dns = markdown.markdown(
+        "## How DNS finds your mail server\n\nDNS answers with MX records; DNS over TLS "
+        "hides them.[^1] Unlike POP, nothing is downloaded.\n\n"
+        "[^1]: See RFC 7858.\n",
+        extensions=[*EXTENSIONS, "footnotes"],
+    )
+    names = {"Post Office Protocol": "POP"}
+    assert discussed_protocols(dns, ["DNS", "POP"], registry, names) == ["DNS"]
+    out = place_port_tables(dns, ["DNS", "POP"], registry, "auto", "../ports/", names=names)
+    page = soup(out)
+    [table] = page.select("section.newsdesk-port-reference")
+    assert {tr.td.get_text() for tr in table.select("tbody tr")} == {"DNS"}
+    # before the footnotes, not after them
+    assert table.find_next("div", class_="footnote") is not None
+    # a heading, a definition or two mentions make a protocol a topic; code does not count
+    assert discussed_protocols(render("### POP Port Numbers\n"), ["POP"], registry) == ["POP"]
+    defined = render("**POP** (Post Office Protocol) – downloads mail.\n")
+    assert discussed_protocols(defined, ["POP"], registry) == ["POP"]
+    twice = render("The Post Office Protocol is old; POP3 clients still exist.\n")
+    assert discussed_protocols(twice, ["POP"], registry, names) == ["POP"]
+    row = render("| Protocol | Port |\n|---|---|\n| IMAP | 993 |\n| Webmail | 443 |\n")
+    assert discussed_protocols(row, ["IMAP", "POP"], registry) == ["IMAP"]
+    elsewhere = render("Unlike POP, this uses port 993.\n")  # 993 is not POP's
+    assert discussed_protocols(elsewhere, ["POP"], registry) == []
+    code = render("POP once.\n\n```\nPOP POP POP\n```\n")
+    assert discussed_protocols(code, ["POP"], registry) == []
 
 
 def test_auto_without_mentioned_protocols_adds_nothing(registry):

@@ -144,6 +144,9 @@ def test_search_index_has_issues(built) -> None:
 def test_feeds_are_valid_with_full_content_and_absolute_urls(built) -> None:
     rss = ET.parse(built.site / "feed.xml").getroot()
     assert rss.tag == "rss" and rss.get("version") == "2.0"
+    assert rss.findtext("channel/link") == "https://letter.example.org/news/"
+    self_links = [el.get("href") for el in rss.iter(f"{ATOM}link") if el.get("rel") == "self"]
+    assert self_links == ["https://letter.example.org/news/feed.xml"]
     items = rss.findall("channel/item")
     assert [i.findtext("title") for i in items] == [
         "#3: IMAP Folders",
@@ -157,6 +160,9 @@ def test_feeds_are_valid_with_full_content_and_absolute_urls(built) -> None:
     tls = items[1].findtext("{http://purl.org/rss/1.0/modules/content/}encoded")
     assert 'src="https://letter.example.org/news/newsletters/images/tls.png"' in tls
     atom = ET.parse(built.site / "atom.xml").getroot()
+    assert [el.get("href") for el in atom.findall(f"{ATOM}link") if el.get("rel") == "self"] == [
+        "https://letter.example.org/news/atom.xml"
+    ]
     entries = atom.findall(f"{ATOM}entry")
     assert len(entries) == 3
     assert entries[0].find(f"{ATOM}content").get("type") == "html"

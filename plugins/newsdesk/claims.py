@@ -1,18 +1,25 @@
-"""The port-claim check: port numbers an issue attributes to a protocol, against the registry.
+"""The port-claim check: clear statements of a protocol's port, against the registry.
 
-A port is attributed to a protocol when it stands
+Only clear claims are checked, so that a warning (an error in the strict build) means a
+real contradiction. A claim is
 
-* in the same sentence as the protocol's name (``IMAP listens on port 993``),
-* in the same list item as the name, when its own sentence names no protocol, or
-* at the start of a list item (``- 993 – secure``) or as ``port 993`` in a list item that
-  names no protocol, in a list under a heading naming the protocol (``POP Port Numbers``).
+* a port **listed under a protocol's heading** when the heading is a port list for that
+  one protocol (``IMAP Port Numbers``, ``Ports used by POP``, ``SMTP ports``): a list item
+  opening with the number (``- 993 – secure``, ``- port 993``) or a table row under it;
+* a **sentence** that says so: ``IMAP uses port 993``, ``the SMTP server listens on
+  port 25``, ``POP3 runs on 110``, ``port 993 is for IMAP``, ``port 25 is the SMTP port``,
+  ``port 993 is what IMAP uses``, ``IMAP (port 143)``, ``the IMAP port 143``,
+  ``ports 25 (SMTP) and 993 (IMAPS)``, or ``- SMTP: 25, 465`` opening a list item;
+* a **table row** whose Protocol column names one protocol and whose Port column gives
+  only numbers.
 
-A port leading a list item under a protocol's heading is checked against that heading
-even when the item names another protocol. Otherwise the nearest context wins, and a
-context naming two or more protocols is ambiguous and claims nothing, so no false alarms
-come from sentences such as "SMTP uses 25, IMAP 143".
-A port the registry does not list is not a contradiction. Only numbers written as
-``port N`` / ``ports N and M`` or at the start of a list item count, never "25 years".
+Everything else is not a claim: two protocols and two ports in one sentence say nothing
+about each other (``it asks DNS on port 53 … then connects on port 25``), a list under
+"DNS troubleshooting" is no port list, and ``Use port 443 for SSH`` is advice, not a
+statement of what SSH uses. A port the registry does not list contradicts nothing.
+
+The author silences the check for one block with ``<!-- ports: nocheck -->`` on the line
+before it (before a heading: its whole section), or everywhere with ``ports.check: off``.
 
 The check reads the Markdown source (skipping fenced and indented code blocks, HTML
 comments and link targets) so that every problem carries its exact line. Headings are
@@ -23,38 +30,148 @@ paragraph without closing punctuation (``IMAP Port Numbers``). Nothing here impo
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from newsdesk.ports import Registry
+from newsdesk.ports import (
+    LEADING_PORT,
+    PORT_LIST,
+    NameFinder,
+    Registry,
+    default_names,
+    port_numbers,
+)
+
+__all__ = ["NOCHECK", "ClaimProblem", "check_claims", "default_names", "named_protocols"]
+
+NOCHECK = "<!-- ports: nocheck -->"
+"""The comment that silences the check for the block after it."""
+_NOCHECK = re.compile(r"<!--\s*ports\s*:\s*nocheck\s*-->", re.I)
+HINT = f"if the text is right, put {NOCHECK} before this block or set ports.check: off"
 
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _ATX = re.compile(r"^\s{0,3}#{1,6}(?:\s+(.*?))?(?:\s+#+)?\s*$")
 _SETEXT = re.compile(r"^\s{0,3}(?:=+|-+)\s*$")
 _ITEM = re.compile(r"^(\s*)(?:[-*+•·▪◦‣●]|\d{1,9}[.)])(?:\s+|$)")
 _HR = re.compile(r"^\s{0,3}(?:(?:\*\s*){3,}|(?:-\s*){3,}|(?:_\s*){3,})$")
+_ROW = re.compile(r"^\s{0,3}\|")
+_ROW_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _LINK_TARGET = re.compile(r"\]\([^)\n]*\)|<[a-z][a-z0-9+.-]*:[^>\s]*>|\bhttps?://\S+", re.I)
 _REF_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*\S.*$", re.M)
-
-_PORT_WORDS = re.compile(
-    r"\b[Pp]orts?\s+(?:(?:number|no\.)\s+)?"
-    r"(?P<list>\d{1,5}(?:\s*(?:,|/|\band\b|\bor\b|&)\s*\d{1,5})*)\b(?![.,]?\d)"
-)
-_NUMBER = re.compile(r"\d{1,5}")
-# A number opening a list item, possibly emphasised: "993 – …", "**993**: …", "993/tcp".
-_ITEM_NUMBER = re.compile(r"^\s*(?:[-*+•·▪◦‣●]|\d{1,9}[.)])\s+[*_`]*\d", re.M)
-_MAYBE_CLAIM = re.compile(
-    r"\bports?\s+(?:(?:number|no\.)\s+)?\d|^\s*(?:[-*+•·▪◦‣●]|\d{1,9}[.)])\s+[*_`]*\d",
-    re.I | re.M,
-)
-_LEADING = re.compile(r"^[*_`]*(\d{1,5})[*_`]*(?=\s|$|[–—:,-]|/(?:tcp|udp))", re.I)
-# Sentence ends: ., ! or ? before whitespace and a capital (or the end), except after
-# common abbreviations.
-_SENTENCE_END = re.compile(
-    r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)(?<!\bcf)(?<!\bNo)[.!?]+(?=\s+[\"'(*_\[]?[A-Z]|\s*$)"
-)
 _PSEUDO_HEADING_MAX = 60
+
+# Words a heading may have besides one protocol's name and still be a plain port list.
+_LIST_HEADING_WORDS = frozenset(
+    re.findall(
+        r"\S+",
+        "port ports number numbers no for the a an used by default defaults common commonly "
+        "standard well-known known official registered assigned email mail and of tcp udp "
+        "its which what does do use uses secure insecure encrypted unencrypted list overview "
+        "reference",
+    )
+)
+_PORT_CELL = re.compile(rf"^\s*[*_`]*(?P<list>{PORT_LIST})(?:/(?:tcp|udp))?[*_`]*\s*$", re.I)
+# Without the word "port", a number after a claim's verb must end the phrase, so that
+# "SMTP uses 7-bit text" or "IMAP uses 2 connections" claim nothing.
+_BARE_END = re.compile(
+    r"\s*(?:$|[.,;:!?)\]–—(]|/(?:tcp|udp)\b|\s+(?:and|or|for|by|to|in|on|when|with|as|"
+    r"instead|rather|but|while|unless|over|if)\b)",
+    re.I,
+)
+
+
+_EMPH = r"[*_`]*"
+_ADVERB = (
+    r"(?:usually|normally|typically|generally|commonly|traditionally|always|only|mainly|"
+    r"mostly|primarily|by\s+default|by\s+convention)"
+)
+_ADJECTIVES = (
+    r"(?:(?:default|standard|usual|official|well-known|registered|assigned|secure|encrypted|"
+    r"plain(?:-?text)?|unencrypted|cleartext|traditional|classic|main|legacy|TCP|UDP|TCP/UDP)"
+    r"\s+)*"
+)
+# What may stand between a protocol's name and its verb: "IMAP over TLS", "SMTP traffic",
+# "POP3 (Post Office Protocol)", and a role ("the IMAP server"). A qualifier naming another
+# protocol makes the subject ambiguous ("IMAP (and POP) use …"); see _paragraph_claims.
+_QUALIFIER = (
+    r"(?P<qual>(?:\s*\([^()\n]{1,80}\)|\s+(?:over|with)\s+(?:SSL/TLS|TLS|SSL|STARTTLS|"
+    r"implicit\s+TLS)|\s+(?:traffic|connections?|itself|submission|relay(?:s|ing)?|queries|"
+    r"requests|(?P<role>servers?|clients?|daemons?|services?|proxy|proxies)))*)"
+)
+# Software named after a protocol uses other protocols too ("SMTP servers use port 53 to
+# look up MX records", "IMAP clients connect to port 587 to send"): with such a subject
+# only the verbs of a server's own port make a claim.
+_OWN_PORT_VERB = re.compile(
+    r"(?:listens?|runs?|binds?|lives?|operates?|defaults?|(?:is|are)\b)", re.I
+)
+_VERB = (
+    r"(?:uses?|runs?\s+on|listens?\s+on|(?:is|are)\s+(?:served\s+)?on|lives?\s+on|"
+    r"operates?\s+on|works?\s+on|defaults?\s+to|connects?\s+(?:to|on|over|via)|"
+    r"communicates?\s+(?:on|over|via)|talks?\s+(?:on|over)|binds?\s+to|"
+    r"(?:is|are)\s+assigned(?:\s+to)?|goe?s?\s+(?:over|through|to)|"
+    r"(?:is|are)(?=\s+(?:TCP\s+|UDP\s+)?ports?\s+\d))"
+)
+_PORT_WORD = r"(?P<word>(?:TCP\s+|UDP\s+)?ports?\s+(?:(?:number|no\.)\s+)?)"
+
+
+@lru_cache(maxsize=16)
+def _patterns(alternation: str) -> tuple[re.Pattern[str], ...]:
+    """The claim phrasings for one set of protocol spellings; each pattern has the groups
+    ``proto`` (the spelling), ``list`` (the port numbers) and maybe ``word`` ("port")."""
+    name = rf"{_EMPH}(?<![\w-])(?P<proto>{alternation})(?![\w-]){_EMPH}"
+    other = rf"(?<![\w-])(?:{alternation})(?![\w-])"
+    # A clause starts a block, or follows punctuation (", and …"): not a bare "and", "nor"
+    # or "that", so that "SMTP and IMAP use …", "neither POP nor IMAP uses …" and
+    # "people think POP uses …" claim nothing. "POP, IMAP, and SMTP use …" is a list of
+    # subjects, left out in _phrase_claims.
+    start = r"(?:^|(?<=[.!?;:,(–—]))\s*(?:(?:and|but|while|whereas|so)\s+)?(?:[Tt]he\s+)?"
+    listed = rf"(?P<list>{PORT_LIST})(?:/(?:tcp|udp))?\b(?![.,]?\d)"
+    port_first = rf"\b[Pp]orts?\s+(?:(?:number|no\.)\s+)?{listed}\s+"
+    phrasings = [
+        # IMAP uses port 993 / the SMTP server listens on port 25 / IMAP is port 143
+        rf"{start}{name}{_QUALIFIER},?(?:\s+{_ADVERB})?\s+(?P<verb>{_VERB})\s+"
+        rf"(?:(?:the|its)\s+)?{_ADJECTIVES}{_PORT_WORD}?{listed}",
+        # IMAP (port 143) / IMAP (e.g. port 995)
+        rf"{name}\s*\(\s*(?:e\.g\.,?\s*|i\.e\.,?\s*|usually\s+|by\s+default\s+)?"
+        rf"{_ADJECTIVES}{_PORT_WORD}{listed}",
+        # the IMAP port 143 / SMTP ports 25 and 587
+        rf"{start}{name}\s+{_ADJECTIVES}{_PORT_WORD}{listed}",
+        # at a block's start: "- SMTP: 25, 465" / "IMAP – port 143"
+        rf"^\s*{name}(?:\s*\([^()\n]{{1,80}}\))?\s*(?::|–|—|\s-|=)\s*"
+        rf"{_ADJECTIVES}{_PORT_WORD}?{listed}",
+        # port 993 is for IMAP / port 25 is the SMTP port / port 587 is used by SMTP
+        rf"{port_first}(?:is|are)\s+(?:{_ADVERB}\s+)?"
+        rf"(?:(?:used|reserved|assigned|registered|meant|intended|dedicated)\s+)?"
+        rf"(?:(?:for|by|to)\s+)?(?:(?:the|a|an)\s+)?{_ADJECTIVES}"
+        rf"{name}(?!\s+(?:over|via|through|inside|in)\s+{other})"
+        rf"(?![*_`]*\s*(?:,|/|&|\band\b|\bor\b)\s*(?:the\s+)?{_EMPH}{other})",
+        # port 465 is what IMAP uses
+        rf"{port_first}(?:is|are)\s+what\s+{name}\s+uses",
+        # port 25 belongs to SMTP
+        rf"{port_first}(?:belongs\s+to|carries|serves)\s+(?:the\s+)?{name}",
+    ]
+    return tuple(re.compile(p) for p in phrasings)
+
+
+@lru_cache(maxsize=16)
+def _listed_before(alternation: str) -> re.Pattern[str]:
+    """A protocol's name and a comma just before a subject: "POP, IMAP, and SMTP use"."""
+    return re.compile(
+        rf"(?<![\w-])(?:{alternation})[*_`]*\s*[,;/]\s*(?:(?:and|or)\s+)?(?:the\s+)?[*_`]*$"
+    )
+
+
+# "ports 25 (SMTP), 587 (submission) and 993 (IMAPS)": numbers each tagged with a name.
+_TAGGED = re.compile(
+    r"\b[Pp]orts?\s+(?:(?:number|no\.)\s+)?"
+    r"(?P<chain>\d{1,5}(?:/(?:tcp|udp))?\s*\([^()\n]{1,60}\)"
+    r"(?:\s*(?:,|;|\band\b|\bor\b)\s*(?:and\s+|or\s+)?"
+    r"\d{1,5}(?:/(?:tcp|udp))?\s*\([^()\n]{1,60}\))*)"
+)
+
+_TAG = re.compile(r"(\d{1,5})(?:/(?:tcp|udp))?\s*\(([^()\n]{1,60})\)", re.I)
 
 
 @dataclass(frozen=True)
@@ -75,53 +192,17 @@ class ClaimProblem:
         return f"{self.said}, but {self.registry_says}"
 
     def __str__(self) -> str:
-        return f"{self.source}:{self.line}: {self.message}"
+        return f"{self.source}:{self.line}: {self.message}; {HINT}"
 
 
 @dataclass
 class _Block:
-    kind: str  # "heading", "paragraph" or "item"
+    kind: str  # "heading", "paragraph", "item" or "row"
     start: int  # offset of the block's first character in the masked text
     end: int
     pseudo: bool = False
+    indent: int = 0
     lines: list[int] = field(default_factory=list)
-
-
-def default_names(registry: Registry) -> dict[str, str]:
-    """Spellings known without a glossary: each protocol's name and the IANA service
-    names that extend it (``IMAPS``, ``POP3``, ``POP3S``)."""
-    names = {p: p for p in registry.protocols()}
-    for row in registry.rows:
-        service = row.service.upper()
-        if service and service.startswith(row.protocol.upper()) and service.isalnum():
-            names.setdefault(service, row.protocol)
-    return names
-
-
-class _NameFinder:
-    """Finds protocol names in text. All-capital spellings (acronyms) match in that case
-    only, so 'pop' in "pop-up" is not POP; other spellings match in any case."""
-
-    def __init__(self, names: Mapping[str, str], registry: Registry):
-        self.protocol_of: dict[str, str] = {}
-        parts = []
-        for spelling in sorted(names, key=len, reverse=True):
-            protocol = registry.protocol(names[spelling])
-            if protocol is None or not spelling.strip():
-                continue
-            self.protocol_of[spelling.casefold()] = protocol
-            escaped = re.escape(spelling.strip())
-            parts.append(escaped if spelling == spelling.upper() else f"(?i:{escaped})")
-        self.pattern = re.compile(rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)") if parts else None
-
-    def find(self, text: str) -> dict[str, str]:
-        """Protocols named in ``text``, each with the first spelling used."""
-        found: dict[str, str] = {}
-        if self.pattern is None:
-            return found
-        for m in self.pattern.finditer(text):
-            found.setdefault(self.protocol_of[m.group().casefold()], m.group())
-        return found
 
 
 def _mask(markdown: str) -> str:
@@ -199,8 +280,12 @@ def _blocks(text: str) -> list[_Block]:
             current = None
         elif _HR.match(line):
             current = None
-        elif _ITEM.match(line):
-            current = _Block("item", start, end, lines=[index])
+        elif _ROW.match(line):
+            if not _ROW_RULE.match(line):
+                blocks.append(_Block("row", start, end, lines=[index]))
+            current = None
+        elif item := _ITEM.match(line):
+            current = _Block("item", start, end, indent=len(item.group(1)), lines=[index])
             blocks.append(current)
         elif current is not None and (
             not prev_blank or (current.kind == "item" and line[:1].isspace())
@@ -223,17 +308,6 @@ def _blocks(text: str) -> list[_Block]:
     return blocks
 
 
-def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    spans = []
-    pos = start
-    for m in _SENTENCE_END.finditer(text, start, end):
-        spans.append((pos, m.end()))
-        pos = m.end()
-    if text[pos:end].strip():
-        spans.append((pos, end))
-    return spans
-
-
 def named_protocols(
     markdown: str, registry: Registry, names: Mapping[str, str] | None = None
 ) -> list[str]:
@@ -242,9 +316,32 @@ def named_protocols(
     A fallback for choosing an issue's port table when the glossary's term matches are
     not at hand; ``names`` as for :func:`check_claims`.
     """
-    finder = _NameFinder({**default_names(registry), **(names or {})}, registry)
+    finder = NameFinder({**default_names(registry), **(names or {})}, registry)
     found = finder.find(_mask(markdown))
     return [p for p in registry.protocols() if p in found]
+
+
+def _list_heading_protocol(heading: str, finder: NameFinder) -> tuple[str, str] | None:
+    """(protocol, spelling) when a heading is plainly a port list for one protocol:
+    ``IMAP Port Numbers``, ``Ports used by POP3``, ``Which ports does SMTP use?``.
+
+    ``DNS troubleshooting``, ``HTTPS checklist`` or ``POP and IMAP ports`` are not."""
+    found = finder.find(heading)
+    if len(found) != 1 or finder.pattern is None:
+        return None
+    words = [w.casefold() for w in re.findall(r"[^\W\d_][\w'-]*", finder.pattern.sub(" ", heading))]
+    if not {"port", "ports"} & set(words) or not set(words) <= _LIST_HEADING_WORDS:
+        return None
+    return next(iter(found.items()))
+
+
+def _cells(row: str) -> list[str]:
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+def _nocheck_ends(markdown: str) -> list[int]:
+    """Offsets just after each ``<!-- ports: nocheck -->`` comment."""
+    return [m.end() for m in _NOCHECK.finditer(markdown)] if "nocheck" in markdown else []
 
 
 def check_claims(
@@ -254,19 +351,19 @@ def check_claims(
     registry: Registry,
     names: Mapping[str, str] | None = None,
 ) -> list[ClaimProblem]:
-    """Check the port numbers an issue attributes to protocols against the registry.
+    """Check the clear port claims of an issue against the registry (see the module).
 
     ``markdown`` is the issue body, whose first line is line ``first_line`` of ``source``.
     ``names`` maps every spelling (term, alias, expansion such as 'Post Office Protocol')
     to a registry protocol; the protocols' own names and IANA service names such as IMAPS
     are always known. Returns the contradictions in the order of the text.
     """
-    # No "port N" and no list item opening with a number: nothing can be a claim.
-    if ("port" not in markdown.lower() and not _ITEM_NUMBER.search(markdown)) or (
-        not _MAYBE_CLAIM.search(markdown)
-    ):
+    if not re.search(r"\d", markdown):
         return []
-    finder = _NameFinder({**default_names(registry), **(names or {})}, registry)
+    finder = NameFinder({**default_names(registry), **(names or {})}, registry)
+    if finder.pattern is None or not finder.pattern.search(markdown):
+        return []
+    phrasings = _patterns(finder.alternation)
     text = _mask(markdown)
     line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
 
@@ -280,81 +377,200 @@ def check_claims(
                 hi = mid - 1
         return first_line + lo
 
-    problems: list[ClaimProblem] = []
-    heading_names: dict[str, str] = {}
+    found: dict[tuple[int, int], ClaimProblem] = {}  # (offset, port) -> problem
 
     def check(port: int, protocol: str, offset: int, said: str) -> None:
         rows = registry.rows_for_port(port)
-        if not rows or not registry.rows_for(protocol):
+        if not rows or not registry.rows_for(protocol) or (offset, port) in found:
             return
         if any(r.protocol == protocol for r in rows):
             return
         own = registry.ports_of(protocol)
         uses = f"{protocol} uses {', '.join(map(str, own))}" if own else f"{protocol} has no port"
         what = " and ".join(r.describe() for r in rows)
-        problems.append(
-            ClaimProblem(
-                source=source,
-                line=line_of(offset),
-                said=said,
-                registry_says=f"port {port} is {what} in the registry ({uses})",
-                port=port,
-                protocol=protocol,
-            )
+        found[(offset, port)] = ClaimProblem(
+            source=source,
+            line=line_of(offset),
+            said=said,
+            registry_says=f"port {port} is {what} in the registry ({uses})",
+            port=port,
+            protocol=protocol,
         )
 
-    for block in _blocks(text):
+    silenced = _silenced_blocks(_blocks(text), _nocheck_ends(markdown))
+    heading: tuple[str, str] | None = None  # the port list's (protocol, spelling)
+    parents: list[tuple[int, dict[str, str]]] = []  # enclosing list items: (indent, names)
+    table: dict[str, int] | None = None  # column of "protocol" and "port" in this table
+    for block, quiet in silenced:
         body = text[block.start : block.end]
+        names_here = finder.find(body)
         if block.kind == "heading" or block.pseudo:
-            heading_names = finder.find(body)
-        item_names = finder.find(body) if block.kind == "item" else {}
+            heading = _list_heading_protocol(body, finder)
+        elif block.kind == "paragraph" and any(p != (heading or ("",))[0] for p in names_here):
+            heading = None  # prose about another protocol ends the list
+        if block.kind != "row":
+            table = None
+        if block.kind == "item":
+            parents = [(i, n) for i, n in parents if i < block.indent]
+        if quiet:
+            if block.kind == "item":
+                parents.append((block.indent, names_here))
+            continue
 
-        claims: list[tuple[int, str, int]] = []  # (port, as written, offset)
-        for m in _PORT_WORDS.finditer(text, block.start, block.end):
-            for num in _NUMBER.finditer(m.group("list")):
-                written = m.group() if len(m.group("list")) == len(num.group()) else num.group()
-                claims.append((int(num.group()), written, m.start("list") + num.start()))
-        leading_at = -1
+        offset = block.start
         if block.kind == "item":
             marker = _ITEM.match(body)
             assert marker is not None
-            lead = _LEADING.match(body[marker.end() :])
-            if lead:
-                leading_at = block.start + marker.end() + lead.start(1)
-                if all(offset != leading_at for _, _, offset in claims):
-                    claims.append((int(lead.group(1)), lead.group(1), leading_at))
+            offset += marker.end()
+        elif block.kind == "heading" and body.lstrip().startswith("#"):
+            offset += len(body) - len(body.lstrip().lstrip("#"))
+        for spelled, port, at, phrase in _phrase_claims(text, offset, block.end, phrasings, finder):
+            check(port, finder.protocol(spelled), at, f'the text says "{phrase}"')
 
-        checked: dict[int, str] = {}  # offset -> protocol the port was checked against
-        for start, end in _sentences(text, block.start, block.end):
-            in_sentence = finder.find(text[start:end])
-            for port, written, offset in claims:
-                if not start <= offset < end:
+        if block.kind == "item":
+            lead = LEADING_PORT.match(text, offset, block.end)
+            parent_names = {p for _, n in parents for p in n}
+            if lead and heading and parent_names <= {heading[0]}:
+                protocol, spelled = heading
+                check(
+                    int(lead.group("port")),
+                    protocol,
+                    lead.start("port"),
+                    f"'{lead.group('port')}' is listed under the {spelled} heading",
+                )
+            parents.append((block.indent, names_here))
+        elif block.kind == "row":
+            cells = _cells(body)
+            if table is None:
+                table = {}
+                for i, cell in enumerate(c.casefold() for c in cells):
+                    if re.fullmatch(r"[*_`]*(?:protocol|service|proto)s?[*_`]*", cell):
+                        table.setdefault("protocol", i)
+                    elif re.search(r"\bports?\b", cell) and "port" not in table:
+                        table["port"] = i
+                continue
+            _check_row(cells, block, text, table, heading, finder, check)
+    return sorted(found.values(), key=lambda p: (p.line, p.port))
+
+
+_Check = Callable[[int, str, int, str], None]
+"""check(port, protocol, offset of the port, what the text says)"""
+
+
+def _check_row(
+    cells: list[str],
+    block: _Block,
+    text: str,
+    table: Mapping[str, int],
+    heading: tuple[str, str] | None,
+    finder: NameFinder,
+    check: _Check,
+) -> None:
+    """A table row: its Port cell against its Protocol cell, or against the heading of
+    the port list it stands under when the table has no Protocol column."""
+    column = table.get("port", 0)
+    if column >= len(cells):
+        return
+    port_cell = _PORT_CELL.match(cells[column])
+    if port_cell is None:
+        return
+    at = block.start + text[block.start : block.end].find(cells[column])
+    numbers = [(n, at + port_cell.start("list") + o) for n, o in port_numbers(port_cell["list"])]
+    if "protocol" in table:
+        if table["protocol"] >= len(cells):
+            return
+        cell = cells[table["protocol"]]
+        named = finder.find(cell)
+        assert finder.pattern is not None
+        rest = re.sub(r"\([^)]*\)|[*_`]", " ", finder.pattern.sub(" ", cell))
+        if len(named) != 1 or len(rest.split()) > 2:
+            return
+        protocol, spelled = next(iter(named.items()))
+        for port, offset in numbers:
+            check(port, protocol, offset, f"the table gives {spelled} port {port}")
+    elif heading is not None:
+        protocol, spelled = heading
+        for port, offset in numbers:
+            check(port, protocol, offset, f"'{port}' is listed under the {spelled} heading")
+
+
+def _phrase_claims(
+    text: str,
+    start: int,
+    end: int,
+    phrasings: tuple[re.Pattern[str], ...],
+    finder: NameFinder,
+) -> Iterator[tuple[str, int, int, str]]:
+    """Claims made in the words of one block: (spelling of the protocol, port, offset of
+    the port, the phrase as written). Each paragraph of a list item reads on its own."""
+    pos = start
+    for gap in [*_BLANK_LINE.finditer(text, start, end), None]:
+        stop = gap.start() if gap else end
+        yield from _paragraph_claims(text, pos, stop, phrasings, finder)
+        pos = gap.end() if gap else end
+
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
+
+
+def _paragraph_claims(
+    text: str,
+    start: int,
+    end: int,
+    phrasings: tuple[re.Pattern[str], ...],
+    finder: NameFinder,
+) -> Iterator[tuple[str, int, int, str]]:
+    body = text[start:end]
+    listed_before = _listed_before(finder.alternation)
+    for pattern in phrasings:
+        for m in pattern.finditer(body):
+            if "qual" in pattern.groupindex and m.group("qual"):
+                others = set(finder.find(m.group("qual"))) - {finder.protocol(m.group("proto"))}
+                if others:  # "IMAP (and POP) use …": no single subject
                     continue
-                if len(in_sentence) == 1:
-                    protocol, spelled = next(iter(in_sentence.items()))
-                    where = "list item" if block.kind == "item" else "sentence"
-                    said = f"'{written}' is attributed to {spelled} in the same {where}"
-                elif in_sentence:
-                    continue
-                elif len(item_names) == 1:
-                    protocol, spelled = next(iter(item_names.items()))
-                    said = f"'{written}' is attributed to {spelled} in the same list item"
-                elif item_names or block.kind != "item" or len(heading_names) != 1:
-                    continue
-                else:
-                    protocol, spelled = next(iter(heading_names.items()))
-                    said = f"'{written}' is listed under the {spelled} heading"
-                checked[offset] = protocol
-                check(port, protocol, offset, said)
-        # A port leading a list item under a protocol's heading is listed as that protocol's,
-        # whatever the item itself goes on to say (the scraped seed put SMTP's ports under
-        # "IMAP Port Numbers").
-        if leading_at >= 0 and block.kind == "item" and len(heading_names) == 1:
-            protocol, spelled = next(iter(heading_names.items()))
-            if checked.get(leading_at) != protocol:
-                port = next(p for p, _, o in claims if o == leading_at)
-                written = next(w for _, w, o in claims if o == leading_at)
-                said = f"'{written}' is listed under the {spelled} heading"
-                check(port, protocol, leading_at, said)
-    problems.sort(key=lambda p: p.line)
-    return problems
+            role = "role" in pattern.groupindex and m.group("role")
+            if role and not _OWN_PORT_VERB.match(m.group("verb")):
+                continue  # "SMTP servers use port 53 …": the software, not SMTP
+            if listed_before.search(body, 0, m.start("proto")):
+                continue  # "POP, IMAP, and SMTP use ports …": several subjects
+            bare = "word" in pattern.groupindex and not m.group("word")
+            if bare and not _BARE_END.match(body, m.end()):
+                continue  # a number without "port" must end the phrase
+            phrase = " ".join(re.sub(r"[*_`]", "", m.group()).split()).lstrip(".!?;:,(–— ")
+            for port, offset in port_numbers(m.group("list")):
+                at = start + m.start("list") + offset
+                yield m.group("proto"), port, at, phrase
+    for m in _TAGGED.finditer(body):
+        for tag in _TAG.finditer(m.group("chain")):
+            named = finder.find(tag.group(2))
+            if len(named) != 1:
+                continue
+            spelled = next(iter(named.values()))
+            if not re.match(rf"\W*{re.escape(spelled)}\b", tag.group(2)):
+                continue  # "port 993 (not POP)" names POP without saying 993 is POP's
+            at = start + m.start("chain") + tag.start(1)
+            yield spelled, int(tag.group(1)), at, " ".join(tag.group().split())
+
+
+def _silenced_blocks(blocks: list[_Block], nocheck: list[int]) -> list[tuple[_Block, bool]]:
+    """Each block with whether a ``<!-- ports: nocheck -->`` silences it: the block right
+    after the comment; for a list or table all of it, for a heading its whole section."""
+    out: list[tuple[_Block, bool]] = []
+    pending = sorted(nocheck)
+    quiet_kind = ""  # what the current silence covers: "item", "row" or "heading"
+    for block in blocks:
+        hit = False
+        while pending and pending[0] <= block.start:
+            pending.pop(0)
+            hit = True
+        if hit:
+            quiet_kind = "heading" if block.kind == "heading" or block.pseudo else block.kind
+            out.append((block, True))
+            continue
+        new_section = block.kind == "heading" or block.pseudo
+        if quiet_kind == "heading":
+            quiet_kind = "" if new_section else quiet_kind
+        elif quiet_kind == "paragraph" or block.kind != quiet_kind:
+            quiet_kind = ""  # a paragraph ends at once, a list or table with its last line
+        out.append((block, bool(quiet_kind)))
+    return out

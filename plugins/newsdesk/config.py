@@ -66,14 +66,18 @@ class GlossaryConfig(Config):
 
 
 class _Switch(c.Choice):
-    """A choice that also takes YAML's ``off``/``no`` (read as false) for ``"off"``."""
+    """A choice that also takes YAML's ``off``/``no`` (read as false) for ``"off"``, and
+    ``on``/``yes`` (true) for ``"on"`` where that is a choice."""
 
     def run_validation(self, value: object) -> str:
+        if value is True and "on" in self.choices:
+            value = "on"
         return super().run_validation("off" if value is False else value)
 
 
 class PortsConfig(Config):
     tables = _Switch(("auto", "marker", "off"), default="auto")
+    check = _Switch(("on", "off"), default="on")
     extra = c.ListOfItems(c.Type(dict), default=[])
 
 

@@ -14,6 +14,7 @@ from newsdesk.urls import absolute_url
 
 RSS_PATH = "feed.xml"
 ATOM_PATH = "atom.xml"
+_TYPES = {RSS_PATH: "application/rss+xml", ATOM_PATH: "application/atom+xml"}
 
 
 def build_feed(
@@ -31,8 +32,7 @@ def build_feed(
     fg.id(site_url)
     fg.title(title)
     fg.subtitle(description or title)
-    fg.link(href=site_url, rel="alternate")
-    fg.link(href=absolute_url(site_url, ATOM_PATH), rel="self")
+    _set_links(fg, site_url, RSS_PATH)
     fg.language(language)
     fg.generator("newsdesk")
     newest = sorted(renderings, key=lambda r: (r.date, r.number or 0), reverse=True)[:limit]
@@ -62,9 +62,26 @@ def build_feed(
 def write_feeds(fg: FeedGenerator, site_dir: Path) -> list[Path]:
     """Write ``feed.xml`` (RSS 2.0) and ``atom.xml`` into the built site."""
     rss, atom = site_dir / RSS_PATH, site_dir / ATOM_PATH
+    site_url = fg.id()
+    # One generator, two documents: each carries its own URL as rel="self".
+    _set_links(fg, site_url, RSS_PATH)
     fg.rss_file(str(rss), pretty=False)
+    _set_links(fg, site_url, ATOM_PATH)
     fg.atom_file(str(atom), pretty=False)
     return [rss, atom]
+
+
+def _set_links(fg: FeedGenerator, site_url: str, feed_path: str) -> None:
+    """The feed's links: ``rel="self"`` is the feed document at ``feed_path``, the
+    alternate (RSS ``<channel><link>``) the site. feedgen takes the RSS channel link from
+    the last link given, so the site comes last."""
+    fg.link(
+        [
+            {"href": absolute_url(site_url, feed_path), "rel": "self", "type": _TYPES[feed_path]},
+            {"href": site_url, "rel": "alternate"},
+        ],
+        replace=True,
+    )
 
 
 def head_links(site_url: str, title: str) -> str:

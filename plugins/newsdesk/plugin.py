@@ -22,7 +22,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
-from newsdesk import feeds, pages, pdf
+from newsdesk import feeds, pages, pdf, sharing
 from newsdesk._mkdocs import settings_from_config
 from newsdesk.checks import fence_warning, link_line
 from newsdesk.config import NewsdeskConfig
@@ -262,6 +262,10 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         pub = self._pub
         head = feeds.head_links(pub.settings.site_url, config.site_name)
         output = output.replace("</head>", head + "</head>", 1)
+        share = sharing.page_share_meta(
+            pub, page.file.src_uri, page.url, page.title or "", config.site_description or ""
+        )
+        output = sharing.add_share_meta(output, share)
         return self._banner(output)
 
     def on_post_template(self, output_content: str, template_name: str, config: MkDocsConfig):

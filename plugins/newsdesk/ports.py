@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from html import escape
+from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,8 @@ DATA_SOURCE = "plugins/newsdesk/data/ports.yml"
 """The data file as named in messages."""
 
 SECURITY = ("none", "STARTTLS", "implicit TLS")
+"""The transport-security labels newsdesk knows (and styles); ``ports.extra`` may use any
+other label, such as ``SSH`` or ``WireGuard``, which is shown as written."""
 TRANSPORTS = ("TCP", "UDP", "TCP, UDP")
 MODES = ("auto", "marker", "off")
 
@@ -67,7 +69,7 @@ class PortRow:
             "implicit TLS": " over implicit TLS",
             "STARTTLS": " with STARTTLS",
             "none": " without TLS",
-        }[self.security]
+        }.get(self.security, f" ({self.security})")
         label = _service_label(self.service)
         service = f" ({label})" if label and label.casefold() != self.protocol.casefold() else ""
         return f"{self.protocol}{security}{service}"
@@ -149,6 +151,90 @@ class Registry:
         return f"ports-{slugify(protocol)}"
 
 
+# --- port numbers and protocol names in text ------------------------------------------
+
+PORT_LIST = r"\d{1,5}(?:\s*(?:,|/|\band\b|\bor\b|&(?:amp;)?)\s*\d{1,5})*"
+"""Port numbers as people list them: ``25``, ``143 and 993``, ``25, 465 & 587``, ``80/443``
+(``&amp;`` too, for HTML)."""
+PORT_MENTION = re.compile(
+    r"\b(?P<word>[Pp]orts?)(?P<gap>\s+(?:(?:number|no\.)\s+)?)"
+    rf"(?P<list>{PORT_LIST})\b(?![.,]?\d)"
+)
+"""``port 993``, ``ports 143 and 993``, ``port number 25``: the one pattern for a port
+mentioned in prose, used to link mentions (:func:`link_port_mentions`) and to find claims
+(:mod:`newsdesk.claims`). Never a bare number ("25 years")."""
+NUMBER = re.compile(r"\d{1,5}")
+LEADING_PORT = re.compile(
+    r"\s*[*_`]*(?:(?:TCP\s+|UDP\s+)?[Pp]ort\s+)?[*_`]*(?P<port>\d{1,5})[*_`]*"
+    r"(?=\s|$|[–—:,-]|/(?:tcp|udp))",
+    re.I,
+)
+"""A port opening a list item, as in a list of ports under a heading: ``993 – secure``,
+``**993**: …``, ``993/tcp``, ``port 993 – …`` (use with ``match``; Markdown emphasis
+allowed). The linker links it, the claim check reads it as listed under the heading."""
+
+
+def port_numbers(listed: str) -> list[tuple[int, int]]:
+    """The numbers of a :data:`PORT_LIST` match: (port, offset in ``listed``)."""
+    return [(int(m.group()), m.start()) for m in NUMBER.finditer(listed)]
+
+
+def default_names(registry: Registry) -> dict[str, str]:
+    """Spellings known without a glossary: each protocol's name and the IANA service
+    names that extend it (``IMAPS``, ``POP3``, ``POP3S``)."""
+    names = {p: p for p in registry.protocols()}
+    for row in registry.rows:
+        service = row.service.upper()
+        if service and service.startswith(row.protocol.upper()) and service.isalnum():
+            names.setdefault(service, row.protocol)
+    return names
+
+
+class NameFinder:
+    """Finds protocol names in text. All-capital spellings (acronyms) match in that case
+    only, so 'pop' in "pop-up" is not POP; other spellings match in any case.
+
+    ``names`` maps each spelling (term, alias, expansion such as 'Post Office Protocol')
+    to a registry protocol; spellings of protocols the registry lacks are ignored.
+    """
+
+    def __init__(self, names: Mapping[str, str], registry: Registry):
+        self.protocol_of: dict[str, str] = {}
+        parts = []
+        for spelling in sorted(names, key=len, reverse=True):
+            protocol = registry.protocol(names[spelling])
+            if protocol is None or not spelling.strip():
+                continue
+            self.protocol_of[spelling.strip().casefold()] = protocol
+            escaped = re.escape(spelling.strip())
+            parts.append(escaped if spelling == spelling.upper() else f"(?i:{escaped})")
+        self.alternation = "|".join(parts)
+        """The spellings as one regular-expression alternation, longest first."""
+        self.pattern = re.compile(rf"(?<!\w)(?:{self.alternation})(?!\w)") if parts else None
+
+    def protocol(self, spelling: str) -> str:
+        """The protocol of a spelling this finder matched."""
+        return self.protocol_of[spelling.strip().casefold()]
+
+    def find(self, text: str) -> dict[str, str]:
+        """Protocols named in ``text``, each with the first spelling used."""
+        found: dict[str, str] = {}
+        if self.pattern is None:
+            return found
+        for m in self.pattern.finditer(text):
+            found.setdefault(self.protocol(m.group()), m.group())
+        return found
+
+    def count(self, text: str) -> dict[str, int]:
+        """How often each protocol is named in ``text``."""
+        counts: dict[str, int] = {}
+        if self.pattern is not None:
+            for m in self.pattern.finditer(text):
+                protocol = self.protocol(m.group())
+                counts[protocol] = counts.get(protocol, 0) + 1
+        return counts
+
+
 # --- loading ---------------------------------------------------------------------------
 
 
@@ -195,12 +281,17 @@ def _row_from_mapping(data: Any, where: str, source: str) -> PortRow:
             source,
         )
 
-    security = next((s for s in SECURITY if s.casefold() == str(data["security"]).casefold()), "")
-    if not security:
+    raw = data["security"]
+    # YAML reads ``security: no`` / ``off`` as false: no transport security.
+    label = "none" if raw is False else "" if raw is True else " ".join(str(raw or "").split())
+    if not label:
         raise NewsdeskError(
-            f"{where}: 'security' must be one of {', '.join(SECURITY)} (got {data['security']!r})",
+            f"{where}: 'security' must name the transport security: {', '.join(SECURITY)}, "
+            f"or another label such as SSH (got {data['security']!r})",
             source,
         )
+    # The known labels in their own spelling; any other label as written.
+    security = next((s for s in SECURITY if s.casefold() == label.casefold()), label)
 
     texts: dict[str, str] = {}
     for name in ("service", "purpose", "rfc", "rfc_url", "note"):
@@ -328,12 +419,20 @@ def _row_cells(
     cells += [
         f'<a href="{escape(port_href)}">{escape(_port_label(row))}</a>',
         escape(row.transport),
-        escape(row.security),
+        _security_html(row.security),
         f"<code>{escape(row.service)}</code>" if row.service else "–",
         purpose,
         rfc,
     ]
     return "".join(f"<td>{cell}</td>" for cell in cells)
+
+
+def _security_html(security: str) -> str:
+    """The security cell: a known label gets a class to style it, any other stays text."""
+    if security not in SECURITY:
+        return escape(security)
+    kind = slugify(security)
+    return f'<span class="nd-security nd-security-{kind}">{escape(security)}</span>'
 
 
 _HEAD = ("Port", "Transport", "Security", "IANA service", "Purpose", "RFC")
@@ -411,8 +510,11 @@ def port_table_html(
     )
 
 
+# ``<!-- ports: nocheck -->`` silences the claim check (newsdesk.claims): no table there.
 _MARKER = re.compile(
-    r"(?:<p>\s*)?<!--\s*ports(?:\s*:\s*(?P<names>[^>]*?))?\s*-->(?:\s*</p>)?", re.I
+    r"(?:<p>\s*)?<!--\s*ports(?!\s*:\s*nocheck\s*-->)(?:\s*:\s*(?P<names>[^>]*?))?\s*-->"
+    r"(?:\s*</p>)?",
+    re.I,
 )
 
 
@@ -446,12 +548,13 @@ def place_port_tables(
 ) -> str:
     """Put "Port reference" tables into an issue's content HTML.
 
-    ``mode`` ``marker``: each ``<!-- ports -->`` marker becomes a table of the protocols
-    the issue mentions, ``<!-- ports: SMTP IMAP -->`` one of the protocols named (registry
-    names or, through ``names``, any glossary spelling). ``auto``: the same, and without a
-    marker the table of the mentioned protocols is appended at the end. ``off``: markers
-    are removed, no table. An unknown protocol in a marker raises NewsdeskError for
-    ``source``.
+    ``mentioned_protocols`` are the candidates (the protocols the issue names); a table
+    shows those the issue is about (see :func:`discussed_protocols`), not one named in
+    passing. ``mode`` ``marker``: each ``<!-- ports -->`` marker becomes a table of them,
+    ``<!-- ports: SMTP IMAP -->`` one of the protocols named (registry names or, through
+    ``names``, any glossary spelling). ``auto``: the same, and without a marker the table
+    goes at the end of the text, before the footnotes. ``off``: markers are removed, no
+    table. An unknown protocol in a marker raises NewsdeskError for ``source``.
     """
     if mode not in MODES:
         raise NewsdeskError(f"ports.tables must be one of {', '.join(MODES)} (got {mode!r})")
@@ -459,6 +562,7 @@ def place_port_tables(
     if mode == "off":
         return _MARKER.sub("", html)
     lookup = {k.casefold(): v for k, v in (names or {}).items()}
+    mentioned_protocols = discussed_protocols(html, mentioned_protocols, registry, names)
     out: list[str] = []
     pos = 0
     for n, (start, end, chosen) in enumerate(markers):
@@ -482,9 +586,67 @@ def place_port_tables(
     result = "".join(out)
     if mode == "auto" and not markers:
         table = port_table_html(registry, mentioned_protocols, ports_url)
-        if table:
+        footnotes = _FOOTNOTES.search(result)
+        if table and footnotes:
+            at = footnotes.start()
+            result = result[:at].rstrip("\n") + "\n" + table + "\n" + result[at:]
+        elif table:
             result = result.rstrip("\n") + "\n" + table + "\n"
     return result
+
+
+_FOOTNOTES = re.compile(r'<div class="footnote"')
+_NOT_PROSE = re.compile(r"<(pre|code|script|style)\b[^>]*>.*?</\1>", re.S | re.I)
+_HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1>", re.S | re.I)
+# A definition: a paragraph opening with the term in bold, or a definition-list term.
+_DEFINITION = re.compile(r"<p>\s*<(?:strong|b)>(.*?)</(?:strong|b)>|<dt\b[^>]*>(.*?)</dt>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+_PROSE_BLOCK = re.compile(r"<(p|li|tr|dt|dd|h[1-6])\b[^>]*>(.*?)</\1>", re.S | re.I)
+MIN_MENTIONS = 2
+"""Mentions that make a protocol a topic of an issue even without heading or definition."""
+
+
+def _text(html: str) -> str:
+    return unescape(_TAG.sub(" ", html))
+
+
+def discussed_protocols(
+    html: str,
+    candidates: Sequence[str],
+    registry: Registry,
+    names: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The ``candidates`` an issue's content HTML is about, in the given order.
+
+    A protocol counts when the issue defines it (a paragraph opening with its name in
+    bold, a definition-list term), names it in a heading (which is how port lists are
+    introduced: "IMAP Port Numbers"), lists one of its ports beside its name (a table
+    row, a list item, a paragraph), or names it at least :data:`MIN_MENTIONS` times
+    outside code. One passing mention ("unlike POP, …") does not make a table row.
+    ``names`` maps spellings (aliases, expansions) to registry protocols.
+    """
+    if not candidates:
+        return []
+    finder = NameFinder({**default_names(registry), **(names or {})}, registry)
+    prose = _NOT_PROSE.sub(" ", html)
+    counts = finder.count(_text(prose))
+    featured: set[str] = set()
+    for m in _HEADING.finditer(prose):
+        featured |= set(finder.find(_text(m.group(2))))
+    for m in _DEFINITION.finditer(prose):
+        featured |= set(finder.find(_text(m.group(1) or m.group(2) or "")))
+    # A protocol named beside one of its own ports in a paragraph, list item or table row
+    # has its ports listed: "| IMAP | 993 |", "- POP3: 110".
+    for m in _PROSE_BLOCK.finditer(prose):
+        text = _text(m.group(2))
+        numbers = {int(n) for n in re.findall(r"(?<![\w.])\d{1,5}(?![\w.])", text)}
+        if numbers:
+            featured |= {p for p in finder.find(text) if numbers & set(registry.ports_of(p))}
+    return [
+        p
+        for p in candidates
+        if p in featured or counts.get(registry.protocol(p) or p, 0) >= MIN_MENTIONS
+    ]
 
 
 def glossary_ports_markdown(registry: Registry, protocol: str, ports_url: str) -> str:
@@ -514,12 +676,6 @@ _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _VOID = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 )
-_PORT_WORDS = re.compile(
-    r"\b(?P<word>[Pp]orts?)(?P<gap>\s+(?:(?:number|no\.)\s+)?)"
-    r"(?P<list>\d{1,5}(?:\s*(?:,|/|\band\b|\bor\b|&amp;)\s*\d{1,5})*)\b(?![.,]?\d)"
-)
-_NUMBER = re.compile(r"\d{1,5}")
-_LEADING_NUMBER = re.compile(r"^(\s*)(\d{1,5})(?=\s*(?:$|[–—:-]|\s|/(?:tcp|udp)))", re.I)
 _ANY_PORT_WORD = re.compile(r"\bports?\b", re.I)
 _PORTS_HEADING = re.compile(r"\bports?\b", re.I)
 
@@ -606,12 +762,12 @@ def link_port_mentions(html: str, registry: Registry, ports_url: str) -> str:
 
     for offset, text, kind, heading in _TextFinder(html).runs:
         if kind == "item-start":
-            m = _LEADING_NUMBER.match(text)
-            if m and (target := href(m.group(2), heading)):
-                s, e = offset + m.start(2), offset + m.end(2)
+            m = LEADING_PORT.match(text)
+            if m and (target := href(m.group("port"), heading)):
+                s, e = offset + m.start("port"), offset + m.end("port")
                 edits.append((s, e, f'<a class="newsdesk-port" href="{escape(target)}">'))
-        for m in _PORT_WORDS.finditer(text):
-            numbers = list(_NUMBER.finditer(m.group("list")))
+        for m in PORT_MENTION.finditer(text):
+            numbers = list(NUMBER.finditer(m.group("list")))
             base = offset + m.start("list")
             for k, num in enumerate(numbers):
                 target = href(num.group(), heading)

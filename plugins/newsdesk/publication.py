@@ -327,6 +327,8 @@ class Publication:
         return names
 
     def _check_claims(self) -> None:
+        if not self.settings.ports.check:  # ports.check: off
+            return
         names = self.protocol_names()
         for issue in self.issues:
             for problem in check_claims(

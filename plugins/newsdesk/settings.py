@@ -24,6 +24,8 @@ class GlossarySettings:
 class PortsSettings:
     tables: str = "auto"
     extra: tuple[dict[str, Any], ...] = ()
+    check: bool = True
+    """``ports.check``: check the issues' port claims against the registry."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,9 @@ def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, An
             link=glossary.get("link", "first"),
         ),
         ports=PortsSettings(
-            tables=ports.get("tables", "auto"), extra=tuple(ports.get("extra") or ())
+            tables=ports.get("tables", "auto"),
+            extra=tuple(ports.get("extra") or ()),
+            check=ports.get("check", "on") != "off",
         ),
         pdf=PdfSettings(**dict(plugin.get("pdf") or {})),
         email=EmailSettings(

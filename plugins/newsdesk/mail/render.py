@@ -22,6 +22,7 @@ import hashlib
 import html
 import re
 import secrets
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -232,9 +233,33 @@ def _clean_content(content: str, base_url: str) -> str:
     )
 
 
+PLAIN_WIDTH = 78
+"""The widest line the plain-text part aims for (RFC 5322 recommends 78)."""
+_BODY_WIDTH = 76
+
+
 def _plain_content(content: str) -> str:
+    """The issue's content HTML as plain text for the ``text/plain`` part.
+
+    html2text does the prose (``## headings``, links as numbered references ``[1]``).
+    Tables and footnotes are laid out here first, since html2text would break a wide table
+    into bogus rows and run footnote numbers into the text: a table becomes aligned columns
+    when it fits :data:`PLAIN_WIDTH` characters and one block per row ("Protocol: SMTP ·
+    Port: 25 · …") when not; its cells are plain text. A footnote reference reads ``[^1]``
+    and the note ``[^1]: …`` at the end, distinct from link references.
+    """
+    root = lxml.html.fragment_fromstring(content, create_parent="div")
+    _plain_footnotes(root)
+    nonce = secrets.token_hex(8)
+    blocks: dict[str, str] = {}
+    for n, table in enumerate(root.xpath(".//table[not(ancestor::table)]")):
+        key = f"ndtable{nonce}x{n}"
+        blocks[key] = plain_table(table)
+        stand_in = lxml.html.Element("p")
+        stand_in.text, stand_in.tail = key, table.tail
+        table.getparent().replace(table, stand_in)
     converter = html2text.HTML2Text()
-    converter.body_width = 76
+    converter.body_width = _BODY_WIDTH
     converter.inline_links = False
     converter.protect_links = True
     converter.wrap_links = False
@@ -242,7 +267,90 @@ def _plain_content(content: str) -> str:
     converter.pad_tables = True
     converter.images_to_alt = True
     converter.unicode_snob = True
-    return converter.handle(content).strip() + "\n"
+    text = converter.handle(lxml.html.tostring(root, encoding="unicode"))
+    for key, block in blocks.items():
+        text = text.replace(key, block)
+    text = "\n".join(line.rstrip() for line in text.replace("\xa0", " ").split("\n"))
+    return text.strip() + "\n"
+
+
+def _cell_text(cell: lxml.html.HtmlElement) -> str:
+    return " ".join(cell.text_content().split())
+
+
+def plain_table(table: lxml.html.HtmlElement, width: int = PLAIN_WIDTH) -> str:
+    """A table as plain text: aligned columns under an underlined header when every line
+    fits ``width``, else one block per row, each cell labelled with its column's header
+    and separated by " · " (wrapped at ``width``)."""
+    own = [tr for tr in table.iter("tr") if next(tr.iterancestors("table")) is table]
+    rows = [[_cell_text(c) for c in tr.xpath("./th|./td")] for tr in own]
+    rows = [r for r in rows if r] or [[]]
+    has_head = bool(own) and (
+        own[0].getparent().tag == "thead" or bool(own[0].xpath("./th") and not own[0].xpath("./td"))
+    )
+    head, body = (rows[0], rows[1:]) if has_head else ([], rows)
+    columns = max(len(r) for r in [head, *body])
+    grid = [r + [""] * (columns - len(r)) for r in [head, *body] if r or head]
+    widths = [max(len(r[i]) for r in grid) for i in range(columns)]
+    if sum(widths) + 2 * (columns - 1) <= width:
+        lines = []
+        for n, r in enumerate(grid):
+            lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+            if n == 0 and head:
+                lines.append("  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+    out = []
+    for r in body:
+        cells = r + [""] * (columns - len(r))
+        parts = [
+            f"{label}: {cell}" if label else cell
+            for label, cell in zip(head or [""] * columns, cells, strict=False)
+            if cell
+        ]
+        out.append(_join_wrapped(parts, width))
+    return "\n\n".join(out)
+
+
+def _join_wrapped(parts: list[str], width: int) -> str:
+    """``parts`` joined by " · ", lines broken between parts (a line ends in "·"); a part
+    longer than a line is wrapped on its own."""
+    lines: list[str] = []
+    current = ""
+    for part in parts:
+        if current and len(current) + 3 + len(part) <= width:
+            current += " · " + part
+            continue
+        if current:
+            lines.append(current + " ·")
+        wrapped = textwrap.wrap(part, width=width - 2, break_on_hyphens=False) or [""]
+        lines += wrapped[:-1]
+        current = wrapped[-1]
+    lines.append(current)
+    return "\n".join(lines)
+
+
+def _plain_footnotes(root: lxml.html.HtmlElement) -> None:
+    """Footnotes as ``[^1]`` in the text and ``[^1]: the note`` at the end, in place."""
+    for ref in root.xpath(".//a[contains(concat(' ', @class, ' '), ' footnote-ref ')]"):
+        sup = (
+            ref.getparent() if ref.getparent() is not None and ref.getparent().tag == "sup" else ref
+        )
+        marker = lxml.html.Element("span")
+        marker.text, marker.tail = f"[^{_cell_text(ref)}]", sup.tail
+        sup.getparent().replace(sup, marker)
+    for back in root.xpath(".//a[contains(concat(' ', @class, ' '), ' footnote-backref ')]"):
+        back.drop_tree()
+    for div in root.xpath(".//div[contains(concat(' ', @class, ' '), ' footnote ')]"):
+        for number, li in enumerate(div.xpath("./ol/li"), start=1):
+            label = (li.get("id") or "").removeprefix("fn:") or str(number)
+            first = li.xpath("./p")
+            target = first[0] if first else li
+            target.text = f"[^{label}]: " + (target.text or "").lstrip()
+        for ol in div.xpath("./ol"):
+            for li in ol.xpath("./li"):
+                for child in li:
+                    ol.addprevious(child)
+            ol.drop_tree()
 
 
 def issue_mark(rendering: IssueRendering, *, test: bool = False) -> str:
