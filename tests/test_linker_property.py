@@ -6,7 +6,7 @@ import re
 
 import lxml.html
 from bs4 import BeautifulSoup
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from newsdesk.glossary import Glossary, Term
@@ -95,12 +95,17 @@ PAGES = st.lists(st.one_of(NODES, DEFINITION), min_size=1, max_size=6).map("".jo
 
 
 def text_of(page: str) -> str:
-    """The text content as a browser-like parser sees it (libxml2 via lxml)."""
-    return lxml.html.fragment_fromstring(page, create_parent="div").text_content()
+    """The text content as a browser-like parser sees it (libxml2 via lxml).
+
+    Trimmed: libxml2 drops white space that stands alone before the first element (`` SMTP``
+    parses as "SMTP" once SMTP is a link), which says nothing about the linker – the first
+    assertion already holds the output to the input byte for byte."""
+    return lxml.html.fragment_fromstring(page, create_parent="div").text_content().strip()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(PAGES, st.sampled_from(["first", "all"]))
+@example(" SMTP", "first")
 def test_linking_keeps_text_and_markup_and_never_nests_links(page, mode):
     result = LINKER.link(page, glossary_url="../glossary/", mode=mode)
     # Only our links were added: removing them gives the input back, byte for byte.
