@@ -31,6 +31,7 @@ import html2text
 import jinja2
 import lxml.html
 
+from newsdesk.mail.dkim import PreparedSigner, issue_signer
 from newsdesk.mail.headers import (
     address_header,
     mailbox_header,
@@ -134,6 +135,8 @@ class PreparedMessage:
     _body: list[bytes | tuple[str, str]] = field(default_factory=list)
     _html_pieces: list[str | tuple[str, str]] = field(default_factory=list)
     _email_settings: EmailSettings = field(default_factory=EmailSettings)
+    signer: PreparedSigner | None = None
+    """Adds the DKIM signatures (``email.dkim``); ``None`` sends unsigned."""
 
     def message_id(self, recipient: Recipient) -> str:
         """``<slug.newsdesk.id@from-domain>``: the same for a resend, unique per reader."""
@@ -153,6 +156,7 @@ class PreparedMessage:
             )
         if links.unsubscribe_url:
             parts.append(structured_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        personal = len(parts)
         parts.append(self._static_headers)
         values = {"email": recipient.email, "unsubscribe": links.footer_url}
         for piece in self._body:
@@ -162,6 +166,8 @@ class PreparedMessage:
                 kind, slot = piece
                 value = values[slot]
                 parts.append(_qp_segment(html.escape(value) if kind == "html" else value))
+        if self.signer is not None:
+            return self.signer.sign_parts(parts, personal)
         return b"".join(parts)
 
     def html_for(self, recipient: Recipient, token: str) -> str:
@@ -360,7 +366,7 @@ def prepare_message(
             merged.append(piece)
     static_headers = merged.pop(0) if isinstance(merged[0], bytes) else b""
     envelope = envelope_from or parse_mailbox(from_addr)[1]
-    return PreparedMessage(
+    prepared = PreparedMessage(
         slug=rendering.slug,
         subject=subject,
         envelope_from=envelope,
@@ -373,6 +379,8 @@ def prepare_message(
         _html_pieces=[p if isinstance(p, str) else ("html", p[1]) for p in html_pieces],
         _email_settings=settings,
     )
+    prepared.signer = issue_signer(settings.dkim, prepared)
+    return prepared
 
 
 def _plain_text(
