@@ -714,8 +714,13 @@ def send_issues(
     stop: threading.Event | None = None,
     progress: Progress | None = None,
     today: dt.date | None = None,
+    preflight: Callable[[IssueRendering], list[tuple[str, str]]] | None = None,
 ) -> SendReport:
-    """Deliver every new issue (or ``only``) to its recipients; see :func:`plan_issues`."""
+    """Deliver every new issue (or ``only``) to its recipients; see :func:`plan_issues`.
+
+    ``preflight`` (``newsdesk check``'s offline checks) gives ``(severity, text)`` findings
+    per issue before it is mailed over SMTP: warnings are reported, errors hold it back.
+    """
     stop = stop or threading.Event()
     report = SendReport()
     plan = plan_issues(store, renderings, only=only, today=today)
@@ -765,6 +770,18 @@ def send_issues(
         if stop.is_set():
             report.interrupted = True
             break
+        if preflight is not None:
+            findings = preflight(r)
+            report.warnings += [text for severity, text in findings if severity == "warning"]
+            errors = [text for severity, text in findings if severity == "error"]
+            if errors:
+                report.refused.append(r.slug)
+                report.notes.append(
+                    f"{r.slug}: not sent: the pre-flight check found errors (newsdesk check "
+                    f"{r.slug}); fix them, or use --no-check:\n"
+                    + "\n".join(f"  {e}" for e in errors)
+                )
+                continue
         if live_check:
             problem = check_live(r.url)
             if problem:
