@@ -26,7 +26,7 @@ from newsdesk.mail.render import Recipient, prepare_message
 from newsdesk.mail.send import send_issues
 from newsdesk.mail.store import Store
 from newsdesk.service.confirmation import confirmation_message
-from newsdesk.settings import DkimSettings
+from newsdesk.settings import DkimSettings, SmtpSettings
 from tests.mailfixtures import email_settings, rendering, settings, start_server
 
 SECRET = b"k" * 32
@@ -297,3 +297,62 @@ def test_measure_signing_cost(keyed, capsys):
             f"{r_signed:,.0f}/s; dkimpy.sign (RSA only) {r_dkimpy:,.0f}/s"
         )
     assert r_signed > 10 * r_dkimpy
+
+
+@pytest.fixture(scope="module")
+def sink_port():
+    """aiosmtpd's discarding handler in a process of its own (as in test_mail_send)."""
+    import socket
+    import subprocess
+    import sys
+
+    from tests.mailfixtures import free_port
+
+    port = free_port()
+    listen = f"127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink", "-l", listen],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_measure_sending_signed_and_unsigned(keyed, tmp_path, sink_port, capsys):
+    """[measure] send_issues to N subscribers over one connection, signed and unsigned,
+    alternating runs; the median rate of each."""
+    _, dkim_settings, _ = keyed
+    n, runs = 400, 3
+    smtp = SmtpSettings(host="127.0.0.1", port=sink_port, security="none", connections=1)
+    rates: dict[str, list[float]] = {"unsigned": [], "signed": []}
+    for run in range(runs):
+        for kind in ("unsigned", "signed"):
+            root = tmp_path / f"{kind}{run}"
+            store = Store.open(root / ".newsdesk" / "newsdesk.sqlite3")
+            for i in range(n):
+                store.add(f"reader{i}@example.net", f"Reader {i}", source="import")
+            extra = {"dkim": dkim_settings} if kind == "signed" else {}
+            s = settings(root, smtp, **extra)
+            start = time.perf_counter()
+            report = send_issues(s, store, [rendering()], secret=SECRET, retry_delays=FAST)
+            rates[kind].append(n / (time.perf_counter() - start))
+            assert report.sent == n
+            store.close()
+    med = {k: sorted(v)[len(v) // 2] for k, v in rates.items()}
+    with capsys.disabled():
+        print(
+            f"\n[measure] send_issues, {n} messages, 1 connection, median of {runs}: "
+            f"unsigned {med['unsigned']:,.0f}/s, signed {med['signed']:,.0f}/s "
+            f"({med['signed'] / med['unsigned']:.2f}×)"
+        )

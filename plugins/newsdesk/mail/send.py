@@ -31,7 +31,7 @@ from newsdesk.errors import NewsdeskError
 from newsdesk.mail.addresses import is_loopback
 from newsdesk.mail.headers import HeaderError
 from newsdesk.mail.render import PreparedMessage, Recipient, prepare_message
-from newsdesk.mail.store import Store
+from newsdesk.mail.store import Delivery, Store
 from newsdesk.mail.tls import certificate_refused, client_context
 from newsdesk.mail.tokens import make_token
 from newsdesk.rendering import IssueRendering
@@ -557,10 +557,18 @@ def deliver_issue(
     halted = False
     done = done_before
 
+    # The next delivery, personalised (and signed) while the connections talk, so that
+    # this CPU time overlaps the SMTP round trips instead of adding to them.
+    ahead: list[tuple[Delivery, bytes | None]] = []
+
+    def personalise(d: Delivery) -> bytes:
+        token = make_token(secret, "unsubscribe", d.subscriber_id)
+        return prepared.personalise(Recipient(d.subscriber_id, d.email, d.name), token)
+
     def dispatch() -> None:
         nonlocal in_flight, done
         while in_flight < n and not halted and not abort.is_set() and not stop.is_set():
-            d = next(pending_iter, None)
+            d, data = ahead.pop() if ahead else (next(pending_iter, None), None)
             if d is None:
                 return
             status = store.subscriber_status(d.subscriber_id)
@@ -569,9 +577,8 @@ def deliver_issue(
                 report.skipped += 1
                 done += 1
                 continue
-            token = make_token(secret, "unsubscribe", d.subscriber_id)
             try:
-                data = prepared.personalise(Recipient(d.subscriber_id, d.email, d.name), token)
+                data = data if data is not None else personalise(d)
             except HeaderError as exc:  # an address stored before it was checked this well
                 store.mark(slug, d.subscriber_id, "failed", str(exc))
                 report.failed += 1
@@ -585,6 +592,13 @@ def deliver_issue(
             store.mark(slug, d.subscriber_id, "sending", attempt=True)
             jobs.put(_Job(d.subscriber_id, d.email, envelope, data))
             in_flight += 1
+        if not ahead and not halted and not abort.is_set() and not stop.is_set():
+            d = next(pending_iter, None)
+            if d is not None:
+                try:
+                    ahead.append((d, personalise(d)))
+                except HeaderError:
+                    ahead.append((d, None))  # refused again, and recorded, when its turn comes
 
     try:
         dispatch()
