@@ -68,6 +68,8 @@ SIGNED = (
 #: added on the way breaks the signature instead of being shown to the reader.
 OVERSIGNED = ("from", "subject", "list-unsubscribe")
 _B64_CHUNK = 64
+_SELECTOR = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_DOMAIN = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$")
 
 
 class DkimError(NewsdeskError):
@@ -272,6 +274,12 @@ class Signer:
             raise DkimError("email.dkim: set both domain and selector")
         self.domain = str(dkim.domain).rstrip(".").lower()
         self.selector = str(dkim.selector)
+        if not _DOMAIN.match(self.domain):
+            raise DkimError(f"email.dkim.domain: not a domain name: {dkim.domain!r}")
+        if not _SELECTOR.match(self.selector):
+            raise DkimError(
+                f"email.dkim.selector: letters, digits and hyphens only: {dkim.selector!r}"
+            )
         self.keys = keys or load_keys(dkim)
         self._rsa_pad = padding.PKCS1v15()
 
@@ -293,9 +301,9 @@ class Signer:
                 f"v=1; a={alg}; c=relaxed/relaxed; d={self.domain}; s={self.selector}; "
                 f"t={now}; h={' : '.join(names)}; bh={bh}; b="
             )
-            unsigned = structured_header("DKIM-Signature", tags)
-            [(_, canon)] = _canonical_fields(unsigned)
-            data = signed + canon.rstrip(b"\r\n")
+            # The field's relaxed canonical form with an empty b=: it is folded only at its
+            # single spaces, which canonicalisation turns back into single spaces.
+            data = signed + b"dkim-signature:" + tags.encode("ascii")
             if alg.startswith("rsa"):
                 sig = self.keys.rsa.sign(data, self._rsa_pad, hashes.SHA256())
             else:
@@ -459,10 +467,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--selector", required=True, help="e.g. nd1 (a new one to rotate keys)")
     p.add_argument("--domain", required=True, help="the signing domain, that of email.from")
     p.set_defaults(handler=_keygen)
-
-
-_SELECTOR = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_DOMAIN = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$")
 
 
 def _keygen(args: argparse.Namespace) -> int:
