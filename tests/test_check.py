@@ -268,3 +268,22 @@ def test_the_seed_issue_passes(tmp_path, capsys):
     assert main(["check", "-f", cfg]) == 0
     out = capsys.readouterr().out
     assert out.strip().splitlines()[-1] == "email-servers: 0 errors, 0 warnings", out
+    # The same issue with faint text and an image without alt text: exit status 1.
+    issue = next((root / "newsletters").glob("*-email-servers.md"))
+    issue.write_text(
+        issue.read_text(encoding="utf-8")
+        + '\n<p style="color:#eeeeee">Faint</p>\n\n<img src="https://example.org/x.png">\n',
+        encoding="utf-8",
+    )
+    assert main(["check", "-f", cfg, "email-servers"]) == 1
+    out = capsys.readouterr().out
+    assert "error: email-servers: low contrast in light mode: text #eeeeee on #ffffff" in out
+    assert "warning: email-servers: image without alt text: https://example.org/x.png" in out
+    assert out.strip().splitlines()[-1] == "email-servers: 1 errors, 1 warnings", out
+
+
+def test_send_has_a_no_check_option():
+    from newsdesk.cli import build_parser
+
+    assert build_parser().parse_args(["send", "--no-check"]).no_check is True
+    assert build_parser().parse_args(["send"]).no_check is False
