@@ -149,6 +149,30 @@ def test_missing_key_says_how_to_make_one(tmp_path):
         Signer(missing)
 
 
+def test_half_a_dkim_configuration_is_an_error():
+    with pytest.raises(NewsdeskError, match="set both domain and selector"):
+        prepare_message(rendering(), email_settings(dkim=DkimSettings(domain="example.org")))
+
+
+def test_keys_from_the_environment_through_mkdocs_yml(keyed, tmp_path, monkeypatch):
+    from newsdesk._mkdocs import load_settings
+
+    _, dkim_settings, _ = keyed
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: T\nsite_url: https://newsletter.example.org/\nplugins:\n  - newsdesk:\n"
+        "      email:\n        dkim: {domain: example.org, selector: nd1}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("NEWSDESK_DKIM_KEY", dkim_settings.rsa_key_file.read_text())
+    monkeypatch.setenv("NEWSDESK_DKIM_ED25519_KEY", dkim_settings.ed25519_key_file.read_text())
+    loaded = load_settings(tmp_path / "mkdocs.yml").email.dkim
+    assert loaded.enabled and loaded.rsa_key.startswith("-----BEGIN PRIVATE KEY-----")
+    assert loaded.rsa_key_file == tmp_path / ".newsdesk/dkim/nd1.rsa.key"  # absent: unused
+    assert load_keys(loaded).ed25519 is not None
+    assert "PRIVATE" not in repr(loaded)
+
+
 def test_keys_from_the_environment_as_pem_text(keyed):
     _, dkim_settings, zone = keyed
     from_env = DkimSettings(
@@ -219,10 +243,11 @@ def test_fast_path_signs_exactly_like_the_whole_message_path(keyed, monkeypatch)
         lambda m: m.replace(
             b"\r\n\r\n", b"\r\nList-Unsubscribe: <https://evil.example/>\r\n\r\n", 1
         ),
+        lambda m: b"From: Mallory <mallory@example.net>\r\n" + m,
         lambda m: m.replace(b"Until next time", b"Until next week", 1),
         lambda m: m.replace(b"ada@example.net", b"eve@example.net"),
     ],
-    ids=["subject", "added-subject", "added-list-unsubscribe", "body", "to"],
+    ids=["subject", "added-subject", "added-list-unsubscribe", "from-on-top", "body", "to"],
 )
 def test_a_tampered_message_fails(keyed, tamper):
     _, dkim_settings, zone = keyed

@@ -375,8 +375,17 @@ class PreparedSigner:
         return self.signer.signature_fields(fields, h.digest()) + message
 
 
+def _half_set(dkim: DkimSettings) -> None:
+    if bool(dkim.domain) != bool(dkim.selector):
+        raise DkimError(
+            "email.dkim: set both domain and selector (e.g. {domain: example.org, "
+            "selector: nd1}), or neither to send unsigned"
+        )
+
+
 def issue_signer(dkim: DkimSettings, prepared: PreparedMessage) -> PreparedSigner | None:
     """The signer of a prepared issue, or ``None`` without ``email.dkim``."""
+    _half_set(dkim)
     if not dkim.enabled:
         return None
     return Signer(dkim).for_prepared(prepared)
@@ -384,6 +393,7 @@ def issue_signer(dkim: DkimSettings, prepared: PreparedMessage) -> PreparedSigne
 
 def sign_message(dkim: DkimSettings, message: bytes) -> bytes:
     """``message`` signed when ``email.dkim`` is set, else as it is."""
+    _half_set(dkim)
     if not dkim.enabled:
         return message
     return Signer(dkim).sign(message)
