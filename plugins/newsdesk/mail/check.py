@@ -203,7 +203,8 @@ def contrast_failures(page: str) -> list[tuple[float, float, Rgb, Rgb, str]]:
     for el in root.iter():
         if not isinstance(el.tag, str) or el.tag in ("style", "script", "head", "title"):
             continue
-        text = (el.text or "").strip()
+        # The element's own text: before its first child and after each child.
+        text = " ".join(t.strip() for t in [el.text, *(c.tail for c in el)] if t and t.strip())
         if not text:
             continue
         colour = background = None
@@ -417,7 +418,7 @@ def check_issue(
     try:
         prepared, message = sample_message(settings, rendering)
     except NewsdeskError as exc:  # a missing DKIM key, say
-        add("error", str(exc), "no message can be built", "see the message")
+        add("error", str(exc), "nothing can be sent until this is fixed")
         return found
     page = prepared.html_for(SAMPLE_RECIPIENT, "t")
 
