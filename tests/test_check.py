@@ -198,6 +198,86 @@ def test_dns_records_compared(tmp_path, built_site, dkim_keys):
     assert "DNS checks skipped" in skipped[0].what
 
 
+class LocalDns:
+    """A small DNS server on 127.0.0.1 (UDP) answering TXT and SOA queries from a dict."""
+
+    def __init__(self, txt: dict[str, list[str]], soa: set[str]):
+        import socket
+
+        self.txt, self.soa = txt, soa
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        import dns.message
+        import dns.rcode
+        import dns.rdataclass
+        import dns.rdatatype
+        import dns.rrset
+
+        while True:
+            try:
+                data, addr = self.sock.recvfrom(4096)
+            except OSError:
+                return
+            query = dns.message.from_wire(data)
+            answer = dns.message.make_response(query)
+            question = query.question[0]
+            name = question.name.to_text().rstrip(".")
+            if question.rdtype == dns.rdatatype.TXT and name in self.txt:
+                texts = [
+                    " ".join('"' + v[i : i + 255] + '"' for i in range(0, len(v), 255))
+                    for v in self.txt[name]
+                ]
+                answer.answer.append(
+                    dns.rrset.from_text_list(question.name, 300, "IN", "TXT", texts)
+                )
+            elif question.rdtype == dns.rdatatype.SOA and name in self.soa:
+                answer.answer.append(
+                    dns.rrset.from_text(
+                        question.name, 300, "IN", "SOA", "ns. host. 1 7200 3600 1209600 300"
+                    )
+                )
+            elif name not in self.txt and name not in self.soa:
+                answer.set_rcode(dns.rcode.NXDOMAIN)
+            self.sock.sendto(answer.to_wire(), addr)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_dns_through_dnspython_against_a_local_server(tmp_path, built_site, dkim_keys):
+    from newsdesk.mail.check import dnspython_lookup
+
+    dkim_settings, keys = dkim_keys
+    records = key_records(keys)
+    server = LocalDns(
+        {
+            "nd1._domainkey.example.org": [records["rsa-sha256"], records["ed25519-sha256"]],
+            "example.org": ["v=spf1 ip4:192.0.2.1 -all"],
+            "_dmarc.example.org": ["v=DMARC1; p=none; rua=mailto:d@example.org"],
+        },
+        soa={"example.org"},
+    )
+    try:
+        lookup = dnspython_lookup("example.org", 2, nameservers=["127.0.0.1"], port=server.port)
+        # The 2048-bit RSA record comes as two strings, joined again.
+        assert sorted(lookup("nd1._domainkey.example.org")) == sorted(records.values())
+        assert lookup("nothing.example.org") == []
+        s = replace(settings(tmp_path, dkim=dkim_settings), site_dir=built_site)
+        found = check_issue(s, rendering(html=clean_html()), dns=True, lookup=lookup)
+        assert [(f.severity, f.what) for f in found] == [
+            ("note", "DMARC at _dmarc.example.org is p=none (monitoring only)")
+        ]
+        with pytest.raises(DnsUnavailable, match="SOA"):
+            dnspython_lookup("example.net", 2, nameservers=["127.0.0.1"], port=server.port)
+    finally:
+        server.close()
+
+
 class _Pages(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.send_response(404 if "missing" in self.path else 200)

@@ -330,7 +330,13 @@ def check_online(urls: Iterable[str], timeout: float = 10) -> dict[str, str]:
 # -- DNS -------------------------------------------------------------------------------------
 
 
-def dnspython_lookup(probe: str, timeout: float = 5) -> TxtLookup:
+def dnspython_lookup(
+    probe: str,
+    timeout: float = 5,
+    *,
+    nameservers: list[str] | None = None,
+    port: int = 53,
+) -> TxtLookup:
     """A :data:`TxtLookup` asking the system's resolver through dnspython.
 
     The SOA record of ``probe`` (the From address's domain) is asked first: without an
@@ -341,9 +347,12 @@ def dnspython_lookup(probe: str, timeout: float = 5) -> TxtLookup:
     import dns.resolver
 
     try:
-        resolver = dns.resolver.Resolver()
+        resolver = dns.resolver.Resolver(configure=nameservers is None)
     except (dns.resolver.NoResolverConfiguration, OSError) as exc:
         raise DnsUnavailable(str(exc)) from None
+    if nameservers is not None:
+        resolver.nameservers = nameservers
+        resolver.port = port
     resolver.lifetime = timeout
     try:
         resolver.resolve(probe, "SOA", search=False)
