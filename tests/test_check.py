@@ -138,6 +138,18 @@ def test_colour_helpers():
     assert "#fff" in dark_mode_page(page)
 
 
+def test_a_private_key_readable_by_others(tmp_path, built_site, dkim_keys):
+    dkim_settings = dkim_keys[0]
+    try:
+        dkim_settings.rsa_key_file.chmod(0o644)
+        findings = run_check(tmp_path, built_site, dkim_settings, clean_html())
+    finally:
+        dkim_settings.rsa_key_file.chmod(0o600)
+    assert [f.severity for f in findings] == ["warning"]
+    assert "nd1.rsa.key is readable by others" in findings[0].what
+    assert findings[0].fix.startswith("chmod 600 ")
+
+
 def test_list_unsubscribe_missing_and_not_signed(tmp_path, built_site):
     findings = run_check(
         tmp_path,

@@ -569,6 +569,19 @@ def check_issue(
         )
     else:
         found += _signature_findings(slug, message, prepared, headers)
+        for key_file, pem in (
+            (dkim_settings.rsa_key_file, dkim_settings.rsa_key),
+            (dkim_settings.ed25519_key_file, dkim_settings.ed25519_key),
+        ):
+            if pem or key_file is None or not key_file.is_file():
+                continue
+            if key_file.stat().st_mode & 0o077:
+                add(
+                    "warning",
+                    f"the DKIM private key {settings.relative(key_file)} is readable by others",
+                    "whoever reads it can sign mail as your domain",
+                    f"chmod 600 {settings.relative(key_file)}",
+                )
 
     # Alignment.
     sender = from_domain(settings.email.from_)
