@@ -112,6 +112,11 @@ plugins:
         unsubscribe_mailto: "unsubscribe@example.org"
         postal_address: "Bench Letter, 1 Example Street, Springfield"
         live_check: false
+        dkim:
+          domain: !ENV [BENCH_DKIM_DOMAIN, null]
+          selector: !ENV [BENCH_DKIM_SELECTOR, null]
+          rsa_key: !ENV [NEWSDESK_DKIM_KEY, null]
+          ed25519_key: !ENV [NEWSDESK_DKIM_ED25519_KEY, null]
         smtp:
           host: !ENV [NEWSDESK_SMTP_HOST, null]
           port: !ENV [NEWSDESK_SMTP_PORT, null]

@@ -57,6 +57,7 @@ def test_send_benchmark_runs() -> None:
     assert section.figures["rate_5"] > 0 and section.figures["floor_5"] > 0
     assert section.figures["slow_1"] > 0 and section.figures["slow_4"] > 0
     assert "import_seconds" in section.figures
+    assert section.figures["signed"] > 0 and section.figures["unsigned"] > 0
 
 
 @pytest.mark.slow

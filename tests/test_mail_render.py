@@ -185,6 +185,8 @@ def test_the_email_html_is_cleaned_with_an_allow_list():
         '<img src="data:image/png;base64,iVBORw0KGgo=" alt="ok">'
         '<a href="data:text/html,<script>alert(6)</script>">data link</a>'
         '<svg onload="alert(7)"><circle r="1"/></svg><iframe src="https://evil.example/"></iframe>'
+        '<p style="color:#b00020;background-image:url(https://evil.example/px.gif)">red</p>'
+        '<p style="width:expression(alert(8));font-weight:bold">bold</p>'
     )
     msg = parse(build(html=hostile).personalise(Recipient(1, "a@example.org", "A"), "t.k"))
     html = msg.get_body(("html",)).get_content()
@@ -210,6 +212,8 @@ def test_the_email_html_is_cleaned_with_an_allow_list():
     assert 'src="data:image/png;base64,iVBORw0KGgo="' in content
     assert 'src="https://newsletter.example.org/issues/2026/email-servers/x.png"' in content
     assert "Hello" in content and "text" in content and "click" in content
+    # The author's colours and type stay; nothing in a style loads a URL or runs code.
+    assert 'style="color:#b00020"' in content and 'style="font-weight:bold"' in content
 
 
 def test_an_identity_left_from_the_example_is_pointed_out():

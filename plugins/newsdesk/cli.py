@@ -25,7 +25,7 @@ from newsdesk.textsafe import spreadsheet_safe, terminal_safe
 
 #: Optional modules adding commands: each defines ``register(subparsers)`` and gives its
 #: parsers a ``handler(args) -> int`` default (see :func:`load_settings_for`).
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("newsdesk.mail.dkim", "newsdesk.mail.check")
 
 
 def load_settings_for(args: argparse.Namespace) -> Settings:
@@ -283,6 +283,11 @@ def cmd_send(args: argparse.Namespace) -> int:
     renderings = fresh_renderings(settings, Path(args.config_file))
     stop = threading.Event()
     live = False if args.no_live_check else None
+    check = None
+    if not args.no_check:
+        from newsdesk.mail.check import preflight
+
+        check = preflight(settings)
     try:
         with (
             _interruptible(stop),
@@ -296,6 +301,7 @@ def cmd_send(args: argparse.Namespace) -> int:
                 live_check=live,
                 stop=stop,
                 progress=progress,
+                preflight=check,
             )
     except SendLocked as exc:
         _err(f"newsdesk: {exc}")
@@ -629,6 +635,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-live-check",
         action="store_true",
         help="do not check first that each issue's page is online",
+    )
+    p.add_argument(
+        "--no-check",
+        action="store_true",
+        help="do not run the pre-flight check (newsdesk check) before sending over SMTP",
     )
     p.set_defaults(handler=cmd_send)
 

@@ -111,6 +111,16 @@ class InboxConfig(Config):
     authserv_id = c.Optional(c.Type(str))
 
 
+class DkimConfig(Config):
+    domain = c.Optional(c.Type(str))
+    selector = c.Optional(c.Type(str))
+    # Default: .newsdesk/dkim/SELECTOR.rsa.key and .newsdesk/dkim/SELECTOR.ed25519.key.
+    rsa_key_file = c.Optional(c.Type(str))
+    ed25519_key_file = c.Optional(c.Type(str))
+    rsa_key = Secret(env="NEWSDESK_DKIM_KEY")
+    ed25519_key = Secret(env="NEWSDESK_DKIM_ED25519_KEY")
+
+
 class EmailConfig(Config):
     # The trailing underscore is stripped by MkDocs: the option is `from` in mkdocs.yml.
     from_ = c.Type(str, default="Newsletter <newsletter@example.org>")
@@ -126,6 +136,7 @@ class EmailConfig(Config):
     send_on_build = Flag(default=False)
     smtp = c.SubConfig(SmtpConfig)
     inbox = c.SubConfig(InboxConfig)
+    dkim = c.SubConfig(DkimConfig)
 
 
 class NewsdeskConfig(Config):

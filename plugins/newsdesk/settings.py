@@ -68,6 +68,24 @@ class InboxSettings:
 
 
 @dataclass(frozen=True)
+class DkimSettings:
+    """``email.dkim``: sign with both keys when ``domain`` and ``selector`` are set."""
+
+    domain: str | None = None
+    selector: str | None = None
+    rsa_key_file: Path | None = None
+    ed25519_key_file: Path | None = None
+    rsa_key: str | None = field(default=None, repr=False)
+    """PEM text from ``NEWSDESK_DKIM_KEY``; wins over ``rsa_key_file``."""
+    ed25519_key: str | None = field(default=None, repr=False)
+    """PEM text from ``NEWSDESK_DKIM_ED25519_KEY``; wins over ``ed25519_key_file``."""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.domain and self.selector)
+
+
+@dataclass(frozen=True)
 class EmailSettings:
     from_: str = "Newsletter <newsletter@example.org>"
     reply_to: str | None = None
@@ -82,6 +100,7 @@ class EmailSettings:
     send_on_build: bool = False
     smtp: SmtpSettings = SmtpSettings()
     inbox: InboxSettings = InboxSettings()
+    dkim: DkimSettings = DkimSettings()
 
 
 @dataclass(frozen=True)
@@ -130,6 +149,7 @@ def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, An
         email["from_"] = email.pop("from")
     smtp = dict(email.pop("smtp", None) or {})
     inbox = dict(email.pop("inbox", None) or {})
+    dkim = _dkim(dict(email.pop("dkim", None) or {}), root)
     database = os.environ.get("NEWSDESK_DB") or email.pop("database", ".newsdesk/newsdesk.sqlite3")
     email.pop("database", None)
     outbox = email.pop("outbox", ".newsdesk/outbox")
@@ -162,5 +182,29 @@ def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, An
             outbox=_path(root, outbox),
             smtp=SmtpSettings(**smtp),
             inbox=InboxSettings(**inbox),
+            dkim=dkim,
         ),
+    )
+
+
+def _dkim(options: dict[str, Any], root: Path) -> DkimSettings:
+    """``email.dkim`` with the key files resolved; by default
+    ``.newsdesk/dkim/SELECTOR.rsa.key`` and ``.newsdesk/dkim/SELECTOR.ed25519.key``."""
+    selector = options.get("selector")
+    files = {}
+    for kind in ("rsa", "ed25519"):
+        given = options.get(f"{kind}_key_file")
+        if given:
+            files[kind] = _path(root, given)
+        elif selector:
+            files[kind] = root / ".newsdesk" / "dkim" / f"{selector}.{kind}.key"
+        else:
+            files[kind] = None
+    return DkimSettings(
+        domain=options.get("domain"),
+        selector=selector,
+        rsa_key_file=files["rsa"],
+        ed25519_key_file=files["ed25519"],
+        rsa_key=options.get("rsa_key"),
+        ed25519_key=options.get("ed25519_key"),
     )

@@ -33,6 +33,7 @@ import jinja2
 import lxml.html
 import nh3
 
+from newsdesk.mail.dkim import PreparedSigner, issue_signer
 from newsdesk.mail.headers import (
     address_header,
     mailbox_header,
@@ -136,6 +137,8 @@ class PreparedMessage:
     _body: list[bytes | tuple[str, str]] = field(default_factory=list)
     _html_pieces: list[str | tuple[str, str]] = field(default_factory=list)
     _email_settings: EmailSettings = field(default_factory=EmailSettings)
+    signer: PreparedSigner | None = None
+    """Adds the DKIM signatures (``email.dkim``); ``None`` sends unsigned."""
 
     def message_id(self, recipient: Recipient) -> str:
         """``<slug.newsdesk.id@from-domain>``: the same for a resend, unique per reader."""
@@ -155,6 +158,7 @@ class PreparedMessage:
             )
         if links.unsubscribe_url:
             parts.append(structured_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        personal = len(parts)
         parts.append(self._static_headers)
         values = {"email": recipient.email, "unsubscribe": links.footer_url}
         for piece in self._body:
@@ -164,6 +168,8 @@ class PreparedMessage:
                 kind, slot = piece
                 value = values[slot]
                 parts.append(_qp_segment(html.escape(value) if kind == "html" else value))
+        if self.signer is not None:
+            return self.signer.sign_parts(parts, personal)
         return b"".join(parts)
 
     def html_for(self, recipient: Recipient, token: str) -> str:
@@ -175,27 +181,64 @@ class PreparedMessage:
         )
 
 
+_STYLE_PROPERTIES = {
+    # Colour and type an author may set in raw HTML; nothing that loads a URL (background,
+    # list-style-image), positions or hides content.
+    "color",
+    "background-color",
+    "font-weight",
+    "font-style",
+    "font-size",
+    "text-align",
+    "text-decoration",
+    "vertical-align",
+    "white-space",
+    "width",
+    "height",
+    "padding",
+    "margin",
+    "border",
+    "border-collapse",
+}
 _DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,", re.I)
 _TAGS = (nh3.ALLOWED_TAGS | {"tfoot", "section"}) - {"area", "map"}
 _ATTRIBUTES = {
     **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
-    "*": {"class", "id", "title", "lang", "dir"},
+    "*": {"class", "id", "title", "lang", "dir", "style"},
     "a": {"href", "hreflang"},
     "img": {"src", "alt", "width", "height"},
     "ol": {"start", "type"},
 }
 
 
+_CSS_FUNCTION = re.compile(r"([a-z-]+)\s*\(", re.I)
+
+
+def _safe_style(value: str) -> str | None:
+    """Inline CSS without functions other than colours: no ``url()`` (a tracking pixel),
+    no ``expression()``."""
+    kept = []
+    for declaration in value.split(";"):
+        functions = {f.lower() for f in _CSS_FUNCTION.findall(declaration)}
+        if functions <= {"rgb", "rgba", "hsl", "hsla"} and "\\" not in declaration:
+            kept.append(declaration.strip())
+    text = "; ".join(d for d in kept if d)
+    return text or None
+
+
 def _safe_url(element: str, attribute: str, value: str) -> str | None:
-    """nh3's attribute filter: links only to the web, mail and phone; images only from the
-    web or as inline PNG, JPEG, GIF or WebP data."""
+    """nh3's attribute filter: links only to the web, mail and phone (or relative, which
+    the pre-flight check reports); images only from the web or as inline PNG, JPEG, GIF or
+    WebP data; inline styles through :func:`_safe_style`."""
+    if attribute == "style":
+        return _safe_style(value)
     if attribute not in ("href", "src", "cite"):
         return value
     scheme = urlsplit(value).scheme.lower()
     if attribute == "src" and scheme == "data":
         return value if _DATA_IMAGE.match(value) else None
-    if scheme in ("http", "https") or (attribute == "href" and scheme in ("mailto", "tel")):
-        return value
+    if scheme in ("", "http", "https") or (attribute == "href" and scheme in ("mailto", "tel")):
+        return value  # "": relative, left for ``newsdesk check`` to report
     return None
 
 
@@ -228,6 +271,7 @@ def _clean_content(content: str, base_url: str) -> str:
         clean_content_tags={"script", "style", "iframe", "object", "embed", "form", "template"},
         attributes=_ATTRIBUTES,
         attribute_filter=_safe_url,
+        filter_style_properties=_STYLE_PROPERTIES,
         url_schemes={"http", "https", "mailto", "tel", "data"},
         link_rel=None,
     )
@@ -535,7 +579,7 @@ def prepare_message(
             merged.append(piece)
     static_headers = merged.pop(0) if isinstance(merged[0], bytes) else b""
     envelope = envelope_from or parse_mailbox(from_addr)[1]
-    return PreparedMessage(
+    prepared = PreparedMessage(
         slug=rendering.slug,
         subject=subject,
         envelope_from=envelope,
@@ -548,6 +592,8 @@ def prepare_message(
         _html_pieces=[p if isinstance(p, str) else ("html", p[1]) for p in html_pieces],
         _email_settings=settings,
     )
+    prepared.signer = issue_signer(settings.dkim, prepared)
+    return prepared
 
 
 def _plain_text(

@@ -36,7 +36,7 @@ from newsdesk.mail.render import (
     identity_warnings,
     prepare_message,
 )
-from newsdesk.mail.store import Store
+from newsdesk.mail.store import Delivery, Store
 from newsdesk.mail.tls import certificate_refused, client_context
 from newsdesk.mail.tokens import make_token
 from newsdesk.rendering import IssueRendering
@@ -562,10 +562,18 @@ def deliver_issue(
     halted = False
     done = done_before
 
+    # The next delivery, personalised (and signed) while the connections talk, so that
+    # this CPU time overlaps the SMTP round trips instead of adding to them.
+    ahead: list[tuple[Delivery, bytes | None]] = []
+
+    def personalise(d: Delivery) -> bytes:
+        token = make_token(secret, "unsubscribe", d.subscriber_id)
+        return prepared.personalise(Recipient(d.subscriber_id, d.email, d.name), token)
+
     def dispatch() -> None:
         nonlocal in_flight, done
         while in_flight < n and not halted and not abort.is_set() and not stop.is_set():
-            d = next(pending_iter, None)
+            d, data = ahead.pop() if ahead else (next(pending_iter, None), None)
             if d is None:
                 return
             status = store.subscriber_status(d.subscriber_id)
@@ -574,9 +582,8 @@ def deliver_issue(
                 report.skipped += 1
                 done += 1
                 continue
-            token = make_token(secret, "unsubscribe", d.subscriber_id)
             try:
-                data = prepared.personalise(Recipient(d.subscriber_id, d.email, d.name), token)
+                data = data if data is not None else personalise(d)
             except HeaderError as exc:  # an address stored before it was checked this well
                 store.mark(slug, d.subscriber_id, "failed", str(exc))
                 report.failed += 1
@@ -590,6 +597,13 @@ def deliver_issue(
             store.mark(slug, d.subscriber_id, "sending", attempt=True)
             jobs.put(_Job(d.subscriber_id, d.email, envelope, data))
             in_flight += 1
+        if not ahead and not halted and not abort.is_set() and not stop.is_set():
+            d = next(pending_iter, None)
+            if d is not None:
+                try:
+                    ahead.append((d, personalise(d)))
+                except HeaderError:
+                    ahead.append((d, None))  # refused again, and recorded, when its turn comes
 
     try:
         dispatch()
@@ -719,8 +733,13 @@ def send_issues(
     stop: threading.Event | None = None,
     progress: Progress | None = None,
     today: dt.date | None = None,
+    preflight: Callable[[IssueRendering], list[tuple[str, str]]] | None = None,
 ) -> SendReport:
-    """Deliver every new issue (or ``only``) to its recipients; see :func:`plan_issues`."""
+    """Deliver every new issue (or ``only``) to its recipients; see :func:`plan_issues`.
+
+    ``preflight`` (``newsdesk check``'s offline checks) gives ``(severity, text)`` findings
+    per issue before it is mailed over SMTP: warnings are reported, errors hold it back.
+    """
     stop = stop or threading.Event()
     report = SendReport()
     plan = plan_issues(store, renderings, only=only, today=today)
@@ -772,6 +791,18 @@ def send_issues(
         if stop.is_set():
             report.interrupted = True
             break
+        if preflight is not None:
+            findings = preflight(r)
+            report.warnings += [text for severity, text in findings if severity == "warning"]
+            errors = [text for severity, text in findings if severity == "error"]
+            if errors:
+                report.refused.append(r.slug)
+                report.notes.append(
+                    f"{r.slug}: not sent: the pre-flight check found errors (newsdesk check "
+                    f"{r.slug}); fix them, or use --no-check:\n"
+                    + "\n".join(f"  {e}" for e in errors)
+                )
+                continue
         if live_check:
             problem = check_live(r.url)
             if problem:

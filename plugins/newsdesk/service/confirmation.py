@@ -13,6 +13,7 @@ import email.utils
 import time
 from dataclasses import dataclass
 
+from newsdesk.mail.dkim import sign_message
 from newsdesk.mail.headers import (
     address_header,
     mailbox_header,
@@ -97,7 +98,7 @@ def confirmation_message(settings: Settings, subscriber: Subscriber, url: str) -
         f"-- \n{name}\n{settings.site_url}\n"
         + (f"{settings.email.postal_address}\n" if settings.email.postal_address else "")
     )
-    return plain_message(headers, text)
+    return sign_message(settings.email.dkim, plain_message(headers, text))
 
 
 def deliver(settings: Settings, subscriber: Subscriber, message: bytes) -> None:
