@@ -8,7 +8,6 @@ error, reported as a message without a traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import signal
 import sqlite3
@@ -22,10 +21,6 @@ from typing import TextIO
 from newsdesk.errors import EX_ERROR, EX_OK, EX_TEMPFAIL, NewsdeskError
 from newsdesk.settings import Settings
 from newsdesk.textsafe import spreadsheet_safe, terminal_safe
-
-#: Optional modules adding commands: each defines ``register(subparsers)`` and gives its
-#: parsers a ``handler(args) -> int`` default (see :func:`load_settings_for`).
-EXTENSIONS: tuple[str, ...] = ("newsdesk.mail.dkim", "newsdesk.mail.check")
 
 
 def load_settings_for(args: argparse.Namespace) -> Settings:
@@ -550,6 +545,35 @@ def cmd_inbox(args: argparse.Namespace) -> int:
     return inbox_command(load_settings_for(args), args.dry_run, if_configured=args.if_configured)
 
 
+def cmd_dkim_keygen(args: argparse.Namespace) -> int:
+    from newsdesk.mail.dkim import check_names, default_key_files, dns_instructions, generate_keys
+
+    check_names(args.selector, args.domain)
+    settings = load_settings_for(args)
+    rsa_file, ed_file = default_key_files(settings.state_dir, args.selector)
+    keys = generate_keys(rsa_file, ed_file)
+    _out(
+        f"wrote {settings.relative(rsa_file)} and {settings.relative(ed_file)} (mode 0600; "
+        "keep them secret, out of version control)\n"
+    )
+    _out(dns_instructions(keys, args.selector, args.domain, settings.email.from_))
+    return EX_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from newsdesk.mail.check import check_issue, next_issue
+
+    settings = load_settings_for(args)
+    rendering = next_issue(settings, Path(args.config_file), args.slug)
+    findings = check_issue(settings, rendering, online=args.online, dns=args.dns)
+    for finding in findings:
+        _out(str(finding))
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = sum(f.severity == "warning" for f in findings)
+    _out(f"{rendering.slug}: {errors} errors, {warnings} warnings")
+    return EX_ERROR if errors else EX_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from newsdesk.service import serve
 
@@ -562,7 +586,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser, with every command (and those of :data:`EXTENSIONS`)."""
+    """The argument parser, with every command."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "-f",
@@ -681,19 +705,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=cmd_inbox)
 
+    p = commands.add_parser(
+        "check",
+        help="pre-flight an issue's email: size, images, links, contrast, unsubscribe, "
+        "DKIM, alignment",
+        description="Check the email of one issue (default: the next to be sent). Exit 1 "
+        "on errors, 0 with warnings only.",
+        parents=[common],
+    )
+    p.add_argument("slug", nargs="?", metavar="SLUG")
+    p.add_argument("--online", action="store_true", help="also fetch every link")
+    p.add_argument(
+        "--dns", action="store_true", help="also look up the DKIM, SPF and DMARC records"
+    )
+    p.set_defaults(handler=cmd_check)
+
+    dkim = commands.add_parser("dkim", help="DKIM keys for signing the mail", parents=[common])
+    dkim_actions = dkim.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = dkim_actions.add_parser(
+        "keygen",
+        help="make the RSA and Ed25519 keys and print the DNS records to publish",
+        description="Write .newsdesk/dkim/SELECTOR.rsa.key and SELECTOR.ed25519.key (mode "
+        "0600, never overwritten) and print the DKIM, SPF and DMARC records to publish.",
+        parents=[common],
+    )
+    p.add_argument("--selector", required=True, help="e.g. nd1 (a new one to rotate keys)")
+    p.add_argument("--domain", required=True, help="the signing domain, that of email.from")
+    p.set_defaults(handler=cmd_dkim_keygen)
+
     p = commands.add_parser("serve", help="run the subscription service", parents=[common])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8025)
     p.set_defaults(handler=cmd_serve)
 
-    for name in EXTENSIONS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue
-            raise
-        module.register(commands)
     return parser
 
 

@@ -20,7 +20,6 @@ Errors stop sending (exit 1); warnings are shown and do not.
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures
 import os
 import re
@@ -795,41 +794,3 @@ def next_issue(settings: Settings, config_file: Path, slug: str | None) -> Issue
         if not renderings
         else max(renderings, key=lambda r: (r.date, r.number or 0, r.slug))
     )
-
-
-def register(commands: argparse._SubParsersAction) -> None:
-    """Add ``newsdesk check`` (an entry of ``newsdesk.cli.EXTENSIONS``)."""
-    parser = commands.add_parser(
-        "check",
-        help="pre-flight an issue's email: size, images, links, contrast, unsubscribe, "
-        "DKIM, alignment",
-        description="Check the email of one issue (default: the next to be sent). Exit 1 "
-        "on errors, 0 with warnings only.",
-    )
-    parser.add_argument(
-        "-f",
-        "--config-file",
-        default=argparse.SUPPRESS,
-        metavar="FILE",
-        help="the project's mkdocs.yml (default: ./mkdocs.yml)",
-    )
-    parser.add_argument("slug", nargs="?", metavar="SLUG")
-    parser.add_argument("--online", action="store_true", help="also fetch every link")
-    parser.add_argument(
-        "--dns", action="store_true", help="also look up the DKIM, SPF and DMARC records"
-    )
-    parser.set_defaults(handler=_handle)
-
-
-def _handle(args: argparse.Namespace) -> int:
-    from newsdesk.cli import load_settings_for
-
-    settings = load_settings_for(args)
-    rendering = next_issue(settings, Path(args.config_file), args.slug)
-    findings = check_issue(settings, rendering, online=args.online, dns=args.dns)
-    for f in findings:
-        print(f, flush=True)
-    errors = sum(f.severity == "error" for f in findings)
-    warnings = sum(f.severity == "warning" for f in findings)
-    print(f"{rendering.slug}: {errors} errors, {warnings} warnings", flush=True)
-    return 1 if errors else 0

@@ -20,7 +20,6 @@ PEM text instead.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import functools
 import hashlib
@@ -457,42 +456,9 @@ def dns_instructions(keys: DkimKeys, selector: str, domain: str, from_: str) -> 
     return "\n".join(lines)
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    """Add ``newsdesk dkim keygen`` (an entry of ``newsdesk.cli.EXTENSIONS``)."""
-    parser = commands.add_parser("dkim", help="DKIM keys for signing the mail")
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = actions.add_parser(
-        "keygen",
-        help="make the RSA and Ed25519 keys and print the DNS records to publish",
-        description="Write .newsdesk/dkim/SELECTOR.rsa.key and SELECTOR.ed25519.key (mode "
-        "0600, never overwritten) and print the DKIM, SPF and DMARC records to publish.",
-    )
-    p.add_argument(
-        "-f",
-        "--config-file",
-        default=argparse.SUPPRESS,
-        metavar="FILE",
-        help="the project's mkdocs.yml (default: ./mkdocs.yml)",
-    )
-    p.add_argument("--selector", required=True, help="e.g. nd1 (a new one to rotate keys)")
-    p.add_argument("--domain", required=True, help="the signing domain, that of email.from")
-    p.set_defaults(handler=_keygen)
-
-
-def _keygen(args: argparse.Namespace) -> int:
-    from newsdesk.cli import load_settings_for
-
-    if not _SELECTOR.match(args.selector):
-        raise NewsdeskError(f"--selector {args.selector!r}: letters, digits and hyphens only")
-    if not _DOMAIN.match(args.domain):
-        raise NewsdeskError(f"--domain {args.domain!r}: not a domain name")
-    settings = load_settings_for(args)
-    rsa_file, ed_file = default_key_files(settings.state_dir, args.selector)
-    keys = generate_keys(rsa_file, ed_file)
-    print(
-        f"wrote {settings.relative(rsa_file)} and {settings.relative(ed_file)} (mode 0600; "
-        "keep them secret, out of version control)\n",
-        flush=True,
-    )
-    print(dns_instructions(keys, args.selector, args.domain, settings.email.from_), flush=True)
-    return 0
+def check_names(selector: str, domain: str) -> None:
+    """Refuse a selector or domain that cannot name a DKIM key in DNS."""
+    if not _SELECTOR.match(selector):
+        raise NewsdeskError(f"selector {selector!r}: letters, digits and hyphens only")
+    if not _DOMAIN.match(domain):
+        raise NewsdeskError(f"domain {domain!r}: not a domain name")
