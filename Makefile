@@ -11,6 +11,7 @@ export NO_MKDOCS_2_WARNING := 1
 # differs: libglib2.0-0 on Debian 12, libglib2.0-0t64 on 13). These names exist on both.
 SYS_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
                  libfontconfig1 fontconfig fonts-dejavu-core
+# libatomic1: the Node.js that Playwright ships loads it, and a minimal Debian lacks it.
 TEST_PACKAGES := chromium poppler-utils dovecot-imapd dovecot-pop3d libatomic1
 
 .PHONY: all setup build send serve publish test lint format clean
