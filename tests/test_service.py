@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -131,6 +132,13 @@ class Running:
         assert match, body
         return match.group(1)
 
+    def confirm(self, link: str, *, origin: str | None = "self", **headers: str) -> httpx.Response:
+        """Follow a confirmation link as a person does: open the page, press its button
+        (the form's fields, posted where its ``action`` says, from the service's origin)."""
+        return press_confirm(
+            self.client, link, origin=self.url if origin == "self" else origin, **headers
+        )
+
 
 def start_server(app, port: int, limits: Limits | None = None) -> Callable[[], None]:
     """Run ``app`` on uvicorn on 127.0.0.1:``port`` in a thread, configured as
@@ -214,6 +222,20 @@ def page_text(response: httpx.Response) -> str:
     return " ".join(BeautifulSoup(response.text, "html.parser").get_text().split())
 
 
+def press_confirm(
+    client: httpx.Client, link: str, *, origin: str | None, **headers: str
+) -> httpx.Response:
+    """Open the confirmation page at ``link`` and press its one button."""
+    page = client.get(link)
+    assert page.status_code == 200, page.text
+    form = BeautifulSoup(page.text, "html.parser").form
+    assert form is not None and form["method"] == "post", page.text
+    fields = {i["name"]: i.get("value", "") for i in form.find_all("input")}
+    if origin:
+        headers["Origin"] = origin
+    return client.post(urljoin(link, form["action"]), data=fields, headers=headers)
+
+
 def rendering(slug: str, title: str, day: int) -> IssueRendering:
     return IssueRendering(
         slug=slug,
@@ -249,13 +271,16 @@ def test_subscribe_confirm_send_one_click_unsubscribe_loop(svc: Running) -> None
     link = svc.confirmation_link(reader)
     assert link.startswith(f"{svc.url}/confirm/")
 
-    response = svc.client.get(link)
+    response = svc.confirm(link)
     assert response.status_code == 200
     assert "You are subscribed" in page_text(response)
     assert svc.status(reader) == "active"
     assert svc.sources(reader) == [(None, "pending", "web"), ("pending", "active", "web")]
+    # No issue was mailed yet: the welcome is a note.
+    assert svc.inbox.wait_for(reader, 2)["Subject"] == "Welcome to Test Letter"
     # Following the link again changes nothing.
-    assert svc.client.get(link).status_code == 200
+    response = svc.client.get(link)
+    assert response.status_code == 200 and "already confirmed" in page_text(response)
     assert len(svc.sources(reader)) == 2
 
     # The sender mails an issue to the same SMTP server; someone else is subscribed too.
@@ -263,7 +288,7 @@ def test_subscribe_confirm_send_one_click_unsubscribe_loop(svc: Running) -> None
         store.add("other@example.net", "Other", status="active", source="cli")
         report = send_issues(svc.settings, store, [rendering("first", "First", 1)], secret=SECRET)
     assert (report.sent, report.failed, report.pending) == (2, 0, 0)
-    issue = svc.inbox.wait_for(reader, 2)
+    issue = svc.inbox.wait_for(reader, 3)
     assert issue["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     targets = re.findall(r"<([^>]+)>", str(issue["List-Unsubscribe"]))
     web = [t for t in targets if t.startswith("http")]
@@ -297,7 +322,7 @@ def test_subscribe_confirm_send_one_click_unsubscribe_loop(svc: Running) -> None
         )
     assert report.sent == 1
     svc.inbox.wait_for("other@example.net", 2)
-    assert len(svc.inbox.to(reader)) == 2  # the confirmation and the first issue only
+    assert len(svc.inbox.to(reader)) == 3  # the confirmation, the welcome, the first issue
 
 
 def test_same_answer_whatever_the_status(svc: Running) -> None:
@@ -325,7 +350,7 @@ def test_same_answer_whatever_the_status(svc: Running) -> None:
     # Who left stays away until they confirm.
     assert svc.status("gone@example.org") == "unsubscribed"
     assert svc.status("bounced@example.org") == "bounced"
-    response = svc.client.get(svc.confirmation_link("gone@example.org"))
+    response = svc.confirm(svc.confirmation_link("gone@example.org"))
     assert response.status_code == 200
     assert svc.status("gone@example.org") == "active"
     assert svc.sources("gone@example.org")[-1] == ("unsubscribed", "active", "web")
@@ -358,10 +383,13 @@ def test_an_old_confirmation_link_cannot_undo_an_unsubscribe(svc: Running) -> No
     address = "fickle@example.org"
     svc.subscribe(address)
     link = svc.confirmation_link(address)
-    assert svc.client.get(link).status_code == 200
+    assert svc.confirm(link).status_code == 200
     with svc.store() as store:
         store.set_status(address, "unsubscribed", "one-click")
     response = svc.client.get(link)
+    assert response.status_code == 400
+    assert "no longer valid" in page_text(response)
+    response = svc.client.post(link, data={"action": "confirm"}, headers={"Origin": svc.url})
     assert response.status_code == 400
     assert "no longer valid" in page_text(response)
     assert svc.status(address) == "unsubscribed"
@@ -614,7 +642,7 @@ def test_bad_tokens_get_a_clear_400(svc: Running) -> None:
     [
         ("PUT", "/subscribe", 405, "GET, HEAD, POST"),
         ("DELETE", "/subscribe", 405, "GET, HEAD, POST"),
-        ("POST", "/confirm/abc", 405, "GET, HEAD"),
+        ("PUT", "/confirm/abc", 405, "GET, HEAD, POST"),
         ("DELETE", "/unsubscribe/abc", 405, "GET, HEAD, POST"),
         ("POST", "/healthz", 405, "GET, HEAD"),
         ("GET", "/nothing-here", 404, None),
@@ -703,6 +731,7 @@ def test_a_database_moved_away_is_not_replaced_and_nobody_is_told_they_left(
         svc.client.post(unsubscribe, data={"action": "unsubscribe"}),
         svc.subscribe("new@example.org"),
         svc.client.get(f"{svc.url}/confirm/{confirm}"),
+        svc.client.post(f"{svc.url}/confirm/{confirm}", data={"action": "confirm"}),
     ]
     for response in answers:
         assert response.status_code == 503
@@ -908,7 +937,7 @@ def test_subscribe_form_html() -> None:
     assert form["action"] == "https://news.example.org/list/subscribe"
     assert form["method"] == "post"
     names = [i["name"] for i in form.find_all("input")]
-    assert names == ["email", "name", "website"]
+    assert names == ["email", "name", "website", "page", "consent"]
     assert form.find("input", {"name": "email"}).has_attr("required")
     honeypot = form.find("input", {"name": "website"})
     assert honeypot["tabindex"] == "-1"
@@ -1018,12 +1047,14 @@ def test_the_loop_with_the_installed_commands(project, smtpd, tmp_path: Path) ->
             body = inbox.wait_for(reader).get_body(("plain",)).get_content()
             link = re.search(r"http://\S+/confirm/\S+", body)
             assert link
-            assert client.get(link.group(0)).status_code == 200
+            assert press_confirm(client, link.group(0), origin=url).status_code == 200
+            # The issue was never mailed: the welcome is a note; `send` mails the issue.
+            assert inbox.wait_for(reader, 2)["Subject"].startswith("Welcome to ")
 
         sent = newsdesk("send")
         assert sent.returncode == 0, sent.stdout + sent.stderr
         assert "sent 1, failed 0, pending 0" in sent.stdout
-        issue = inbox.wait_for(reader, 2)
+        issue = inbox.wait_for(reader, 3)
         assert issue["Subject"].endswith(": First")
         targets = re.findall(r"<([^>]+)>", str(issue["List-Unsubscribe"]))
         one_click = next(t for t in targets if t.startswith(f"{url}/unsubscribe/"))
@@ -1046,7 +1077,7 @@ def test_the_loop_with_the_installed_commands(project, smtpd, tmp_path: Path) ->
         assert sent.returncode == 0, sent.stdout + sent.stderr
         assert "sent 1, failed 0, pending 0" in sent.stdout
         inbox.wait_for("other@example.net")
-        assert len(inbox.to(reader)) == 2  # the confirmation and the first issue only
+        assert len(inbox.to(reader)) == 3  # the confirmation, the welcome, the first issue
     finally:
         server.terminate()
         server.wait(10)
