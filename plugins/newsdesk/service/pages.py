@@ -180,7 +180,14 @@ class Pages:
         name: str = "",
         headers: dict[str, str] | None = None,
     ) -> HTMLResponse:
-        """A page with a title and paragraphs, optionally followed by the sign-up form."""
+        """A page with a title and paragraphs, optionally followed by the sign-up form.
+
+        With the form, the page's ``Referrer-Policy`` is ``same-origin``: under the
+        service's ``no-referrer`` browsers post the form with ``Origin: null``, which the
+        Origin check refuses.
+        """
+        if form:
+            headers = {"Referrer-Policy": "same-origin", **(headers or {})}
         return self._render(
             "message.html",
             status,
