@@ -121,6 +121,7 @@ _TEMPLATES = {
 <p>Start receiving {{ newsletter }} at <strong>{{ email }}</strong>?</p>
 <form method="post" action="{{ action }}">
 <input type="hidden" name="action" value="confirm">
+<input type="hidden" name="{{ f.page }}" value="service:/confirm">
 <input type="hidden" name="{{ f.consent }}" value="{{ f.consent_version }}">
 <p class="nd-consent"><small>{{ f.consent_text }}</small></p>
 <button type="submit">Confirm my subscription</button>
