@@ -595,8 +595,9 @@ def _welcome(service: Service, subscriber_id: int) -> None:
     """Send the welcome (``email.welcome``) after the answer; failures are logged."""
     try:
         done = welcome.welcome(service.settings, service.secret, subscriber_id)
-    except (DeliveryError, NewsdeskError, OSError, sqlite3.Error) as exc:
-        log.error("welcome for subscriber %d not delivered: %s", subscriber_id, exc)
+    except Exception as exc:  # the subscription stands; the ledger says what happened
+        why = exc if isinstance(exc, DeliveryError | NewsdeskError | OSError) else repr(exc)
+        log.error("welcome for subscriber %d not delivered: %s", subscriber_id, why)
     else:
         log.info("welcome for subscriber %d: %s", subscriber_id, done)
 

@@ -32,20 +32,22 @@ def request_subscription(
     keeps that status until they confirm again. An active subscriber needs nothing (and
     the caller answers the same, so nobody learns who is on the list). ``consent`` (the
     fields of a ``signup`` consent record) is recorded whenever a confirmation is due.
-    ``email`` and ``name`` must already be valid.
+    ``email`` and ``name`` must already be valid. One transaction: a new subscriber is
+    never on record without their consent.
     """
-    sub = store.get(email)
-    if sub is None:
-        try:
-            sub = store.add(email, name, status="pending", source="web")
-        except InvalidAddress:
-            # Added by a concurrent request between the look-up and the insert.
-            sub = store.get(email)
-            if sub is None:
-                raise
-    if sub.status == "active":
-        return None
-    store.record_consent(sub.id, "signup", **dict(consent or {}))
+    with store.transaction():
+        sub = store.get(email)
+        if sub is None:
+            try:
+                sub = store.add(email, name, status="pending", source="web")
+            except InvalidAddress:
+                # Added by a concurrent request between the look-up and the insert.
+                sub = store.get(email)
+                if sub is None:
+                    raise
+        if sub.status == "active":
+            return None
+        store.record_consent(sub.id, "signup", **dict(consent or {}))
     return sub
 
 

@@ -129,7 +129,7 @@ def welcome(
             time.sleep(0.5)
     log.warning("welcome: a 'newsdesk send' is running; sending the note instead of an issue")
     with Store.open(database, must_exist=True) as store:
-        return _deliver(settings, store, secret, subscriber_id, (), make_transport)
+        return _deliver(settings, store, secret, subscriber_id, (), make_transport, locked=False)
 
 
 def _newest_mailed(
@@ -149,8 +149,13 @@ def _deliver(
     subscriber_id: int,
     issues: Sequence[IssueRendering],
     make_transport: Callable[[], Transport],
+    *,
+    locked: bool = True,
 ) -> str:
-    store.settle_interrupted_welcomes()
+    """Deliver the welcome over SMTP. With ``issues`` (the candidates), ``locked`` must be
+    true: the send lock is held, so no other welcome or ``send`` is in flight."""
+    if locked:
+        store.settle_interrupted_welcomes()
     sub = store.get(subscriber_id)
     if sub is None or sub.status != "active":
         return "nothing"
@@ -177,7 +182,7 @@ def _deliver(
                     issue.slug,
                     sub.id,
                     "failed",
-                    f"welcome not confirmed by the server ({why}); not sent again",
+                    f"welcome not delivered, or not confirmed ({why}); not sent again",
                 )
                 raise
             store.mark(issue.slug, sub.id, "sent")
