@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import email
 import email.policy
+import hashlib
 import logging
 import mailbox
 import os
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -131,6 +133,13 @@ class Running:
         assert match, body
         return match.group(1)
 
+    def confirm(self, link: str, *, origin: str | None = "self", **headers: str) -> httpx.Response:
+        """Follow a confirmation link as a person does: open the page, press its button
+        (the form's fields, posted where its ``action`` says, from the service's origin)."""
+        return press_confirm(
+            self.client, link, origin=self.url if origin == "self" else origin, **headers
+        )
+
 
 def start_server(app, port: int, limits: Limits | None = None) -> Callable[[], None]:
     """Run ``app`` on uvicorn on 127.0.0.1:``port`` in a thread, configured as
@@ -182,11 +191,16 @@ def start(tmp_path: Path, smtpd) -> Iterator[Callable[..., Running]]:
     running: list[Running] = []
 
     def _start(
-        limits: Limits | None = None, *, smtp: bool = True, smtp_at: int | None = None
+        limits: Limits | None = None,
+        *,
+        smtp: bool = True,
+        smtp_at: int | None = None,
+        **email_options: object,
     ) -> Running:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        settings = make_settings(tmp_path, url, (smtp_at or smtp_port) if smtp else None)
+        smtp_port_used = (smtp_at or smtp_port) if smtp else None
+        settings = make_settings(tmp_path, url, smtp_port_used, **email_options)
         Store.open(settings.email.database).close()  # as `newsdesk serve` does first
         app = create_app(settings, limits=limits, secret=SECRET)
         stop_server = start_server(app, port, limits)
@@ -212,6 +226,20 @@ def svc(start) -> Running:
 
 def page_text(response: httpx.Response) -> str:
     return " ".join(BeautifulSoup(response.text, "html.parser").get_text().split())
+
+
+def press_confirm(
+    client: httpx.Client, link: str, *, origin: str | None, **headers: str
+) -> httpx.Response:
+    """Open the confirmation page at ``link`` and press its one button."""
+    page = client.get(link)
+    assert page.status_code == 200, page.text
+    form = BeautifulSoup(page.text, "html.parser").form
+    assert form is not None and form["method"] == "post", page.text
+    fields = {i["name"]: i.get("value", "") for i in form.find_all("input")}
+    if origin:
+        headers["Origin"] = origin
+    return client.post(urljoin(link, form["action"]), data=fields, headers=headers)
 
 
 def rendering(slug: str, title: str, day: int) -> IssueRendering:
@@ -249,13 +277,16 @@ def test_subscribe_confirm_send_one_click_unsubscribe_loop(svc: Running) -> None
     link = svc.confirmation_link(reader)
     assert link.startswith(f"{svc.url}/confirm/")
 
-    response = svc.client.get(link)
+    response = svc.confirm(link)
     assert response.status_code == 200
     assert "You are subscribed" in page_text(response)
     assert svc.status(reader) == "active"
     assert svc.sources(reader) == [(None, "pending", "web"), ("pending", "active", "web")]
+    # No issue was mailed yet: the welcome is a note.
+    assert svc.inbox.wait_for(reader, 2)["Subject"] == "Welcome to Test Letter"
     # Following the link again changes nothing.
-    assert svc.client.get(link).status_code == 200
+    response = svc.client.get(link)
+    assert response.status_code == 200 and "already confirmed" in page_text(response)
     assert len(svc.sources(reader)) == 2
 
     # The sender mails an issue to the same SMTP server; someone else is subscribed too.
@@ -263,7 +294,7 @@ def test_subscribe_confirm_send_one_click_unsubscribe_loop(svc: Running) -> None
         store.add("other@example.net", "Other", status="active", source="cli")
         report = send_issues(svc.settings, store, [rendering("first", "First", 1)], secret=SECRET)
     assert (report.sent, report.failed, report.pending) == (2, 0, 0)
-    issue = svc.inbox.wait_for(reader, 2)
+    issue = svc.inbox.wait_for(reader, 3)
     assert issue["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     targets = re.findall(r"<([^>]+)>", str(issue["List-Unsubscribe"]))
     web = [t for t in targets if t.startswith("http")]
@@ -297,7 +328,7 @@ def test_subscribe_confirm_send_one_click_unsubscribe_loop(svc: Running) -> None
         )
     assert report.sent == 1
     svc.inbox.wait_for("other@example.net", 2)
-    assert len(svc.inbox.to(reader)) == 2  # the confirmation and the first issue only
+    assert len(svc.inbox.to(reader)) == 3  # the confirmation, the welcome, the first issue
 
 
 def test_same_answer_whatever_the_status(svc: Running) -> None:
@@ -325,7 +356,7 @@ def test_same_answer_whatever_the_status(svc: Running) -> None:
     # Who left stays away until they confirm.
     assert svc.status("gone@example.org") == "unsubscribed"
     assert svc.status("bounced@example.org") == "bounced"
-    response = svc.client.get(svc.confirmation_link("gone@example.org"))
+    response = svc.confirm(svc.confirmation_link("gone@example.org"))
     assert response.status_code == 200
     assert svc.status("gone@example.org") == "active"
     assert svc.sources("gone@example.org")[-1] == ("unsubscribed", "active", "web")
@@ -358,10 +389,13 @@ def test_an_old_confirmation_link_cannot_undo_an_unsubscribe(svc: Running) -> No
     address = "fickle@example.org"
     svc.subscribe(address)
     link = svc.confirmation_link(address)
-    assert svc.client.get(link).status_code == 200
+    assert svc.confirm(link).status_code == 200
     with svc.store() as store:
         store.set_status(address, "unsubscribed", "one-click")
     response = svc.client.get(link)
+    assert response.status_code == 400
+    assert "no longer valid" in page_text(response)
+    response = svc.client.post(link, data={"action": "confirm"}, headers={"Origin": svc.url})
     assert response.status_code == 400
     assert "no longer valid" in page_text(response)
     assert svc.status(address) == "unsubscribed"
@@ -614,7 +648,7 @@ def test_bad_tokens_get_a_clear_400(svc: Running) -> None:
     [
         ("PUT", "/subscribe", 405, "GET, HEAD, POST"),
         ("DELETE", "/subscribe", 405, "GET, HEAD, POST"),
-        ("POST", "/confirm/abc", 405, "GET, HEAD"),
+        ("PUT", "/confirm/abc", 405, "GET, HEAD, POST"),
         ("DELETE", "/unsubscribe/abc", 405, "GET, HEAD, POST"),
         ("POST", "/healthz", 405, "GET, HEAD"),
         ("GET", "/nothing-here", 404, None),
@@ -646,12 +680,14 @@ def test_security_headers_on_every_answer(svc: Running) -> None:
         svc.client.post(f"{svc.url}/subscribe", content=b"x" * 20_000, headers=FORM),
     ]
     assert [r.status_code for r in responses] == [200, 200, 400, 405, 413]
-    for r in responses:
+    # The sign-up form's page: same-origin, else browsers post it with `Origin: null`.
+    policies = ["same-origin", "no-referrer", "no-referrer", "no-referrer", "no-referrer"]
+    for r, policy in zip(responses, policies, strict=True):
         csp = r.headers["content-security-policy"]
         assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
         assert "script-src" not in csp
         assert r.headers["x-content-type-options"] == "nosniff"
-        assert r.headers["referrer-policy"] == "no-referrer"
+        assert r.headers["referrer-policy"] == policy
         assert r.headers["x-frame-options"] == "DENY"
         assert r.headers["cache-control"] == "no-store"
         assert "set-cookie" not in r.headers
@@ -703,6 +739,7 @@ def test_a_database_moved_away_is_not_replaced_and_nobody_is_told_they_left(
         svc.client.post(unsubscribe, data={"action": "unsubscribe"}),
         svc.subscribe("new@example.org"),
         svc.client.get(f"{svc.url}/confirm/{confirm}"),
+        svc.client.post(f"{svc.url}/confirm/{confirm}", data={"action": "confirm"}),
     ]
     for response in answers:
         assert response.status_code == 503
@@ -899,6 +936,385 @@ def test_configuration_errors_are_reported_at_start(tmp_path: Path) -> None:
     assert info.value.path == "file/db.sqlite3"
 
 
+# -- a subscriber's whole life: confirmation, welcome, consent, coming back -----------------
+
+
+def messages_of(inbox: Inbox, address: str, slug: str) -> list[EmailMessage]:
+    """The copies of issue ``slug`` that ``address`` received."""
+    return [m for m in inbox.to(address) if m["X-Newsdesk-Issue"] == slug]
+
+
+def publish(svc: Running, *renderings: IssueRendering) -> None:
+    """Renderings of the last build, as ``mkdocs build`` leaves them for the service."""
+    from newsdesk.rendering import write_renderings
+
+    write_renderings(svc.settings.state_dir, list(renderings))
+
+
+def test_a_get_of_the_confirmation_link_changes_nothing(svc: Running) -> None:
+    address = "scanned@example.org"
+    svc.subscribe(address)
+    link = svc.confirmation_link(address)
+    for _ in range(3):  # a link scanner, a preview, the person: GET and HEAD only show
+        page = svc.client.get(link)
+        assert page.status_code == 200
+        assert "Confirm your subscription" in page_text(page)
+        assert svc.client.head(link).status_code == 200
+    form = BeautifulSoup(page.text, "html.parser").form
+    assert form["method"] == "post" and form["action"] == link.rsplit("/", 1)[1]
+    assert not BeautifulSoup(page.text, "html.parser").find("script")
+    assert page.headers["referrer-policy"] == "same-origin"
+    assert BeautifulSoup(page.text, "html.parser").footer.a["rel"] == ["noreferrer"]
+    time.sleep(0.3)
+    assert svc.status(address) == "pending"
+    assert len(svc.sources(address)) == 1
+    assert len(svc.inbox.to(address)) == 1  # the confirmation; no welcome
+    # A POST without the button's field changes nothing either.
+    response = svc.client.post(link, data={"consent": "1"}, headers={"Origin": svc.url})
+    assert response.status_code == 400
+    assert svc.status(address) == "pending"
+    # The button confirms, once.
+    response = svc.confirm(link)
+    assert response.status_code == 200 and "You are subscribed" in page_text(response)
+    assert svc.status(address) == "active"
+    assert svc.inbox.wait_for(address, 2)["Subject"] == "Welcome to Test Letter"
+    assert "already confirmed" in page_text(svc.client.get(link))
+    again = svc.client.post(link, data={"action": "confirm"}, headers={"Origin": svc.url})
+    assert "already confirmed" in page_text(again)
+    time.sleep(0.3)
+    assert len(svc.inbox.to(address)) == 2  # one welcome
+    assert len(svc.sources(address)) == 2
+
+
+def test_a_cross_origin_confirmation_is_refused(svc: Running) -> None:
+    address = "victim@example.org"
+    svc.subscribe(address)
+    link = svc.confirmation_link(address)
+    body = {"action": "confirm", "consent": "1"}
+    for headers in (
+        {"Origin": "https://evil.example.net"},
+        {"Origin": "null"},
+        {"Origin": "https://letter.example.org.example.net"},
+        {"Referer": "https://evil.example.net/page"},  # no Origin: the Referer's counts
+    ):
+        response = svc.client.post(link, data=body, headers=headers)
+        assert response.status_code == 403, headers
+        assert "Forbidden" in page_text(response)
+    assert svc.status(address) == "pending"
+    # From the service's own page (Origin, or only a Referer) it is accepted.
+    response = svc.client.post(link, data=body, headers={"Referer": link})
+    assert response.status_code == 200
+    assert svc.status(address) == "active"
+
+
+def test_welcome_latest_then_send_one_copy_of_each_issue(svc: Running) -> None:
+    first, second = rendering("first", "First", 1), rendering("second", "Second", 2)
+    with svc.store() as store:
+        store.add("early@example.net", status="active", source="cli")
+        assert send_issues(svc.settings, store, [first], secret=SECRET).issues[0].sent == 1
+    # The second issue is built but not mailed yet: the welcome sends the newest one that
+    # was mailed, and leaves the second to `send`.
+    publish(svc, first, second)
+    reader = "new.reader@example.org"
+    svc.subscribe(reader, "New Reader")
+    assert svc.confirm(svc.confirmation_link(reader)).status_code == 200
+    welcome = svc.inbox.wait_for(reader, 2)
+    assert welcome["X-Newsdesk-Issue"] == "first"
+    assert welcome["Subject"] == "Test Letter #1: First"
+    assert welcome["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    plain = welcome.get_body(("plain",)).get_content()
+    assert plain.startswith("Welcome to Test Letter! Your subscription is confirmed.")
+    html = welcome.get_body(("html",)).get_content()
+    assert "Welcome to Test Letter!" in html and html.index("Welcome") < html.index("First text")
+    with svc.store() as store:
+        sub = store.get(reader)
+        assert sub is not None
+
+        def welcome_row() -> tuple[str, str]:
+            return tuple(
+                store.conn.execute(
+                    "SELECT state, error FROM deliveries WHERE issue_slug = 'first'"
+                    " AND subscriber_id = ?",
+                    (sub.id,),
+                ).fetchone()
+            )
+
+        wait_until(lambda: welcome_row()[0] != "sending")  # recorded once the server took it
+        assert welcome_row() == ("sent", "")
+        report = send_issues(svc.settings, store, [first, second], secret=SECRET)
+        assert [(i.slug, i.sent) for i in report.issues] == [("second", 2)]
+        again = send_issues(svc.settings, store, [first, second], secret=SECRET)
+        assert again.issues == []
+        assert (
+            "already sent"
+            in send_issues(svc.settings, store, [first, second], secret=SECRET, only="first").notes[
+                0
+            ]
+        )
+    svc.inbox.wait_for(reader, 3)
+    time.sleep(0.2)
+    for address in (reader, "early@example.net"):
+        assert len(messages_of(svc.inbox, address, "first")) == 1, address
+        assert len(messages_of(svc.inbox, address, "second")) == 1, address
+
+
+def test_welcome_note_and_off(start) -> None:
+    svc = start(welcome="note")
+    publish(svc, rendering("first", "First", 1))
+    with svc.store() as store:
+        store.add("early@example.net", status="active", source="cli")
+        send_issues(svc.settings, store, [rendering("first", "First", 1)], secret=SECRET)
+    svc.subscribe("noted@example.org")
+    svc.confirm(svc.confirmation_link("noted@example.org"))
+    note = svc.inbox.wait_for("noted@example.org", 2)
+    assert note["Subject"] == "Welcome to Test Letter" and note["X-Newsdesk-Issue"] is None
+    text = note.get_body(("plain",)).get_content()
+    assert f"{SITE_URL}issues/" in text and f"{svc.url}/unsubscribe/" in text
+    assert note["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    svc.stop()
+
+    quiet = start(welcome="off")
+    quiet.subscribe("quiet@example.org")
+    quiet.confirm(quiet.confirmation_link("quiet@example.org"))
+    time.sleep(0.5)
+    assert quiet.status("quiet@example.org") == "active"
+    assert len(quiet.inbox.to("quiet@example.org")) == 1  # the confirmation only
+
+
+class DropAfterData(Inbox):
+    """Keeps each issue it receives, then drops the connection instead of answering: the
+    sender cannot know that the message arrived."""
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        if b"X-Newsdesk-Issue" in envelope.content:
+            server.transport.close()
+        return answer
+
+
+def interrupted_issue(svc: Running, issue: IssueRendering) -> None:
+    """``issue`` was started for the active subscribers and the run stopped before any
+    delivery: the next `send` continues it."""
+    with svc.store() as store:
+        store.add("early@example.net", status="active", source="cli")
+        store.start_issue(issue.slug, issue.number, issue.title, issue.date.isoformat(), issue.url)
+
+
+def test_a_welcome_the_server_may_have_taken_is_never_sent_again(
+    start, caplog: pytest.LogCaptureFixture
+) -> None:
+    inbox = DropAfterData()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        svc = start(smtp_at=port)
+        svc.inbox = inbox
+        first = rendering("first", "First", 1)
+        publish(svc, first)
+        interrupted_issue(svc, first)
+        reader = "dropped@example.org"
+        with caplog.at_level(logging.ERROR, logger="newsdesk.service"):
+            svc.subscribe(reader)
+            svc.confirm(svc.confirmation_link(reader))
+            wait_until(lambda: "welcome for subscriber" in caplog.text)
+        assert len(messages_of(inbox, reader, "first")) == 1  # it did arrive
+        with svc.store() as store:
+            sub = store.get(reader)
+            assert sub is not None
+            state, error = store.conn.execute(
+                "SELECT state, error FROM deliveries WHERE subscriber_id = ?", (sub.id,)
+            ).fetchone()
+            assert state == "failed" and "not sent again" in error
+        controller.stop()
+        controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
+        controller.start()
+        svc.inbox = controller.handler
+        with svc.store() as store:
+            report = send_issues(svc.settings, store, [first], secret=SECRET)
+        assert [(i.slug, i.sent) for i in report.issues] == [("first", 1)]
+        assert svc.inbox.to(reader) == []  # the continued issue went to the other only
+        assert len(svc.inbox.to("early@example.net")) == 1
+    finally:
+        controller.stop()
+
+
+class Crash(BaseException):
+    """The process dies (kill -9, power cut) right after the server took the message."""
+
+
+def test_a_welcome_interrupted_by_a_crash_is_never_sent_twice(svc: Running) -> None:
+    from newsdesk.mail.send import SmtpTransport
+    from newsdesk.service.welcome import welcome
+
+    first = rendering("first", "First", 1)
+    interrupted_issue(svc, first)
+    with svc.store() as store:
+        sub = store.add("crash@example.org", status="active", source="web")
+
+    class CrashAfterSending(SmtpTransport):
+        def send(self, envelope_from: str, recipient: str, data: bytes) -> None:
+            super().send(envelope_from, recipient, data)
+            with svc.store() as store:  # 'sending' was committed before the hand-over
+                row = store.conn.execute(
+                    "SELECT state, error FROM deliveries WHERE subscriber_id = ?", (sub.id,)
+                ).fetchone()
+                assert tuple(row) == ("sending", "welcome in flight")
+            raise Crash
+
+    with pytest.raises(Crash):
+        welcome(
+            svc.settings,
+            SECRET,
+            sub.id,
+            renderings=[first],
+            make_transport=lambda: CrashAfterSending(svc.settings.email.smtp),
+        )
+    assert len(messages_of(svc.inbox, sub.email, "first")) == 1
+    # The next run continues the issue, and does not send the welcomed copy again.
+    with svc.store() as store:
+        report = send_issues(svc.settings, store, [first], secret=SECRET)
+        assert [(i.slug, i.sent) for i in report.issues] == [("first", 1)]
+        state, error = store.conn.execute(
+            "SELECT state, error FROM deliveries WHERE subscriber_id = ?", (sub.id,)
+        ).fetchone()
+        assert state == "failed" and "may have arrived" in error
+        assert store.issue("first").state == "sent"
+    svc.inbox.wait_for("early@example.net")
+    time.sleep(0.2)
+    assert len(messages_of(svc.inbox, sub.email, "first")) == 1
+    # A second welcome (say the link's POST was replayed) does not send it either.
+    assert welcome(svc.settings, SECRET, sub.id, renderings=[first]) == "note"
+    assert len(messages_of(svc.inbox, sub.email, "first")) == 1
+
+
+def test_without_smtp_the_welcome_is_a_rehearsal_in_the_outbox(start) -> None:
+    svc = start(smtp=False)
+    first = rendering("first", "First", 1)
+    publish(svc, first)
+    with svc.store() as store:
+        store.add("early@example.net", status="active", source="cli")
+        assert send_issues(svc.settings, store, [first], secret=SECRET).issues[0].outbox == 1
+    outbox = svc.settings.email.outbox
+    svc.subscribe("rehearsed@example.org")
+    wait_until(lambda: len(list((outbox / "new").glob("*"))) == 2)
+    box = mailbox.Maildir(outbox, create=False)
+    confirm_mail = next(
+        email.message_from_bytes(box.get_bytes(k), policy=email.policy.default)
+        for k in box.iterkeys()
+        if b"/confirm/" in box.get_bytes(k)
+    )
+    link = re.search(r"http://\S+/confirm/\S+", confirm_mail.get_body(("plain",)).get_content())
+    assert link
+    svc.confirm(link.group(0))
+    wait_until(lambda: len(list((outbox / "new").glob("*"))) == 3)
+    with svc.store() as store:
+        wait_until(lambda: store.outbox_counts() == {"first": 2})  # recorded after writing
+        assert store.conn.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 0
+        assert store.issues() == []
+        report = send_issues(svc.settings, store, [first], secret=SECRET)
+        assert report.issues[0].outbox == 0  # every active subscriber has a copy
+    assert len(list((outbox / "new").glob("*"))) == 3
+
+
+def test_consent_is_recorded_at_sign_up_and_confirmation(svc: Running) -> None:
+    from newsdesk.service.pages import CONSENT_TEXT
+
+    address = "consenting@example.org"
+    agent = "Mozilla/5.0 (X11; Linux) " + "x" * 500
+    response = svc.client.post(
+        f"{svc.url}/subscribe",
+        data={"email": address, "website": "", "page": "site:subscribe.md", "consent": "1"},
+        headers={"Origin": SITE_ORIGIN, "User-Agent": agent, "X-Forwarded-For": "192.0.2.7"},
+    )
+    assert response.status_code == 200
+    link = svc.confirmation_link(address)
+    svc.confirm(link, **{"User-Agent": "Reader/1.0", "X-Forwarded-For": "2001:db8::7"})
+    with svc.store() as store:
+        consents = store.consents(address)
+    digest = hashlib.sha256(CONSENT_TEXT.encode()).hexdigest()
+    assert [c.kind for c in consents] == ["signup", "confirm"]
+    signup, confirmed = consents
+    assert (signup.source, signup.client, signup.page) == ("web", "192.0.2.7", "site:subscribe.md")
+    assert signup.user_agent == agent[:300]
+    assert (signup.text_version, signup.text_hash) == ("1", digest)
+    assert (confirmed.client, confirmed.user_agent) == ("2001:db8::7", "Reader/1.0")
+    assert (confirmed.page, confirmed.text_version, confirmed.text_hash) == (
+        "service:/confirm",
+        "1",
+        digest,
+    )
+    assert confirmed.at >= signup.at
+    # A form that names no consent text (an old cached page) records none; a page field
+    # with control characters is stored without them, and cut short.
+    svc.client.post(
+        f"{svc.url}/subscribe",
+        data={"email": "old@example.org", "website": "", "page": "p\x1b[31m" + "y" * 900},
+        headers={"Referer": f"{SITE_URL}subscribe/"},
+    )
+    wait_until(lambda: svc.status("old@example.org") == "pending")
+    with svc.store() as store:
+        (old,) = store.consents("old@example.org")
+    assert (old.text_version, old.text_hash) == ("", "")
+    assert old.page.startswith("p\N{REPLACEMENT CHARACTER}[31m") and len(old.page) == 300
+    # Without the hidden field, the Referer names the page.
+    svc.client.post(
+        f"{svc.url}/subscribe",
+        data={"email": "ref@example.org"},
+        headers={"Referer": f"{SITE_URL}subscribe/"},
+    )
+    wait_until(lambda: svc.status("ref@example.org") == "pending")
+    with svc.store() as store:
+        assert store.consents("ref@example.org")[0].page == f"{SITE_URL}subscribe/"
+
+
+def test_coming_back_after_unsubscribing_forgetting_or_bouncing(svc: Running) -> None:
+    with svc.store() as store:
+        left = store.add("left@example.org", status="active", source="cli")
+        store.add("bounced@example.org", status="bounced", source="bounce")
+        store.add("forgotten@example.org", status="active", source="cli")
+        store.forget("forgotten@example.org", SECRET)
+        assert store.is_suppressed("forgotten@example.org", SECRET)
+    unsubscribe = f"{svc.url}/unsubscribe/{make_token(SECRET, 'unsubscribe', left.id)}"
+    svc.client.post(unsubscribe, content=ONE_CLICK_BODY, headers=FORM)
+    assert svc.status("left@example.org") == "unsubscribed"
+
+    for address, before in (
+        ("left@example.org", "unsubscribed"),
+        ("bounced@example.org", "bounced"),
+        ("forgotten@example.org", None),
+    ):
+        assert svc.subscribe(address).status_code == 200
+        link = svc.confirmation_link(address)
+        # Until the person confirms, nothing changes (a forgotten address is pending).
+        assert svc.client.get(link).status_code == 200
+        assert svc.status(address) == (before or "pending")
+        assert svc.confirm(link).status_code == 200
+        assert svc.status(address) == "active", address
+        with svc.store() as store:
+            kinds = [c.kind for c in store.consents(address)]
+            assert kinds[-2:] == ["signup", "confirm"], address
+            assert not store.is_suppressed(address, SECRET)
+    assert svc.sources("left@example.org")[-2:] == [
+        ("active", "unsubscribed", "one-click"),
+        ("unsubscribed", "active", "web"),
+    ]
+    assert svc.sources("forgotten@example.org") == [
+        (None, "pending", "web"),
+        ("pending", "active", "web"),
+    ]
+
+
+def test_a_forgotten_address_stays_suppressed_until_it_confirms(svc: Running) -> None:
+    with svc.store() as store:
+        store.forget("someone@example.org", SECRET)
+    svc.subscribe("someone@example.org")  # anyone can type an address into the form
+    svc.confirmation_link("someone@example.org")
+    with svc.store() as store:
+        assert store.is_suppressed("someone@example.org", SECRET)
+    assert svc.status("someone@example.org") == "pending"
+
+
 # -- the form on the static site -------------------------------------------------------------
 
 
@@ -908,7 +1324,7 @@ def test_subscribe_form_html() -> None:
     assert form["action"] == "https://news.example.org/list/subscribe"
     assert form["method"] == "post"
     names = [i["name"] for i in form.find_all("input")]
-    assert names == ["email", "name", "website"]
+    assert names == ["email", "name", "website", "page", "consent"]
     assert form.find("input", {"name": "email"}).has_attr("required")
     honeypot = form.find("input", {"name": "website"})
     assert honeypot["tabindex"] == "-1"
@@ -1018,12 +1434,14 @@ def test_the_loop_with_the_installed_commands(project, smtpd, tmp_path: Path) ->
             body = inbox.wait_for(reader).get_body(("plain",)).get_content()
             link = re.search(r"http://\S+/confirm/\S+", body)
             assert link
-            assert client.get(link.group(0)).status_code == 200
+            assert press_confirm(client, link.group(0), origin=url).status_code == 200
+            # The issue was never mailed: the welcome is a note; `send` mails the issue.
+            assert inbox.wait_for(reader, 2)["Subject"].startswith("Welcome to ")
 
         sent = newsdesk("send")
         assert sent.returncode == 0, sent.stdout + sent.stderr
         assert "sent 1, failed 0, pending 0" in sent.stdout
-        issue = inbox.wait_for(reader, 2)
+        issue = inbox.wait_for(reader, 3)
         assert issue["Subject"].endswith(": First")
         targets = re.findall(r"<([^>]+)>", str(issue["List-Unsubscribe"]))
         one_click = next(t for t in targets if t.startswith(f"{url}/unsubscribe/"))
@@ -1038,15 +1456,51 @@ def test_the_loop_with_the_installed_commands(project, smtpd, tmp_path: Path) ->
         listed = newsdesk("subscribers", "list", "--status", "unsubscribed")
         assert reader in listed.stdout
 
+        # Someone new, behind the proxy: the welcome is the first issue (mailed already),
+        # their consent is on record, and `send` does not mail them the first issue again.
+        late = "late.reader@example.org"
+        with httpx.Client(timeout=10) as client:
+            response = client.post(
+                f"{url}/subscribe",
+                data={"email": late, "website": "", "page": "site:subscribe.md", "consent": "1"},
+                headers={"User-Agent": "Late/1.0", "X-Forwarded-For": "192.0.2.7"},
+            )
+            assert response.status_code == 200
+            link = re.search(
+                r"http://\S+/confirm/\S+", inbox.wait_for(late).get_body(("plain",)).get_content()
+            )
+            assert link
+            response = press_confirm(
+                client, link.group(0), origin=url, **{"X-Forwarded-For": "192.0.2.8"}
+            )
+            assert response.status_code == 200
+        welcomed = inbox.wait_for(late, 2)
+        assert welcomed["Subject"].endswith(": First")
+        assert welcomed.get_body(("plain",)).get_content().startswith("Welcome to ")
+        shown = newsdesk("subscribers", "show", late)
+        assert shown.returncode == 0, shown.stderr
+        assert (
+            "signup  (source web, client 192.0.2.7, user_agent Late/1.0, page site:subscribe.md"
+            in shown.stdout
+        )
+        assert "confirm  (source web, client 192.0.2.8" in shown.stdout
+        assert "text_version 1" in shown.stdout and "text_hash " in shown.stdout
+
         assert newsdesk("subscribers", "add", "other@example.net").returncode == 0
         project.issue(
             "2026-02-05-second.md", "The second issue.\n", title="Second", date="2026-02-05"
         )
         sent = newsdesk("send")
         assert sent.returncode == 0, sent.stdout + sent.stderr
-        assert "sent 1, failed 0, pending 0" in sent.stdout
+        assert "sent 2, failed 0, pending 0" in sent.stdout
         inbox.wait_for("other@example.net")
-        assert len(inbox.to(reader)) == 2  # the confirmation and the first issue only
+        inbox.wait_for(late, 3)
+        assert len(inbox.to(reader)) == 3  # the confirmation, the welcome, the first issue
+        assert [m["Subject"].rsplit(": ", 1)[1] for m in inbox.to(late)[1:]] == ["First", "Second"]
+        received = len(inbox.messages)
+        assert newsdesk("send").returncode == 0
+        time.sleep(0.3)
+        assert len(inbox.messages) == received
     finally:
         server.terminate()
         server.wait(10)

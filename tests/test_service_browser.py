@@ -71,6 +71,14 @@ def test_sign_up_on_the_site_without_javascript(
         link = re.search(r"http://\S+/confirm/\S+", mail.get_body(("plain",)).get_content())
         assert link
         page.goto(link.group(0))
+        # Opening the link changes nothing; the button confirms (and the browser's POST
+        # carries the service's own Origin, which the service accepts).
+        assert page.locator("h1").inner_text() == "Confirm your subscription"
+        with Store.open(settings.email.database) as store:
+            pending = store.get("browser.reader@example.org")
+            assert pending is not None and pending.status == "pending"
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
         assert page.locator("h1").inner_text() == "You are subscribed"
         with Store.open(settings.email.database) as store:
             sub = store.get("browser.reader@example.org")
@@ -85,6 +93,25 @@ def test_sign_up_on_the_site_without_javascript(
         with Store.open(settings.email.database) as store:
             events = store.events(sub.id)
         assert (events[-1].new_status, events[-1].source) == ("unsubscribed", "web")
+
+        # Coming back, on the service's own form: double opt-in again.
+        page.goto(f"{service_url}/subscribe")
+        page.fill("input[name=email]", "browser.reader@example.org")
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "Check your inbox"
+        mail = inbox.wait_for("browser.reader@example.org", 3)  # confirmation, welcome
+        link = re.search(r"http://\S+/confirm/\S+", mail.get_body(("plain",)).get_content())
+        assert link
+        page.goto(link.group(0))
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "You are subscribed"
+        with Store.open(settings.email.database) as store:
+            back = store.get(sub.id)
+            assert back is not None and back.status == "active"
+            kinds = [c.kind for c in store.consents(sub.id)]
+        assert kinds == ["signup", "confirm", "signup", "confirm"]
     finally:
         context.close()
         stop()

@@ -134,6 +134,7 @@ class EmailConfig(Config):
     outbox = c.Type(str, default=".newsdesk/outbox")
     live_check = Flag(default=True)
     send_on_build = Flag(default=False)
+    welcome = _Switch(("latest", "note", "off"), default="latest")
     smtp = c.SubConfig(SmtpConfig)
     inbox = c.SubConfig(InboxConfig)
     dkim = c.SubConfig(DkimConfig)

@@ -98,6 +98,9 @@ class EmailSettings:
     outbox: Path = Path(".newsdesk/outbox")
     live_check: bool = True
     send_on_build: bool = False
+    welcome: str = "latest"
+    """What a new subscriber gets on confirming: ``latest`` (the newest issue mailed to
+    subscribers, with a welcome line), ``note`` (a welcome line and the archive) or ``off``."""
     smtp: SmtpSettings = SmtpSettings()
     inbox: InboxSettings = InboxSettings()
     dkim: DkimSettings = DkimSettings()

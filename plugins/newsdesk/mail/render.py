@@ -483,11 +483,13 @@ def prepare_message(
     envelope_from: str | None = None,
     now: dt.datetime | None = None,
     test: bool = False,
+    welcome: str = "",
 ) -> PreparedMessage:
     """Build an issue's message once; personalise it per subscriber afterwards.
 
     ``test`` (and a draft or scheduled rendering) puts :func:`issue_mark` in the subject
-    and at the top of both parts.
+    and at the top of both parts. ``welcome`` is a line above the issue in both parts
+    (the welcome of a new subscriber).
     """
     name = one_line(newsletter_name or rendering.newsletter_name or "Newsletter")
     site = site_url or rendering.site_url or rendering.url
@@ -524,6 +526,7 @@ def prepare_message(
         slot_email=markers["email"],
         slot_unsubscribe=markers["unsubscribe"],
         mark=mark,
+        welcome=one_line(welcome),
     )
     inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
     page = inliner.inline(page)
@@ -535,6 +538,8 @@ def prepare_message(
         )
 
     plain = _plain_text(rendering, content, name, subject, settings, markers, site)
+    if welcome:
+        plain = f"{one_line(welcome)}\n\n{plain}"
     if mark:
         plain = f"*** {mark} ***\n\n{plain}"
 

@@ -787,6 +787,8 @@ def send_issues(
         return report
     for r in plan.archive:
         store.archive_issue(r.slug, r.number, r.title, r.date.isoformat(), r.url)
+    # A welcome (newsdesk serve) that crashed mid-delivery is never retried here.
+    store.settle_interrupted_welcomes()
     for r in plan.send:
         if stop.is_set():
             report.interrupted = True

@@ -146,6 +146,9 @@ _MIGRATIONS: list[str] = [
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 CONSENT_KINDS = ("signup", "confirm", "import", "add", "resubscribe", "welcome")
+WELCOME_IN_FLIGHT = "welcome in flight"
+"""The ``error`` of a delivery the welcome has handed (or is handing) to SMTP: while it is
+``sending`` with this mark, no run retries it (see :meth:`Store.settle_interrupted_welcomes`)."""
 
 
 def change_status(
@@ -848,6 +851,45 @@ class Store:
             " attempts = attempts + ? WHERE issue_slug = ? AND subscriber_id = ?",
             (state, error, now_iso(), 1 if attempt else 0, slug, subscriber_id),
         )
+
+    def claim_welcome_delivery(self, slug: str, subscriber_id: int) -> bool:
+        """Record a welcome delivery of the ledger's issue ``slug`` as ``sending`` (marked
+        :data:`WELCOME_IN_FLIGHT`), before it is handed to SMTP; whether it may be sent.
+
+        Not when the subscriber has a delivery of the issue that was sent, is being sent,
+        or failed (it may have arrived); a ``pending`` or ``skipped`` one is taken over.
+        """
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT state FROM deliveries WHERE issue_slug = ? AND subscriber_id = ?",
+                (slug, subscriber_id),
+            ).fetchone()
+            if row is not None and row[0] not in ("pending", "skipped"):
+                return False
+            conn.execute(
+                "INSERT INTO deliveries (issue_slug, subscriber_id, state, attempts, error,"
+                " updated_at) VALUES (?, ?, 'sending', 1, ?, ?)"
+                " ON CONFLICT (issue_slug, subscriber_id) DO UPDATE SET state = 'sending',"
+                " attempts = attempts + 1, error = excluded.error,"
+                " updated_at = excluded.updated_at",
+                (slug, subscriber_id, WELCOME_IN_FLIGHT, now_iso()),
+            )
+            return True
+
+    def settle_interrupted_welcomes(self) -> int:
+        """Welcome deliveries a crash left ``sending``: ``failed``, never sent again, since
+        the server may have accepted them. Call it holding the send lock (then no welcome
+        is really in flight); how many there were."""
+        cur = self.conn.execute(
+            "UPDATE deliveries SET state = 'failed', error = ?, updated_at = ?"
+            " WHERE state = 'sending' AND error = ?",
+            (
+                "welcome interrupted: it may have arrived; not sent again",
+                now_iso(),
+                WELCOME_IN_FLIGHT,
+            ),
+        )
+        return cur.rowcount
 
     def finish_issue(self, slug: str) -> bool:
         """Mark the issue sent when no delivery is open; whether it is."""

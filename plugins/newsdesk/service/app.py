@@ -5,7 +5,10 @@ Routes (relative to ``email.service_url``; a reverse proxy may serve them under 
 - ``GET /subscribe``: the sign-up form (the static site carries the same form);
 - ``POST /subscribe``: fields ``email``, ``name`` and the honeypot; answers "check your
   inbox" whatever the address's status, and mails a confirmation link when one is due;
-- ``GET /confirm/{token}``: makes the subscriber active;
+- ``GET /confirm/{token}``: a page with one button; a GET never changes anything (link
+  scanners follow links);
+- ``POST /confirm/{token}``: the button (``action=confirm``) makes the subscriber active,
+  records the consent, and sends the welcome (``email.welcome``) after the answer;
 - ``GET /unsubscribe/{token}``: a page with one button; a GET never changes anything;
 - ``POST /unsubscribe/{token}``: unsubscribes, idempotent. The body
   ``List-Unsubscribe=One-Click`` (RFC 8058, what mail providers send) records the source
@@ -47,7 +50,7 @@ from newsdesk.mail.addresses import InvalidAddress, clean_name, normalise_email
 from newsdesk.mail.send import DeliveryError
 from newsdesk.mail.store import Store, Subscriber
 from newsdesk.mail.tokens import load_secret
-from newsdesk.service import confirmation, subscriptions
+from newsdesk.service import confirmation, subscriptions, welcome
 from newsdesk.service.limits import (
     BodySizeLimit,
     Limits,
@@ -56,16 +59,21 @@ from newsdesk.service.limits import (
     retry_after,
 )
 from newsdesk.service.pages import (
+    CONSENT_FIELD,
     EMAIL_FIELD,
     HONEYPOT_FIELD,
     MAX_EMAIL,
     NAME_FIELD,
+    PAGE_FIELD,
     STYLE_HASH,
     Pages,
+    consent_hash,
+    printable,
 )
 from newsdesk.service.security import (
     SecurityHeaders,
     allowed_origin,
+    allowed_post,
     content_security_policy,
     origin_of,
 )
@@ -76,6 +84,8 @@ T = TypeVar("T")
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 MAX_FIELDS = 10
+CONSENT_LIMITS = {"client": 64, "user_agent": 300, "page": 300, "text_version": 16}
+"""The longest value kept of each consent field that a client sends."""
 
 
 class DatabaseUnavailable(Exception):
@@ -220,7 +230,9 @@ def create_app(
         )
 
     async def confirm(request: Request) -> Response:
-        return await _confirm(service, request.path_params["token"])
+        if request.method == "POST":
+            return await _confirm(service, request)
+        return await _confirm_page(service, request.path_params["token"])
 
     async def unsubscribe(request: Request) -> Response:
         if request.method == "POST":
@@ -274,7 +286,7 @@ def create_app(
     # One route per path, so a 405 answer lists every allowed method.
     routes = [
         Route("/subscribe", subscribe, methods=["GET", "POST"]),
-        Route("/confirm/{token}", confirm, methods=["GET"]),
+        Route("/confirm/{token}", confirm, methods=["GET", "POST"]),
         Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
@@ -371,6 +383,25 @@ def client_key(request: Request) -> str:
     return str(address)
 
 
+def consent_record(request: Request, fields: dict[str, str]) -> dict[str, str]:
+    """What a form post tells about the consent it gives: the client's address (as
+    uvicorn sees it behind the trusted proxy), its user agent, the page that showed the
+    form (its hidden field, else the ``Referer``), and the version and SHA-256 of the
+    consent sentence that version shows (both empty when the form names no known
+    version). Client-sent values are cut to :data:`CONSENT_LIMITS` and have their control
+    characters replaced."""
+    version = fields.get(CONSENT_FIELD, "")
+    text_hash = consent_hash(version)
+    values = {
+        "client": request.client.host if request.client else "",
+        "user_agent": request.headers.get("user-agent", ""),
+        "page": fields.get(PAGE_FIELD) or request.headers.get("referer", ""),
+        "text_version": version if text_hash else "",
+    }
+    record = {k: str(printable(v.strip()))[: CONSENT_LIMITS[k]] for k, v in values.items()}
+    return {"source": "web", **record, "text_hash": text_hash}
+
+
 # -- handlers ---------------------------------------------------------------------------------
 
 
@@ -437,7 +468,8 @@ async def _subscribe(service: Service, request: Request) -> Response:
     # all that depends on the address runs after the answer was sent.
     await service.run(_reachable)
     response = _check_inbox(service)
-    response.background = BackgroundTask(_sign_up, service, address, name)
+    consent = consent_record(request, fields)
+    response.background = BackgroundTask(_sign_up, service, address, name, consent)
     return response
 
 
@@ -468,12 +500,13 @@ def _too_many(service: Service, wait: float) -> Response:
     )
 
 
-def _sign_up(service: Service, address: str, name: str) -> None:
-    """Record a sign-up and mail the confirmation when one is due. Runs after the answer
-    was sent (see :func:`_subscribe`); failures are logged, without the address."""
+def _sign_up(service: Service, address: str, name: str, consent: dict[str, str]) -> None:
+    """Record a sign-up (with its consent) and mail the confirmation when one is due. Runs
+    after the answer was sent (see :func:`_subscribe`); failures are logged, without the
+    address."""
     try:
         with open_existing(service.database) as store:
-            subscriber = subscriptions.request_subscription(store, address, name)
+            subscriber = subscriptions.request_subscription(store, address, name, consent)
             if subscriber is None:
                 return  # already active: nothing to send
             token = confirmation.confirmation_token(service.secret, store, subscriber)
@@ -501,14 +534,78 @@ def _invalid_link(service: Service) -> Response:
     )
 
 
-async def _confirm(service: Service, token: str) -> Response:
-    pages = service.pages
+def _confirmation_claim(service: Service, token: str) -> confirmation.ConfirmationClaim | Response:
     if len(token) > service.limits.max_token:
         return _invalid_link(service)
     claim = confirmation.read_confirmation_token(service.secret, token)
     if claim is None:
         return _invalid_link(service)
-    outcome, sub = await service.run(subscriptions.confirm, claim)
+    return claim
+
+
+async def _confirm_page(service: Service, token: str) -> Response:
+    """The page behind the confirmation link: one button. Changes nothing."""
+    claim = _confirmation_claim(service, token)
+    if isinstance(claim, Response):
+        return claim
+    outcome, sub = await service.run(subscriptions.check_confirmation, claim)
+    if outcome is subscriptions.Confirmed.NOW:
+        assert sub is not None
+        # Relative to /confirm/, so it works under any path prefix of the proxy.
+        return service.pages.confirm(sub.email, action=token)
+    return _confirmed(service, outcome, sub)
+
+
+async def _confirm(service: Service, request: Request) -> Response:
+    pages = service.pages
+    token = request.path_params["token"]
+    if not allowed_post(
+        request.headers.get("origin"), request.headers.get("referer"), service.origins
+    ):
+        return pages.message(
+            "Forbidden",
+            "A subscription may only be confirmed with the button on the confirmation page.",
+            status=403,
+            error=True,
+        )
+    claim = _confirmation_claim(service, token)
+    if isinstance(claim, Response):
+        return claim
+    try:
+        fields = await read_form(request)
+    except FormError as exc:
+        return pages.message("Bad request", exc.reason, status=exc.status, error=True)
+    if fields.get("action") != "confirm":
+        return pages.message(
+            "Bad request",
+            "A subscription is confirmed with the button on the confirmation page.",
+            status=400,
+            error=True,
+        )
+    consent = consent_record(request, fields)
+    outcome, sub = await service.run(subscriptions.confirm, claim, consent, service.secret)
+    response = _confirmed(service, outcome, sub)
+    if outcome is subscriptions.Confirmed.NOW:
+        assert sub is not None
+        response.background = BackgroundTask(_welcome, service, sub.id)
+    return response
+
+
+def _welcome(service: Service, subscriber_id: int) -> None:
+    """Send the welcome (``email.welcome``) after the answer; failures are logged."""
+    try:
+        done = welcome.welcome(service.settings, service.secret, subscriber_id)
+    except Exception as exc:  # the subscription stands; the ledger says what happened
+        why = exc if isinstance(exc, DeliveryError | NewsdeskError | OSError) else repr(exc)
+        log.error("welcome for subscriber %d not delivered: %s", subscriber_id, why)
+    else:
+        log.info("welcome for subscriber %d: %s", subscriber_id, done)
+
+
+def _confirmed(
+    service: Service, outcome: subscriptions.Confirmed, sub: Subscriber | None
+) -> Response:
+    pages = service.pages
     name = service.settings.newsletter_name
     if outcome is subscriptions.Confirmed.NOW:
         assert sub is not None

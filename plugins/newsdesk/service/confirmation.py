@@ -92,7 +92,8 @@ def confirmation_message(settings: Settings, subscriber: Subscriber, url: str) -
     text = (
         f"{greeting}\n\n"
         f"someone, probably you, asked to receive {name} at {subscriber.email}.\n"
-        f"To confirm, open this link within {CONFIRM_DAYS} days:\n\n"
+        f"To confirm, open this link within {CONFIRM_DAYS} days and press the button "
+        "on the page:\n\n"
         f"{url}\n\n"
         "If it was not you, ignore this message: without confirmation nothing is sent.\n\n"
         f"-- \n{name}\n{settings.site_url}\n"

@@ -22,8 +22,31 @@ EMAIL_FIELD = "email"
 NAME_FIELD = "name"
 HONEYPOT_FIELD = "website"
 """Hidden from people (off-screen, not focusable); bots that fill every field fill it."""
+PAGE_FIELD = "page"
+"""Hidden: names the page that showed the form (recorded with the consent)."""
+CONSENT_FIELD = "consent"
+"""Hidden: the version of the consent sentence the form showed."""
 MAX_EMAIL = 254
 MAX_NAME = 200
+
+CONSENT_VERSION = "1"
+"""The version of :data:`CONSENT_TEXT`. Never change the text without a new version: the
+consent records name the version and the hash of the text the person saw."""
+CONSENT_TEXT = (
+    "You will get a confirmation email first, then each new issue by email; every message "
+    "has a link to unsubscribe with one click. We keep your address, your name and a record "
+    "of this consent (the time, your network address, your browser and this page) while you "
+    "are subscribed, and show or erase them when you ask."
+)
+CONSENT_TEXTS = {CONSENT_VERSION: CONSENT_TEXT}
+"""Every consent text a form may still show (a cached page may be older), by version."""
+
+
+def consent_hash(version: str) -> str:
+    """The SHA-256 (hex) of the consent text of ``version``; empty for an unknown one."""
+    text = CONSENT_TEXTS.get(version)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest() if text is not None else ""
+
 
 STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:2rem 1rem;color:#1d1d1f;background:#fafafa}
@@ -55,6 +78,9 @@ autocomplete="name" value="{{ name }}">
 <div class="nd-hp" aria-hidden="true"><label for="nd-website">Leave this field empty</label>
 <input id="nd-website" name="{{ f.honeypot }}" type="text" tabindex="-1" autocomplete="off" \
 value=""></div>
+<input type="hidden" name="{{ f.page }}" value="{{ page }}">
+<input type="hidden" name="{{ f.consent }}" value="{{ f.consent_version }}">
+<p class="nd-consent"><small>{{ f.consent_text }}</small></p>
 <button type="submit">Subscribe</button>
 </form>"""
 
@@ -73,7 +99,7 @@ _TEMPLATES = {
 <main>
 <h1>{{ title }}</h1>
 {% block body %}{% endblock %}
-<footer><a href="{{ site_url }}">{{ newsletter }}</a></footer>
+<footer><a href="{{ site_url }}" rel="noreferrer">{{ newsletter }}</a></footer>
 </main>
 </body>
 </html>
@@ -89,6 +115,16 @@ _TEMPLATES = {
 <form method="post" action="{{ action }}">
 <input type="hidden" name="action" value="unsubscribe">
 <button type="submit">Unsubscribe</button>
+</form>
+{% endblock %}""",
+    "confirm.html": """{% extends "base.html" %}{% block body %}
+<p>Start receiving {{ newsletter }} at <strong>{{ email }}</strong>?</p>
+<form method="post" action="{{ action }}">
+<input type="hidden" name="action" value="confirm">
+<input type="hidden" name="{{ f.page }}" value="service:/confirm">
+<input type="hidden" name="{{ f.consent }}" value="{{ f.consent_version }}">
+<p class="nd-consent"><small>{{ f.consent_text }}</small></p>
+<button type="submit">Confirm my subscription</button>
 </form>
 {% endblock %}""",
 }
@@ -118,6 +154,10 @@ _FIELDS = {
     "email": EMAIL_FIELD,
     "name": NAME_FIELD,
     "honeypot": HONEYPOT_FIELD,
+    "page": PAGE_FIELD,
+    "consent": CONSENT_FIELD,
+    "consent_version": CONSENT_VERSION,
+    "consent_text": CONSENT_TEXT,
     "max_email": MAX_EMAIL,
     "max_name": MAX_NAME,
 }
@@ -141,7 +181,14 @@ class Pages:
         name: str = "",
         headers: dict[str, str] | None = None,
     ) -> HTMLResponse:
-        """A page with a title and paragraphs, optionally followed by the sign-up form."""
+        """A page with a title and paragraphs, optionally followed by the sign-up form.
+
+        With the form, the page's ``Referrer-Policy`` is ``same-origin``: under the
+        service's ``no-referrer`` browsers post the form with ``Origin: null``, which the
+        Origin check refuses.
+        """
+        if form:
+            headers = {"Referrer-Policy": "same-origin", **(headers or {})}
         return self._render(
             "message.html",
             status,
@@ -153,6 +200,25 @@ class Pages:
             action="subscribe",
             email=email,
             name=name,
+            page="service:/subscribe",
+            f=_FIELDS,
+        )
+
+    def confirm(self, email: str, action: str) -> HTMLResponse:
+        """The page behind the confirmation link: one button, which POSTs to ``action``.
+
+        Its ``Referrer-Policy`` is ``same-origin`` (not the service's ``no-referrer``), so
+        browsers send the service's own ``Origin`` with the button's POST (under
+        ``no-referrer`` they send ``Origin: null``); its only link to elsewhere carries
+        ``rel=noreferrer``, so the token in this page's address goes nowhere else.
+        """
+        return self._render(
+            "confirm.html",
+            200,
+            {"Referrer-Policy": "same-origin"},
+            title="Confirm your subscription",
+            email=email,
+            action=action,
             f=_FIELDS,
         )
 
@@ -184,8 +250,11 @@ SITE_FORM_STYLE = (
 """The form's look on the site: Material's colours where they exist, so dark mode works."""
 
 
-def subscribe_form_html(service_url: str) -> str:
+def subscribe_form_html(service_url: str, page: str = "") -> str:
     """The sign-up form for a page of the static site, posting to ``{service_url}/subscribe``.
+
+    ``page`` names the page that carries it (sent back in a hidden field and recorded with
+    the consent); the form shows the consent sentence :data:`CONSENT_TEXT`.
 
     Plain HTML in one block (no blank lines), so Markdown passes it through untouched; it
     needs no JavaScript. It brings its own small stylesheet (the site's theme resets form
@@ -193,7 +262,7 @@ def subscribe_form_html(service_url: str) -> str:
     stylesheet is dropped.
     """
     action = service_url.rstrip("/") + "/subscribe"
-    form = _ENV.from_string(_FORM).render(action=action, email="", name="", f=_FIELDS)
+    form = _ENV.from_string(_FORM).render(action=action, email="", name="", page=page, f=_FIELDS)
     hidden = (
         'class="nd-hp" style="position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden"'
     )
@@ -203,8 +272,9 @@ def subscribe_form_html(service_url: str) -> str:
     return f"<style>{SITE_FORM_STYLE}</style>\n{form}"
 
 
-def expand_subscribe_form(markdown: str, service_url: str | None) -> str:
-    """Replace :data:`SUBSCRIBE_MARKER` in a page's Markdown with the sign-up form.
+def expand_subscribe_form(markdown: str, service_url: str | None, page: str = "") -> str:
+    """Replace :data:`SUBSCRIBE_MARKER` in a page's Markdown with the sign-up form
+    (``page``: the page's name, recorded with the consent).
 
     Without a ``service_url`` the marker becomes a note that sign-up is not available.
     """
@@ -216,5 +286,5 @@ def expand_subscribe_form(markdown: str, service_url: str | None) -> str:
             "<code>email.service_url</code> is not configured.</p>"
         )
     else:
-        block = subscribe_form_html(service_url)
+        block = subscribe_form_html(service_url, page)
     return markdown.replace(SUBSCRIBE_MARKER, f"\n{block}\n")

@@ -85,3 +85,17 @@ def allowed_origin(origin: str | None, allowed: frozenset[str]) -> bool:
     if origin is None:
         return True
     return origin.strip().lower() in allowed
+
+
+def allowed_post(origin: str | None, referer: str | None, allowed: frozenset[str]) -> bool:
+    """Whether a browser's POST comes from the newsletter's own pages, by ``Origin`` and,
+    when a browser sends no ``Origin``, by the origin of its ``Referer``.
+
+    The rules of :func:`allowed_origin` (no ``null``); a request with neither header is not
+    from a browser page and is allowed (what it needs, a token, it must carry anyway).
+    """
+    if origin is not None:
+        return allowed_origin(origin, allowed)
+    if referer is not None:
+        return (origin_of(referer.strip()) or "").lower() in allowed
+    return True
