@@ -270,7 +270,8 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from newsdesk.mail.send import SendLocked, deliver_new_issues
+    from newsdesk.mail.lock import SendLocked
+    from newsdesk.mail.send import deliver_new_issues
 
     if args.test:
         return cmd_send_test(args)
@@ -359,7 +360,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def _not_sent_yet(settings: Settings, store: object) -> list[str]:
     """What the next ``send`` would mail, from the last build's renderings (no build)."""
-    from newsdesk.mail.send import plan_issues
+    from newsdesk.mail.plan import plan_issues
     from newsdesk.rendering import read_renderings
 
     try:
@@ -489,7 +490,7 @@ def cmd_send_test(args: argparse.Namespace) -> int:
     """``send --test ADDRESS``: one message, marked as a test, recorded nowhere."""
     from newsdesk.mail.headers import parse_mailbox
     from newsdesk.mail.render import Recipient
-    from newsdesk.mail.send import DeliveryError, transport_factory
+    from newsdesk.mail.transports import DeliveryError, transport_factory
 
     settings = load_settings_for(args)
     to = _address_argument(args.test, "--test")

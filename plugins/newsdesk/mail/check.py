@@ -782,7 +782,7 @@ def next_issue(settings: Settings, config_file: Path, slug: str | None) -> Issue
     renderings = fresh_renderings(settings, config_file)
     database = settings.email.database
     if database.exists():
-        from newsdesk.mail.send import plan_issues
+        from newsdesk.mail.plan import plan_issues
         from newsdesk.mail.store import Store
 
         with Store.open(database, display=settings.relative(database)) as store:

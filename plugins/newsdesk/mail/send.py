@@ -1,5 +1,7 @@
-"""Delivering issues: which issues are new, and one message per subscriber over SMTP or
-into a Maildir outbox, recorded in the ledger message by message.
+"""Delivering issues: one message per subscriber over SMTP or into a Maildir outbox,
+recorded in the ledger message by message. The orchestration; its parts live in
+:mod:`.plan` (which issues), :mod:`.transports` (SMTP and the outbox), :mod:`.pool`
+(workers, retries, rate limit), :mod:`.lock` and :mod:`.live` (the online check).
 
 Crash safety: before a message is handed to a connection its delivery is committed as
 ``sending``; when the server has accepted it, as ``sent``. A run after a crash sends the
@@ -10,26 +12,20 @@ each own one SMTP connection, reused for many messages.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
-import mailbox
 import queue
-import smtplib
-import ssl
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
-from newsdesk.errors import EX_ERROR, EX_OK, EX_TEMPFAIL, NewsdeskError
-from newsdesk.mail.addresses import is_loopback
+from newsdesk.errors import EX_ERROR, EX_OK, EX_TEMPFAIL
 from newsdesk.mail.headers import HeaderError
+from newsdesk.mail.live import check_live
+from newsdesk.mail.lock import SendLocked, send_lock
+from newsdesk.mail.plan import Plan, plan_issues
+from newsdesk.mail.pool import Job, Outcome, RateLimiter, worker
 from newsdesk.mail.render import (
     PreparedMessage,
     Recipient,
@@ -37,356 +33,45 @@ from newsdesk.mail.render import (
     prepare_message,
 )
 from newsdesk.mail.store import Delivery, Store
-from newsdesk.mail.tls import certificate_refused, client_context
 from newsdesk.mail.tokens import make_token
+from newsdesk.mail.transports import (
+    CA_SETTING,
+    DeliveryError,
+    OutboxTransport,
+    SmtpTransport,
+    Transport,
+    check_smtp,
+    transport_factory,
+)
 from newsdesk.rendering import IssueRendering
-from newsdesk.settings import Settings, SmtpSettings
+from newsdesk.settings import Settings
 
-CA_SETTING = "email.smtp.ca_file"
+__all__ = [
+    "CA_SETTING",
+    "DEFAULT_RETRY_DELAYS",
+    "DeliveryError",
+    "IssueReport",
+    "OutboxTransport",
+    "Plan",
+    "SendLocked",
+    "SendReport",
+    "SmtpTransport",
+    "Transport",
+    "check_live",
+    "check_smtp",
+    "deliver_issue",
+    "deliver_new_issues",
+    "plan_issues",
+    "rehearse_issue",
+    "send_issues",
+    "send_lock",
+    "transport_factory",
+]
 
-BOUNCE_CODES = (550, 551, 553)
 DEFAULT_RETRY_DELAYS = (1.0, 4.0, 15.0)
 
 
-# -- which issues are new --------------------------------------------------------------------
-
-
-@dataclass
-class Plan:
-    """What ``send`` will do: issues to send (oldest first), to archive, and why not others."""
-
-    send: list[IssueRendering] = field(default_factory=list)
-    archive: list[IssueRendering] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-def plan_issues(
-    store: Store,
-    renderings: Sequence[IssueRendering],
-    *,
-    only: str | None = None,
-    today: dt.date | None = None,
-) -> Plan:
-    """Decide which published issues to send now.
-
-    New issues are the published ones (not future) the ledger does not know. With an
-    empty ledger only the newest is sent and the back catalogue is archived. An unsent
-    issue with the title and date of one in the ledger is a renamed file and is not sent.
-    Issues whose sending was interrupted are continued. ``only`` sends that issue.
-    """
-    today = today or dt.date.today()
-    published = [r for r in renderings if r.date <= today]
-    plan = Plan()
-    records = {rec.slug: rec for rec in store.issues()}
-    if only is not None:
-        chosen = next((r for r in published if r.slug == only), None)
-        if chosen is None:
-            known = ", ".join(r.slug for r in published) or "none"
-            raise NewsdeskError(f"no published issue '{only}' (published: {known})")
-        rec = records.get(only)
-        if rec is not None and rec.state == "sent":
-            plan.notes.append(f"{only}: already sent on {rec.finished_at}; nothing to do")
-        else:
-            plan.send.append(chosen)
-        return plan
-    by_slug = {r.slug: r for r in published}
-    for rec in records.values():
-        if rec.state == "sending":
-            if rec.slug in by_slug:
-                plan.send.append(by_slug[rec.slug])
-            else:
-                plan.notes.append(
-                    f"{rec.slug}: its sending was interrupted but it is no longer published; "
-                    "its remaining deliveries wait until it is"
-                )
-    new = [r for r in published if r.slug not in records]
-    kept = []
-    for r in new:
-        twin = next(
-            (
-                rec
-                for rec in records.values()
-                if rec.title == r.title and rec.date == r.date.isoformat()
-            ),
-            None,
-        )
-        if twin is not None:
-            plan.notes.append(
-                f"{r.slug}: not sent: it has the title and date of '{twin.slug}' "
-                f"({twin.state}), so it is probably that issue renamed; "
-                f"use --issue {r.slug} to send it anyway"
-            )
-        else:
-            kept.append(r)
-    if not records and len(kept) > 1:
-        *older, newest = kept
-        plan.archive = older
-        kept = [newest]
-        plan.notes.append(
-            f"first run: only the newest issue ({newest.slug}) is mailed; the "
-            f"{len(older)} older ones are the back catalogue (archived, never mailed): "
-            + ", ".join(r.slug for r in older)
-        )
-    plan.send += kept
-    return plan
-
-
-# -- transports ------------------------------------------------------------------------------
-
-
-class Transport(Protocol):
-    """One connection (or outbox writer) used by one worker thread."""
-
-    def send(self, envelope_from: str, recipient: str, data: bytes) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class DeliveryError(Exception):
-    """A delivery attempt failed.
-
-    ``kind`` is ``transient`` (retry later; ``reconnect`` when the connection is gone),
-    ``permanent`` (never retry; ``bounce`` when the address does not exist) or ``fatal``
-    (the configuration is wrong: stop the whole run).
-    """
-
-    def __init__(
-        self,
-        kind: str,
-        message: str,
-        *,
-        reconnect: bool = False,
-        bounce: bool = False,
-        connect: bool = False,
-    ):
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.reconnect = reconnect
-        self.bounce = bounce
-        self.connect = connect
-
-
-class OutboxTransport:
-    """Writes each message into a Maildir (``email.outbox``): the default without SMTP."""
-
-    def __init__(self, path: Path):
-        self.box = mailbox.Maildir(path, create=True)
-
-    def send(self, envelope_from: str, recipient: str, data: bytes) -> None:
-        self.box.add(data.replace(b"\r\n", b"\n"))
-
-    def close(self) -> None:
-        pass
-
-
-def check_smtp(smtp: SmtpSettings) -> None:
-    """Refuse settings that would leak the password or cannot work."""
-    if not smtp.host:
-        return
-    if smtp.security not in ("starttls", "tls", "none"):
-        raise NewsdeskError(f"email.smtp.security: unknown value {smtp.security!r}")
-    if smtp.username and smtp.security == "none" and not is_loopback(smtp.host):
-        raise NewsdeskError(
-            "email.smtp: refusing to log in over an unencrypted connection to "
-            f"{smtp.host}; use security 'starttls' or 'tls' (plain AUTH is allowed only "
-            "to a loopback host)"
-        )
-    if smtp.username and not smtp.password:
-        raise NewsdeskError(
-            "email.smtp: a username is set but no password (NEWSDESK_SMTP_PASSWORD)"
-        )
-    if smtp.ca_file and not Path(smtp.ca_file).is_file():
-        raise NewsdeskError(f"email.smtp.ca_file: no such file: {smtp.ca_file}")
-
-
-class SmtpTransport:
-    """One reusable SMTP connection with STARTTLS, implicit TLS or none, and AUTH."""
-
-    def __init__(self, smtp: SmtpSettings, context: ssl.SSLContext | None = None):
-        self.smtp = smtp
-        self.context = context or client_context(smtp.ca_file, CA_SETTING)
-        self.conn: smtplib.SMTP | None = None
-
-    @property
-    def where(self) -> str:
-        return f"{self.smtp.host}:{self.smtp.effective_port}"
-
-    def _open(self) -> smtplib.SMTP:
-        s = self.smtp
-        host, port = s.host or "", s.effective_port
-        conn: smtplib.SMTP | None = None
-        try:
-            if s.security == "tls":
-                conn = smtplib.SMTP_SSL(host, port, timeout=s.timeout, context=self.context)
-            else:
-                conn = smtplib.SMTP(host, port, timeout=s.timeout)
-            conn.ehlo()
-            if s.security == "starttls":
-                if not conn.has_extn("starttls"):
-                    raise DeliveryError(
-                        "fatal", f"{self.where} does not offer STARTTLS (email.smtp.security)"
-                    )
-                conn.starttls(context=self.context)
-                conn.ehlo()
-            if s.username:
-                conn.login(s.username, s.password or "")
-        except ssl.SSLCertVerificationError as exc:
-            _quietly_close(conn)
-            raise DeliveryError("fatal", certificate_refused(self.where, exc, CA_SETTING)) from None
-        except ssl.SSLError as exc:
-            _quietly_close(conn)
-            raise DeliveryError("fatal", f"{self.where}: TLS failed: {exc}") from None
-        except smtplib.SMTPAuthenticationError as exc:
-            _quietly_close(conn)
-            raise DeliveryError(
-                "fatal",
-                f"{self.where}: authentication failed for {s.username!r}: "
-                f"{exc.smtp_code} {_text(exc.smtp_error)}",
-            ) from None
-        except smtplib.SMTPNotSupportedError as exc:
-            _quietly_close(conn)
-            raise DeliveryError("fatal", f"{self.where}: {exc}") from None
-        except smtplib.SMTPResponseException as exc:
-            _quietly_close(conn)
-            kind = "transient" if 400 <= exc.smtp_code < 500 else "fatal"
-            raise DeliveryError(
-                kind,
-                f"{self.where} refused the connection: {exc.smtp_code} {_text(exc.smtp_error)}",
-                reconnect=True,
-                connect=True,
-            ) from None
-        except DeliveryError:
-            _quietly_close(conn)
-            raise
-        except (OSError, smtplib.SMTPException) as exc:
-            _quietly_close(conn)
-            raise DeliveryError(
-                "transient", f"cannot connect to {self.where}: {exc}", reconnect=True, connect=True
-            ) from None
-        return conn
-
-    def send(self, envelope_from: str, recipient: str, data: bytes) -> None:
-        if self.conn is None:
-            self.conn = self._open()
-        try:
-            self.conn.sendmail(envelope_from, [recipient], data)
-        except smtplib.SMTPSenderRefused as exc:
-            # The same for every subscriber: a configuration problem, not theirs.
-            if exc.smtp_code >= 500:
-                raise DeliveryError(
-                    "fatal",
-                    f"{self.where} refused the sender {exc.sender}: {exc.smtp_code} "
-                    f"{_text(exc.smtp_error)} (check email.from and email.bounce_address)",
-                ) from None
-            raise _classify(exc.smtp_code, exc.smtp_error, stage="MAIL") from None
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, msg = exc.recipients.get(recipient, (550, b"refused"))
-            raise _classify(code, msg, stage="RCPT") from None
-        except smtplib.SMTPResponseException as exc:
-            if exc.smtp_code == 421 or exc.smtp_code == -1:
-                self.close()
-            raise _classify(exc.smtp_code, exc.smtp_error, stage="DATA") from None
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            self.close()
-            raise DeliveryError(
-                "transient", f"connection to {self.where} lost: {exc}", reconnect=True
-            ) from None
-
-    def close(self) -> None:
-        conn, self.conn = self.conn, None
-        if conn is not None:
-            try:
-                conn.quit()
-            except (OSError, smtplib.SMTPException):
-                _quietly_close(conn)
-
-
-def _quietly_close(conn: smtplib.SMTP | None) -> None:
-    if conn is not None:
-        with contextlib.suppress(OSError):
-            conn.close()
-
-
-def _text(msg: bytes | str) -> str:
-    return msg.decode("utf-8", "replace") if isinstance(msg, bytes) else str(msg)
-
-
-def _classify(code: int, msg: bytes | str, *, stage: str) -> DeliveryError:
-    text = f"{code} {_text(msg)}".strip()
-    if 400 <= code < 500:
-        return DeliveryError("transient", text, reconnect=code == 421)
-    if code >= 500:
-        return DeliveryError("permanent", text, bounce=stage == "RCPT" and code in BOUNCE_CODES)
-    return DeliveryError("transient", text or "unexpected reply", reconnect=True)
-
-
-def transport_factory(settings: Settings) -> tuple[Callable[[], Transport], int]:
-    """A factory of transports for the settings, and how many to run in parallel."""
-    smtp = settings.email.smtp
-    if not smtp.host:
-        outbox = settings.email.outbox
-        return (lambda: OutboxTransport(outbox)), 1
-    check_smtp(smtp)
-    context = client_context(smtp.ca_file, CA_SETTING)
-    return (lambda: SmtpTransport(smtp, context)), max(1, smtp.connections)
-
-
-# -- the live check --------------------------------------------------------------------------
-
-
-def check_live(url: str, timeout: float = 15) -> str | None:
-    """``None`` when ``url`` answers 2xx, else why not."""
-    request = urllib.request.Request(url, headers={"User-Agent": "newsdesk live check"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            if 200 <= response.status < 300:
-                return None
-            return f"{url} answered {response.status}"
-    except urllib.error.HTTPError as exc:
-        return f"{url} answered {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return f"{url} is not reachable: {reason}"
-
-
 # -- delivering one issue --------------------------------------------------------------------
-
-
-class RateLimiter:
-    """At most ``rate`` messages per second across all connections (0 = unlimited)."""
-
-    def __init__(self, rate: float):
-        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
-        self.lock = threading.Lock()
-        self.next = time.monotonic()
-
-    def wait(self, stop: threading.Event) -> None:
-        if not self.interval:
-            return
-        with self.lock:
-            now = time.monotonic()
-            slot = max(self.next, now)
-            self.next = slot + self.interval
-        if slot > now:
-            stop.wait(slot - now)
-
-
-@dataclass(frozen=True)
-class _Job:
-    subscriber_id: int
-    email: str
-    envelope_from: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    job: _Job
-    state: str  # sent, failed, pending, fatal
-    error: str = ""
-    bounce: bool = False
-    connect: bool = False
 
 
 @dataclass
@@ -467,55 +152,6 @@ class SendReport:
 Progress = Callable[[str, int, int], None]
 
 
-def _worker(
-    make: Callable[[], Transport],
-    jobs: queue.Queue[_Job | None],
-    results: queue.Queue[_Outcome],
-    stop: threading.Event,
-    limiter: RateLimiter,
-    delays: Sequence[float],
-) -> None:
-    transport: Transport | None = None
-    try:
-        while True:
-            job = jobs.get()
-            if job is None:
-                return
-            attempt = 0
-            while True:
-                try:
-                    if transport is None:
-                        transport = make()
-                    limiter.wait(stop)
-                    transport.send(job.envelope_from, job.email, job.data)
-                    results.put(_Outcome(job, "sent"))
-                    break
-                except DeliveryError as exc:
-                    if exc.kind == "permanent":
-                        results.put(_Outcome(job, "failed", exc.message, bounce=exc.bounce))
-                        break
-                    if exc.kind == "fatal":
-                        results.put(_Outcome(job, "fatal", exc.message))
-                        break
-                    if attempt >= len(delays) or stop.is_set():
-                        results.put(_Outcome(job, "pending", exc.message, connect=exc.connect))
-                        break
-                    stop.wait(delays[attempt])
-                    attempt += 1
-                    if stop.is_set():
-                        results.put(_Outcome(job, "pending", exc.message))
-                        break
-                except Exception as exc:  # a bug or an odd failure: keep the job pending
-                    results.put(_Outcome(job, "pending", f"{type(exc).__name__}: {exc}"))
-                    if transport is not None:
-                        transport.close()
-                        transport = None
-                    break
-    finally:
-        if transport is not None:
-            transport.close()
-
-
 def deliver_issue(
     store: Store,
     prepared: PreparedMessage,
@@ -540,14 +176,14 @@ def deliver_issue(
     if not todo:
         store.finish_issue(slug)
         return report
-    jobs: queue.Queue[_Job | None] = queue.Queue()
-    results: queue.Queue[_Outcome] = queue.Queue()
+    jobs: queue.Queue[Job | None] = queue.Queue()
+    results: queue.Queue[Outcome] = queue.Queue()
     limiter = RateLimiter(rate)
     abort = threading.Event()  # workers stop retrying: interrupted, or a fatal error
     n = max(1, min(connections, len(todo)))
     threads = [
         threading.Thread(
-            target=_worker,
+            target=worker,
             args=(make_transport, jobs, results, abort, limiter, retry_delays),
             name=f"newsdesk-smtp-{i}",
             daemon=True,
@@ -595,7 +231,7 @@ def deliver_issue(
                 vtoken = make_token(secret, "bounce", d.subscriber_id)
                 envelope = f"{bounce_local}+{vtoken}@{bounce_domain}"
             store.mark(slug, d.subscriber_id, "sending", attempt=True)
-            jobs.put(_Job(d.subscriber_id, d.email, envelope, data))
+            jobs.put(Job(d.subscriber_id, d.email, envelope, data))
             in_flight += 1
         if not ahead and not halted and not abort.is_set() and not stop.is_set():
             d = next(pending_iter, None)
@@ -850,37 +486,6 @@ def send_issues(
             report.interrupted = True
             break
     return report
-
-
-class SendLocked(NewsdeskError):
-    """Another ``send`` is running on the same database."""
-
-
-@contextlib.contextmanager
-def send_lock(database: Path) -> Iterator[None]:
-    """Hold an exclusive lock beside the database while sending.
-
-    Two overlapping runs (a slow send and the next cron job) would otherwise both send
-    the pending deliveries. The lock file sits beside the database's real path (symbolic
-    links resolved), so every spelling of the path – relative, through a symlink to the
-    file or to a folder above it – takes the same lock. The kernel releases the lock when
-    the process dies, even by ``kill -9``.
-    """
-    real = database.resolve()
-    path = real.with_name(real.name + ".send-lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise SendLocked(
-                "another 'newsdesk send' is running on this database; try again when it ends",
-                path,
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def deliver_new_issues(

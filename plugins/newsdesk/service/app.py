@@ -47,9 +47,9 @@ from starlette.routing import Route
 
 from newsdesk.errors import NewsdeskError
 from newsdesk.mail.addresses import InvalidAddress, clean_name, normalise_email
-from newsdesk.mail.send import DeliveryError
 from newsdesk.mail.store import Store, Subscriber
 from newsdesk.mail.tokens import load_secret
+from newsdesk.mail.transports import DeliveryError
 from newsdesk.service import confirmation, subscriptions, welcome
 from newsdesk.service.limits import (
     BodySizeLimit,

@@ -22,9 +22,9 @@ from newsdesk.mail.headers import (
     text_header,
 )
 from newsdesk.mail.render import message_domain, plain_message
-from newsdesk.mail.send import transport_factory
 from newsdesk.mail.store import Store, Subscriber
 from newsdesk.mail.tokens import make_token, verify_token
+from newsdesk.mail.transports import transport_factory
 from newsdesk.settings import Settings
 
 CONFIRM_DAYS = 7
@@ -104,7 +104,7 @@ def confirmation_message(settings: Settings, subscriber: Subscriber, url: str) -
 
 def deliver(settings: Settings, subscriber: Subscriber, message: bytes) -> None:
     """Deliver one message the way issues go: over SMTP when a host is configured, else
-    into the Maildir outbox. Raises :class:`newsdesk.mail.send.DeliveryError`."""
+    into the Maildir outbox. Raises :class:`newsdesk.mail.transports.DeliveryError`."""
     make, _ = transport_factory(settings)
     envelope = parse_mailbox(settings.email.from_)[1]
     transport = make()

@@ -42,6 +42,7 @@ from newsdesk.mail.headers import (
     structured_header,
     text_header,
 )
+from newsdesk.mail.lock import SendLocked, send_lock
 from newsdesk.mail.render import (
     Recipient,
     message_domain,
@@ -49,16 +50,14 @@ from newsdesk.mail.render import (
     prepare_message,
     unsubscribe_links,
 )
-from newsdesk.mail.send import (
-    DeliveryError,
-    OutboxTransport,
-    SendLocked,
-    Transport,
-    send_lock,
-    transport_factory,
-)
 from newsdesk.mail.store import Store, Subscriber
 from newsdesk.mail.tokens import make_token
+from newsdesk.mail.transports import (
+    DeliveryError,
+    OutboxTransport,
+    Transport,
+    transport_factory,
+)
 from newsdesk.rendering import IssueRendering, read_renderings
 from newsdesk.settings import Settings
 
