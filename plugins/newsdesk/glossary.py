@@ -2,9 +2,10 @@
 
 Terms come from two places:
 
-* an issue's rendered HTML: a paragraph that opens with a bold term, its expansion in
-  parentheses and a dash (``**POP** (Post Office Protocol) – This protocol …``), and
-  Markdown definition lists (``<dl>``);
+* an issue's rendered HTML: a paragraph that opens with a bold term, optionally its
+  expansion in parentheses, and a dash (``**POP** (Post Office Protocol) – This protocol
+  …``, ``**snapshot** – a copy …``; not ``**Note** – …``), and Markdown definition lists
+  (``<dl>``);
 * the curated file (``newsletters/glossary.yml``): a list of entries with ``term`` and
   optional ``expansion``, ``aliases``, ``definition`` (Markdown) and ``related``.
 
@@ -35,10 +36,30 @@ ENTRY_KEYS = ("term", "expansion", "aliases", "definition", "fallback", "related
 #: Elements dropped from definitions: they could run code or break the glossary page.
 _UNSAFE_TAGS = ("script", "style", "iframe", "object", "embed", "form", "link", "meta", "base")
 
-# After the bold term: "(Expansion) – definition" with an en dash, an em dash or " - ".
+# After the bold term: an optional "(Expansion)", then a dash (en dash, em dash or " - ")
+# and the definition.
 _DEFINITION_HEAD = re.compile(
-    r"\s*\((?P<exp>[^()]+?(?:\([^()]*\)[^()]*?)*)\)\s*(?:[–—]|-(?=\s))\s*"
+    r"\s*(?:\((?P<exp>[^()]+?(?:\([^()]*\)[^()]*?)*)\)\s*)?(?:[–—]|-(?=\s))\s*"
 )
+#: Bold openings that label a paragraph rather than name a term: ``**Note** – …`` defines
+#: nothing. Compared case-insensitively, without trailing punctuation.
+LABELS = frozenset(
+    {
+        *("note", "notes", "nb", "n.b", "warning", "caution", "danger", "important", "tip"),
+        *("tips", "hint", "info", "update", "updated", "edit", "edited", "correction"),
+        *("errata", "erratum", "tl;dr", "tldr", "summary", "reminder", "heads up", "heads-up"),
+        *("ps", "p.s", "pps", "disclaimer", "spoiler", "bonus", "news", "breaking"),
+        *("breaking news", "new", "fixed", "deprecated", "security", "example", "examples"),
+        *("question", "answer", "q", "a", "step", "todo", "to do", "fyi", "aside"),
+        *("background", "context", "why", "how", "what", "when", "where", "result", "results"),
+        *("verdict", "conclusion", "takeaway", "in short", "short version", "long story short"),
+        *("good news", "bad news", "pro tip", "quick tip", "side note", "footnote", "source"),
+        *("sources", "see also", "thanks", "credits", "availability", "status", "done"),
+    }
+)
+#: At most this many words in a bold term defined without an expansion.
+MAX_TERM_WORDS = 5
+_LABEL_TRAIL = re.compile(r"[\s.:!?;,…]+$")
 _DT_EXPANSION = re.compile(r"^(?P<term>.+?)\s*\((?P<exp>[^()]+)\)$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z0-9\"“(])")
 _SPACE = re.compile(r"\s+")
@@ -148,12 +169,32 @@ def first_sentence(text: str) -> str:
     return sentence
 
 
-def definition_head(tail: str) -> re.Match[str] | None:
-    """Match ``(Expansion) – `` at the start of the text after a bold term.
+def is_label(name: str, labels: frozenset[str] = LABELS) -> bool:
+    """Whether a bold opening is a label (``Note``, ``Warning:``, ``TL;DR``), not a term."""
+    return _LABEL_TRAIL.sub("", clean_term(name)).casefold() in labels
 
+
+def definition_head(name: str, tail: str, labels: frozenset[str] = LABELS) -> re.Match[str] | None:
+    """Match ``(Expansion) – `` or ``– `` at the start of ``tail``, the text right after
+    the bold ``name`` that opens a paragraph, if the paragraph defines ``name``.
+
+    The dash must follow the bold term (or its expansion) at once. A label (see
+    :data:`LABELS`), a bold text with a comma or ending in punctuation (``**Note:**``,
+    ``**Why?**``, ``**Update, 3 May**``) and,
+    without an expansion, one of more than :data:`MAX_TERM_WORDS` words define nothing.
     Shared by extraction and the linker so both agree on what a defining paragraph is.
     """
-    return _DEFINITION_HEAD.match(tail)
+    name = clean_term(name)
+    if not name or not any(c.isalpha() for c in name) or is_label(name, labels):
+        return None
+    if name[-1] in ".:!?;,…" or "," in name:  # "**Update, 3 December** – …"
+        return None
+    match = _DEFINITION_HEAD.match(tail)
+    if match is None:
+        return None
+    if match["exp"] is None and len(name.split()) > MAX_TERM_WORDS:
+        return None
+    return match
 
 
 def split_dt(text: str) -> tuple[str, str]:
@@ -205,12 +246,14 @@ def sanitize_html(fragment: str) -> str:
 # --- Extraction from an issue's HTML -------------------------------------------------------
 
 
-def extract_terms(content_html: str, source: str) -> list[Term]:
+def extract_terms(content_html: str, source: str, labels: frozenset[str] = LABELS) -> list[Term]:
     """The terms one issue defines, from its rendered content HTML.
 
-    A paragraph opening with ``<strong>Term</strong> (Expansion) – …`` defines ``Term``
-    with the rest of the paragraph as its definition; each ``<dt>`` of a definition list
-    defines a term (``Term (Expansion)`` gives an expansion) with its ``<dd>`` as definition.
+    A paragraph opening with ``<strong>Term</strong> (Expansion) – …`` or
+    ``<strong>Term</strong> – …`` defines ``Term`` with the rest of the paragraph as its
+    definition (see :func:`definition_head` for what does not); each ``<dt>`` of a
+    definition list defines a term (``Term (Expansion)`` gives an expansion) with its
+    ``<dd>`` as definition.
     """
     if "<strong" not in content_html and "<b" not in content_html and "<dl" not in content_html:
         return []
@@ -218,7 +261,7 @@ def extract_terms(content_html: str, source: str) -> list[Term]:
     terms: list[Term] = []
     for node in root.iter("p", "dl"):
         if node.tag == "p":
-            term = _paragraph_term(node, source)
+            term = _paragraph_term(node, source, labels)
             if term is not None:
                 terms.append(term)
         else:
@@ -226,24 +269,24 @@ def extract_terms(content_html: str, source: str) -> list[Term]:
     return terms
 
 
-def _paragraph_term(p: etree._Element, source: str) -> Term | None:
+def _paragraph_term(p: etree._Element, source: str, labels: frozenset[str]) -> Term | None:
     if (p.text or "").strip() or len(p) == 0:
         return None
     bold = p[0]
     if bold.tag not in ("strong", "b"):
         return None
-    match = definition_head(bold.tail or "")
-    if match is None:
-        return None
     name = clean_term(bold.text_content())
-    if not name:
+    match = definition_head(name, bold.tail or "", labels)
+    if match is None:
         return None
     rest = html.escape((bold.tail or "")[match.end() :], quote=False)
     rest += "".join(_serialize(child) for child in p[1:])
+    if not html_to_text(rest):
+        return None  # "**Term** –" and nothing after it
     return Term(
         term=name,
         slug=slugify(name),
-        expansion=clean_term(match["exp"]),
+        expansion=clean_term(match["exp"] or ""),
         definition_html=f"<p>{sanitize_html(rest)}</p>",
         source=source,
     )

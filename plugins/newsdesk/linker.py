@@ -337,7 +337,9 @@ class Linker:
             new_own = own
             if name == "p":
                 head = _BOLD_HEAD.match(page, pos)
-                if head is not None and definition_head(htmllib.unescape(head.group(3))):
+                if head is not None and definition_head(
+                    _plain(head.group(2)), htmllib.unescape(head.group(3))
+                ):
                     slug = self._own_slug(_plain(head.group(2)))
                     if slug is not None:
                         new_own = own | {slug}
