@@ -343,3 +343,33 @@ def test_a_protocol_added_without_a_glossary_entry_is_a_warning(project: Project
     assert "shows the protocol 'XMPP' (from ports.extra), which has no glossary entry" in result.log
     assert result.log.count("which has no glossary entry") == 1
     assert result.html("ports/index.html").select_one("tr#port-5222") is not None
+
+
+def test_an_issue_that_only_defines_a_term_is_not_listed_as_mentioning_it(
+    project: Project,
+) -> None:
+    project.issue(
+        "2025-01-01-grey.md",
+        "Intro.\n\nGreylisting\n:   Greylisting delays mail from a stranger once.\n\n"
+        "**PSK** (Pre-Shared Key) – A secret both sides know.\n",
+        title="Grey",
+        date="2025-01-01",
+    )
+    project.issue(
+        "2025-02-01-more.md",
+        "We turned on greylisting and changed the pre-shared key.\n",
+        title="More",
+        date="2025-02-01",
+    )
+    project.config("pdf: {enabled: false}")
+    result = project.build()
+    assert result.ok, result.log
+    glossary = result.html("glossary/index.html")
+    for slug in ("greylisting", "psk"):
+        entry = glossary.select_one(f"h2#{slug}").find_next("div", class_="nd-glossary-entry")
+        assert entry.select_one(".nd-glossary-source a").get_text() == "Grey"
+        assert [a.get_text() for a in entry.select(".nd-glossary-mentions a")] == ["More"]
+    grey = result.html("issues/2025/grey/index.html")
+    assert not grey.select("dd a.nd-term, p a.nd-term")
+    more = result.html("issues/2025/more/index.html")
+    assert [a.get_text() for a in more.select("a.nd-term")] == ["greylisting", "pre-shared key"]

@@ -384,7 +384,8 @@ class Publication:
                 continue
             url = relative_url(glossary_url, self.issue_url(issue))
             label = f"No. {issue.number}" if issue.number is not None else issue.title
-            for slug in page.mentions | self._defined.get(issue.source, set()):
+            # Its own definition is not a mention: the entry says "Defined in" already.
+            for slug in page.mentions:
                 self._mentions.setdefault(slug, []).append(Mention(issue.title, url, label))
 
         def source_link(source: str) -> tuple[str, str] | None:
