@@ -373,3 +373,23 @@ def test_an_issue_that_only_defines_a_term_is_not_listed_as_mentioning_it(
     assert not grey.select("dd a.nd-term, p a.nd-term")
     more = result.html("issues/2025/more/index.html")
     assert [a.get_text() for a in more.select("a.nd-term")] == ["greylisting", "pre-shared key"]
+
+
+def test_a_curated_definition_replacing_an_issues_is_one_info_line(project: Project) -> None:
+    project.issue(
+        "2026-12-01-dns.md",
+        "Intro.\n\n**MX record** – Names the servers that take mail.\n",
+        title="DNS",
+        date="2026-12-01",
+    )
+    (project.root / "newsletters" / "glossary.yml").write_text(
+        "- term: MX record\n  definition: The DNS record for mail.\n", encoding="utf-8"
+    )
+    project.config("pdf: {enabled: false}")
+    result = project.build()  # strict: an INFO line, not a warning
+    assert result.ok, result.log
+    lines = [line for line in result.log.splitlines() if "replaces the definition" in line]
+    assert lines == [
+        "INFO    -  newsletters/glossary.yml:2: 'MX record' replaces the definition in "
+        "newsletters/2026-12-01-dns.md:8 (mode: add keeps both)"
+    ]

@@ -31,7 +31,10 @@ from lxml import etree
 from newsdesk.errors import NewsdeskError, NewsdeskErrors
 
 #: The keys a curated glossary entry may have.
-ENTRY_KEYS = ("term", "expansion", "aliases", "definition", "fallback", "related")
+ENTRY_KEYS = ("term", "expansion", "aliases", "definition", "fallback", "related", "mode")
+#: What an entry's ``definition`` does to the definition of an issue that defines the term:
+#: ``replace`` it (the default; the build says so in one INFO line) or ``add`` to it.
+MODES = ("replace", "add")
 
 #: Elements dropped from definitions: they could run code or break the glossary page.
 _UNSAFE_TAGS = ("script", "style", "iframe", "object", "embed", "form", "link", "meta", "base")
@@ -84,6 +87,8 @@ class Term:
     definition_html: str = ""
     source: str | None = None
     related: tuple[str, ...] = ()
+    line: int | None = None
+    """The line of ``source`` where the term is defined, when known."""
 
     @property
     def definition_text(self) -> str:
@@ -116,6 +121,8 @@ class Entry:
     related: tuple[str, ...] = ()
     fallback_html: str = ""
     """A definition shown only while no issue defines the term (``fallback:``)."""
+    mode: str = "replace"
+    """``replace`` or ``add``: what ``definition`` does to an issue's (see :data:`MODES`)."""
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
 
     def line_of(self, key: str) -> int:
@@ -318,6 +325,34 @@ def _definition_list_terms(dl: etree._Element, source: str) -> Iterator[Term]:
     yield from flush()
 
 
+_MD_BOLD_OPEN = re.compile(r"\s{0,3}(?:\*\*|__)(?P<name>.+?)(?:\*\*|__)")
+_DD = re.compile(r"\s{0,3}:\s")
+
+
+def definition_line(markdown_text: str, name: str) -> int | None:
+    """The line (1-based) of ``markdown_text`` where ``name`` is defined: a paragraph
+    opening with it in bold, or a definition-list term (the lines right before a ``:``
+    line, a blank line between allowed). None when not found."""
+    key = term_key(name)
+    lines = markdown_text.splitlines()
+    for number, line in enumerate(lines, start=1):
+        bold = _MD_BOLD_OPEN.match(line)
+        if bold is not None and term_key(bold["name"].strip("`")) == key:
+            return number
+        if not line.strip() or line[:1].isspace():
+            continue
+        if term_key(split_dt(line.replace("`", ""))[0]) != key:
+            continue
+        after = number  # index of the next line
+        while after < len(lines) and lines[after].strip() and not _DD.match(lines[after]):
+            after += 1  # more terms of the same entry
+        if after < len(lines) and not lines[after].strip():
+            after += 1
+        if after < len(lines) and _DD.match(lines[after]):
+            return number
+    return None
+
+
 # --- The curated file -----------------------------------------------------------------------
 
 
@@ -462,6 +497,10 @@ def load_glossary_file(
             elif value.strip():
                 markdown_html[key] = sanitize_html(render(_escape_raw_html(value.strip())))
         definition_html = markdown_html["definition"]
+        mode = item.get("mode", "replace")
+        if mode not in MODES:
+            error(f"{where}: 'mode' must be one of {', '.join(MODES)}, not {mode!r}", "mode")
+            mode = "replace"
         entries.append(
             Entry(
                 term=name,
@@ -471,6 +510,7 @@ def load_glossary_file(
                 definition_html=definition_html,
                 related=tuple(clean_term(r) for r in related if clean_term(r)),
                 fallback_html=markdown_html["fallback"],
+                mode=mode,
                 lines=lines,
             )
         )
@@ -525,15 +565,18 @@ def build_glossary(
     extracted: Iterable[Term],
     curated: Sequence[Entry] = (),
     curated_source: str = "newsletters/glossary.yml",
+    notes: list[str] | None = None,
 ) -> tuple[Glossary, list[str]]:
     """Merge the issues' terms (in publication order) with the curated entries.
 
     The first issue to define a term keeps it; another issue defining it differently is a
     warning naming both files. A curated entry with a definition adds a term or replaces
-    the issue's definition; one without only adds expansion, aliases and related terms,
-    and stands alone on its ``fallback`` while no issue defines the term. An entry left
-    with nothing to show (no issue defines its term any more) is one error saying how to
-    fix it; the entries that name it as related are not errors of their own.
+    the issue's definition, which is one line in ``notes`` naming both places; with
+    ``mode: add`` it is added after the issue's definition instead (and the issue's
+    expansion is kept). One without a definition only adds expansion, aliases and related
+    terms, and stands alone on its ``fallback`` while no issue defines the term. An entry
+    left with nothing to show (no issue defines its term any more) is one error saying how
+    to fix it; the entries that name it as related are not errors of their own.
     Returns the glossary and warnings; raises :class:`NewsdeskErrors` on invalid entries.
     """
     warnings: list[str] = []
@@ -581,12 +624,27 @@ def build_glossary(
             continue
         if base is None:
             base = Term(entry.term, slugify(entry.term), source=curated_source)
+        elif own and entry.mode == "add":
+            merged[key] = replace(
+                base,
+                expansion=base.expansion or entry.expansion,
+                aliases=entry.aliases,
+                definition_html=f"{base.definition_html}\n{own}",
+            )
+            continue
+        elif own and notes is not None:
+            where = f"{base.source}:{base.line}" if base.line else str(base.source)
+            notes.append(
+                f"{curated_source}:{entry.line_of('definition')}: {entry.term!r} replaces the "
+                f"definition in {where} (mode: add keeps both)"
+            )
         merged[key] = replace(
             base,
             expansion=entry.expansion or base.expansion,
             aliases=entry.aliases,
             definition_html=own or base.definition_html,
             source=curated_source if own else base.source,
+            line=entry.line_of("definition") if own else base.line,
         )
 
     # Names: each term and alias belongs to exactly one term.
