@@ -393,3 +393,18 @@ def test_a_curated_definition_replacing_an_issues_is_one_info_line(project: Proj
         "INFO    -  newsletters/glossary.yml:2: 'MX record' replaces the definition in "
         "newsletters/2026-12-01-dns.md:8 (mode: add keeps both)"
     ]
+
+
+def test_more_labels_can_be_configured(project: Project) -> None:
+    project.issue(
+        "2026-12-01-recap.md",
+        "**Recap** – we moved the mail server.\n\n**snapshot** – a copy of a volume.\n",
+        title="Recap",
+        date="2026-12-01",
+    )
+    project.config("pdf: {enabled: false}\nglossary: {labels: [Recap]}")
+    result = project.build()
+    assert result.ok, result.log
+    glossary = result.html("glossary/index.html")
+    assert glossary.select_one("h2#snapshot") is not None
+    assert glossary.select_one("h2#recap") is None

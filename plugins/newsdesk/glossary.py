@@ -176,9 +176,14 @@ def first_sentence(text: str) -> str:
     return sentence
 
 
+def label_key(name: str) -> str:
+    """A label as :data:`LABELS` holds it: ``Warning:`` → ``warning``."""
+    return _LABEL_TRAIL.sub("", clean_term(name)).casefold()
+
+
 def is_label(name: str, labels: frozenset[str] = LABELS) -> bool:
     """Whether a bold opening is a label (``Note``, ``Warning:``, ``TL;DR``), not a term."""
-    return _LABEL_TRAIL.sub("", clean_term(name)).casefold() in labels
+    return label_key(name) in labels
 
 
 def definition_head(name: str, tail: str, labels: frozenset[str] = LABELS) -> re.Match[str] | None:

@@ -23,6 +23,7 @@ from functools import lru_cache
 import ahocorasick
 
 from newsdesk.glossary import (
+    LABELS,
     Glossary,
     clean_term,
     definition_head,
@@ -232,8 +233,9 @@ def expansion_names(glossary: Glossary) -> Iterator[tuple[str, str, bool]]:
 class Linker:
     """Links glossary terms in HTML; build once per glossary, call :meth:`link` per page."""
 
-    def __init__(self, glossary: Glossary):
+    def __init__(self, glossary: Glossary, labels: frozenset[str] = LABELS):
         self.glossary = glossary
+        self._labels = labels
         # Real keys: lower-case forms with plain spaces, each with its (slug, exact form)
         # candidates; an exact form is set for capitals-only names, which match only so.
         real: dict[str, list[tuple[str, str | None]]] = {}
@@ -381,7 +383,7 @@ class Linker:
                 head = _BOLD_HEAD.match(page, pos)
                 if head is not None:
                     bold = _plain(head.group(2))
-                    if definition_head(bold, htmllib.unescape(head.group(3))):
+                    if definition_head(bold, htmllib.unescape(head.group(3)), self._labels):
                         new_own = own | self._own_slugs(bold)
             elif name == "dl":
                 dt_slugs, after_dd = set(), False

@@ -289,10 +289,11 @@ class Publication:
 
     def _build_glossary(self) -> None:
         extracted: list[Term] = []
+        labels = self.settings.glossary.all_labels
         for issue in self.published or self.issues:
             page = self._content.get(issue.source)
             if page is not None:
-                for term in extract_terms(page.html, issue.source):
+                for term in extract_terms(page.html, issue.source, labels):
                     line = definition_line(issue.body, term.term)
                     if line is not None:
                         term = replace(term, line=issue.body_line + line - 1)
@@ -312,7 +313,7 @@ class Publication:
             if not self.errors:
                 self._fail([exc])
             self.glossary, _ = build_glossary(extracted)
-        self._linker = Linker(self.glossary)
+        self._linker = Linker(self.glossary, labels)
         self._names = self._notes = None
         self._defined = {}
         for term in self.glossary:
