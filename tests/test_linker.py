@@ -298,6 +298,30 @@ def test_an_expansion_follows_the_linkers_rules():
     assert expansion_links(page) == [("Mailer", "mua"), ("MTA", "relay")]
 
 
+def test_a_term_or_alias_spelled_like_another_terms_expansion_wins():
+    glossary = Glossary(
+        [term("MTA", "Mail Transfer Agent"), term("relay", "MTA"), term("POP", "Fetcher")]
+    )
+    glossary = Glossary([*glossary, term("fetcher", aliases=("Mail Transfer Agent",))])
+    result = Linker(glossary).link(
+        "<p>An MTA, a Mail Transfer Agent and a Fetcher.</p>", glossary_url=URL, mode="all"
+    )
+    soup = BeautifulSoup(result.html, "html.parser")
+    assert [(a.get_text(), a["href"].rsplit("#", 1)[1]) for a in soup.select("a")] == [
+        ("MTA", "mta"),
+        ("Mail Transfer Agent", "fetcher"),
+        ("Fetcher", "fetcher"),
+    ]
+
+
+def test_the_linker_reads_defining_paragraphs_with_the_projects_labels():
+    glossary = Glossary([term("Recap")])
+    page = "<p><strong>Recap</strong> – A Recap of the week.</p>"
+    assert Linker(glossary).link(page, glossary_url=URL).mentions == frozenset()
+    labelled = Linker(glossary, labels=frozenset({"recap"}))
+    assert labelled.link(page, glossary_url=URL).mentions == {"recap"}
+
+
 def test_an_expansion_is_not_linked_in_its_terms_own_definition():
     page = render(
         """
