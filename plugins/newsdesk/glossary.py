@@ -191,20 +191,18 @@ def definition_head(name: str, tail: str, labels: frozenset[str] = LABELS) -> re
     the bold ``name`` that opens a paragraph, if the paragraph defines ``name``.
 
     The dash must follow the bold term (or its expansion) at once. A label (see
-    :data:`LABELS`), a bold text with a comma or ending in punctuation (``**Note:**``,
-    ``**Why?**``, ``**Update, 3 May**``) and,
-    without an expansion, one of more than :data:`MAX_TERM_WORDS` words define nothing.
-    Shared by extraction and the linker so both agree on what a defining paragraph is.
+    :data:`LABELS`) defines nothing; without an expansion, neither does bold text with a
+    comma or ending in punctuation (``**Note:**``, ``**Why?**``, ``**Update, 3 May**``)
+    or of more than :data:`MAX_TERM_WORDS` words. Shared by extraction and the linker so
+    both agree on what a defining paragraph is.
     """
     name = clean_term(name)
     if not name or not any(c.isalpha() for c in name) or is_label(name, labels):
         return None
-    if name[-1] in ".:!?;,…" or "," in name:  # "**Update, 3 December** – …"
-        return None
     match = _DEFINITION_HEAD.match(tail)
-    if match is None:
-        return None
-    if match["exp"] is None and len(name.split()) > MAX_TERM_WORDS:
+    if match is None or match["exp"] is not None:
+        return match
+    if name[-1] in ".:!?;,…" or "," in name or len(name.split()) > MAX_TERM_WORDS:
         return None
     return match
 
