@@ -343,3 +343,68 @@ def test_a_protocol_added_without_a_glossary_entry_is_a_warning(project: Project
     assert "shows the protocol 'XMPP' (from ports.extra), which has no glossary entry" in result.log
     assert result.log.count("which has no glossary entry") == 1
     assert result.html("ports/index.html").select_one("tr#port-5222") is not None
+
+
+def test_an_issue_that_only_defines_a_term_is_not_listed_as_mentioning_it(
+    project: Project,
+) -> None:
+    project.issue(
+        "2025-01-01-grey.md",
+        "Intro.\n\nGreylisting\n:   Greylisting delays mail from a stranger once.\n\n"
+        "**PSK** (Pre-Shared Key) – A secret both sides know.\n",
+        title="Grey",
+        date="2025-01-01",
+    )
+    project.issue(
+        "2025-02-01-more.md",
+        "We turned on greylisting and changed the pre-shared key.\n",
+        title="More",
+        date="2025-02-01",
+    )
+    project.config("pdf: {enabled: false}")
+    result = project.build()
+    assert result.ok, result.log
+    glossary = result.html("glossary/index.html")
+    for slug in ("greylisting", "psk"):
+        entry = glossary.select_one(f"h2#{slug}").find_next("div", class_="nd-glossary-entry")
+        assert entry.select_one(".nd-glossary-source a").get_text() == "Grey"
+        assert [a.get_text() for a in entry.select(".nd-glossary-mentions a")] == ["More"]
+    grey = result.html("issues/2025/grey/index.html")
+    assert not grey.select("dd a.nd-term, p a.nd-term")
+    more = result.html("issues/2025/more/index.html")
+    assert [a.get_text() for a in more.select("a.nd-term")] == ["greylisting", "pre-shared key"]
+
+
+def test_a_curated_definition_replacing_an_issues_is_one_info_line(project: Project) -> None:
+    project.issue(
+        "2026-12-01-dns.md",
+        "Intro.\n\n**MX record** – Names the servers that take mail.\n",
+        title="DNS",
+        date="2026-12-01",
+    )
+    (project.root / "newsletters" / "glossary.yml").write_text(
+        "- term: MX record\n  definition: The DNS record for mail.\n", encoding="utf-8"
+    )
+    project.config("pdf: {enabled: false}")
+    result = project.build()  # strict: an INFO line, not a warning
+    assert result.ok, result.log
+    lines = [line for line in result.log.splitlines() if "replaces the definition" in line]
+    assert lines == [
+        "INFO    -  newsletters/glossary.yml:2: 'MX record' replaces the definition in "
+        "newsletters/2026-12-01-dns.md:8 (mode: add keeps both)"
+    ]
+
+
+def test_more_labels_can_be_configured(project: Project) -> None:
+    project.issue(
+        "2026-12-01-recap.md",
+        "**Recap** – we moved the mail server.\n\n**snapshot** – a copy of a volume.\n",
+        title="Recap",
+        date="2026-12-01",
+    )
+    project.config("pdf: {enabled: false}\nglossary: {labels: [Recap]}")
+    result = project.build()
+    assert result.ok, result.log
+    glossary = result.html("glossary/index.html")
+    assert glossary.select_one("h2#snapshot") is not None
+    assert glossary.select_one("h2#recap") is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import markdown
@@ -16,6 +17,7 @@ from newsdesk.glossary import (
     Glossary,
     Term,
     build_glossary,
+    definition_line,
     extract_terms,
     first_sentence,
     glossary_page_markdown,
@@ -105,6 +107,69 @@ def test_each_dash_form_defines_a_term(dash):
 )
 def test_ordinary_sentences_define_nothing(text):
     assert extract_terms(render(text), "newsletters/a.md") == []
+
+
+def test_a_bold_term_and_a_dash_define_a_term_without_an_expansion():
+    html = render("**snapshot** – a copy of a volume at one *moment*.\n\nLater, a snapshot.")
+    (term,) = extract_terms(html, "newsletters/a.md")
+    assert (term.term, term.expansion, term.slug) == ("snapshot", "", "snapshot")
+    assert term.definition_html == "<p>a copy of a volume at one <em>moment</em>.</p>"
+    assert term.summary == "a copy of a volume at one moment."
+    # The linker agrees: not linked in its own paragraph, linked in the next.
+    glossary, _ = build_glossary([term])
+    soup = BeautifulSoup(Linker(glossary).link(html, glossary_url="g/").html, "html.parser")
+    first, second = soup.find_all("p")
+    assert first.find("a") is None and second.a.get_text() == "snapshot"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "**Note** – the server restarts at midnight.",  # a label
+        "**Warning** – do not run this on a production server.",
+        "**TL;DR** – use port 587.",
+        "**Update** (March) – nothing new.",  # a label, even with parentheses
+        "**Note:** – odd, but a label.",  # ends in punctuation
+        "**Update, 3 December** – the fix has shipped.",  # a comma
+        "**Do not reboot the server while it runs** – it corrupts the queue.",  # 8 words
+        "**snapshot** –",  # nothing after the dash
+        "**snapshot**: a copy.",  # a colon is not a dash
+        "**snapshot** is a copy – of a volume.",  # the dash must follow the term at once
+    ],
+)
+def test_labels_sentences_and_loose_dashes_define_nothing(text):
+    assert extract_terms(render(text), "newsletters/a.md") == []
+
+
+def test_labels_can_be_chosen():
+    html = render("**Note** – a short text kept beside another.")
+    (term,) = extract_terms(html, "newsletters/a.md", labels=frozenset({"warning"}))
+    assert term.term == "Note"
+
+
+PARAGRAPHS = REPO / "tests" / "data" / "glossary_paragraphs.yml"
+KNOWN_FALSE_DEFINITIONS = {"Last week's quiz answer"}
+"""Held-out paragraphs the rule still reads as definitions (documented in the README)."""
+
+
+def test_labelled_paragraphs(capsys):
+    """Recall and precision of extraction on paragraphs written the way people write."""
+    corpus = yaml.safe_load(PARAGRAPHS.read_text(encoding="utf-8"))
+    assert len(corpus["defines"]) >= 20 and len(corpus["plain"]) >= 30
+    found = 0
+    for entry in corpus["defines"]:
+        terms = [t.term for t in extract_terms(render(entry["text"]), "newsletters/a.md")]
+        assert terms == [entry["term"]], entry["text"]
+        found += 1
+    false = set()
+    for text in corpus["plain"]:
+        false.update(t.term for t in extract_terms(render(text), "newsletters/a.md"))
+    with capsys.disabled():
+        print(
+            f"\nglossary paragraphs: {found}/{len(corpus['defines'])} definitions found, "
+            f"{len(false)} of {len(corpus['plain'])} other paragraphs read as definitions"
+        )
+    assert false == KNOWN_FALSE_DEFINITIONS
 
 
 def test_expansion_with_inner_parentheses_and_inline_markup():
@@ -227,6 +292,7 @@ def test_raw_html_in_a_definition_is_shown_as_text(tmp_path):
         ("- term: POP\n  related: [[x]]\n", "'related' must be a list", 2),
         ("- term: POP\n  definition: [x]\n", "'definition' must be Markdown text", 2),
         ("- term: POP\n  aliases: [POP3\n", "not valid YAML", 3),
+        ("- term: POP\n  mode: extend\n", "'mode' must be one of replace, add", 2),
     ],
 )
 def test_malformed_files_name_the_file_and_line(tmp_path, text, message, line):
@@ -297,6 +363,89 @@ def test_curated_definition_adds_a_term_and_replaces_an_issues_definition(tmp_pa
     mta = glossary.get("mta")
     assert mta.summary == "Mail Transfer Agent – A relay."
     assert glossary.lookup("mta") is mta and glossary.lookup("nope") is None
+
+
+MX_ISSUE = "newsletters/2026-12-01-dns.md"
+
+
+def mx_record() -> Term:
+    html = render("**MX record** – Names the servers that take mail for a domain.")
+    (term,) = extract_terms(html, MX_ISSUE)
+    return replace(term, line=8)
+
+
+def test_a_curated_definition_replacing_an_issues_says_so_in_one_line(tmp_path):
+    text = "- term: POP\n  aliases: [POP3]\n\n- term: MX record\n  definition: The DNS record.\n"
+    notes: list[str] = []
+    glossary, warnings = build_glossary([mx_record()], load(tmp_path, text)[1:], notes=notes)
+    assert warnings == []
+    assert notes == [
+        "newsletters/glossary.yml:5: 'MX record' replaces the definition in "
+        "newsletters/2026-12-01-dns.md:8 (mode: add keeps both)"
+    ]
+    mx = glossary.get("mx-record")
+    assert mx.definition_text == "The DNS record."
+    assert (mx.source, mx.line) == ("newsletters/glossary.yml", 5)
+    # Adding to an issue's term, or a term of its own, replaces nothing: nothing to say.
+    notes.clear()
+    build_glossary(
+        [mx_record()], load(tmp_path, "- term: MX record\n  aliases: [MX]\n"), notes=notes
+    )
+    build_glossary([], load(tmp_path, text)[1:], notes=notes)
+    assert notes == []
+
+
+def test_mode_add_keeps_the_issues_definition_and_adds_to_it(tmp_path):
+    text = """
+    - term: MX record
+      mode: add
+      expansion: Mail Exchanger record
+      aliases: [MX]
+      definition: See RFC 5321, section 5.
+      related: [POP]
+    - term: POP
+      fallback: Fetches mail.
+    """
+    notes: list[str] = []
+    glossary, warnings = build_glossary([mx_record()], load(tmp_path, text), notes=notes)
+    assert warnings == [] and notes == []
+    mx = glossary.get("mx-record")
+    assert mx.definition_html == (
+        "<p>Names the servers that take mail for a domain.</p>\n<p>See RFC 5321, section 5.</p>"
+    )
+    assert (mx.source, mx.line) == (MX_ISSUE, 8)
+    assert mx.aliases == ("MX",) and mx.related == ("pop",)
+    assert mx.expansion == "Mail Exchanger record"  # the issue gave none
+    # While no issue defines the term, the entry's definition stands alone.
+    alone, _ = build_glossary([], load(tmp_path, text))
+    assert alone.get("mx-record").definition_text == "See RFC 5321, section 5."
+    assert alone.get("mx-record").source == "newsletters/glossary.yml"
+
+
+def test_the_line_an_issue_defines_a_term_on():
+    body = textwrap.dedent(
+        """\
+        Intro about the MX record.
+
+        **MX record** – the record.
+
+        Greylisting
+        Grey listing
+        :   delays mail.
+
+        DNS (Domain Name System)
+
+        :   names.
+
+        Just text
+        and more.
+        """
+    )
+    lines = {n: definition_line(body, n) for n in ("mx record", "Greylisting", "Grey listing")}
+    assert lines == {"mx record": 3, "Greylisting": 5, "Grey listing": 6}
+    assert definition_line(body, "DNS") == 9
+    assert definition_line(body, "Just text") is None
+    assert definition_line(body, "Intro") is None
 
 
 def test_two_issues_defining_one_term_is_a_warning_naming_both():

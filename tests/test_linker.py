@@ -254,6 +254,113 @@ def test_not_on_the_terms_own_definition_list_entry():
     assert [a.get_text() for a in second.find_all("a")] == ["mail server"]
 
 
+EXPANSIONS = Glossary(
+    [
+        term("PSK", "Pre-Shared Key"),
+        term("key"),
+        term("MUA", "Mailer"),
+        term("A1", "Same Thing"),
+        term("B1", "Same Thing"),
+        term("SMTP", "Simple Mail Transfer Protocol", ("Simple Mail Transfer Protocol",)),
+        term("relay", "MTA"),
+    ]
+)
+
+
+def expansion_links(html: str) -> list[tuple[str, str]]:
+    result = Linker(EXPANSIONS).link(html, glossary_url=URL, mode="all")
+    soup = BeautifulSoup(result.html, "html.parser")
+    return [(a.get_text(), a["href"].rsplit("#", 1)[1]) for a in soup.select(f"a.{LINK_CLASS}")]
+
+
+def test_an_expansion_links_to_its_term():
+    page = (
+        "<p>A pre-shared key, two Pre-Shared Keys, a PRE-SHARED KEY's length; "
+        "pre shared key and preshared key are other words.</p>"
+    )
+    assert expansion_links(page) == [
+        ("pre-shared key", "psk"),
+        ("Pre-Shared Keys", "psk"),
+        ("PRE-SHARED KEY's", "psk"),
+        ("key", "key"),
+        ("key", "key"),
+    ]
+
+
+def test_an_expansion_follows_the_linkers_rules():
+    page = (
+        "<h2>Pre-Shared Key</h2><p><code>pre-shared key</code> "
+        '<a href="https://example.org/">pre-shared key</a> pre-shared keying.</p>'
+        "<p>Mailer, not mailer. Same thing twice. An MTA.</p>"
+    )
+    # Not in headings, code or links; whole words; a one-word expansion only as written;
+    # an expansion two terms share links to neither; an acronym expansion only in capitals.
+    assert expansion_links(page) == [("Mailer", "mua"), ("MTA", "relay")]
+
+
+def test_a_term_or_alias_spelled_like_another_terms_expansion_wins():
+    glossary = Glossary(
+        [term("MTA", "Mail Transfer Agent"), term("relay", "MTA"), term("POP", "Fetcher")]
+    )
+    glossary = Glossary([*glossary, term("fetcher", aliases=("Mail Transfer Agent",))])
+    result = Linker(glossary).link(
+        "<p>An MTA, a Mail Transfer Agent and a Fetcher.</p>", glossary_url=URL, mode="all"
+    )
+    soup = BeautifulSoup(result.html, "html.parser")
+    assert [(a.get_text(), a["href"].rsplit("#", 1)[1]) for a in soup.select("a")] == [
+        ("MTA", "mta"),
+        ("Mail Transfer Agent", "fetcher"),
+        ("Fetcher", "fetcher"),
+    ]
+
+
+def test_the_linker_reads_defining_paragraphs_with_the_projects_labels():
+    glossary = Glossary([term("Recap")])
+    page = "<p><strong>Recap</strong> – A Recap of the week.</p>"
+    assert Linker(glossary).link(page, glossary_url=URL).mentions == frozenset()
+    labelled = Linker(glossary, labels=frozenset({"recap"}))
+    assert labelled.link(page, glossary_url=URL).mentions == {"recap"}
+
+
+def test_an_expansion_is_not_linked_in_its_terms_own_definition():
+    page = render(
+        """
+        **PSK** (Pre-Shared Key) – A pre-shared key is a secret both sides know.
+
+        Pre-Shared Key
+        :   Every pre-shared key needs a safe way to reach the other side.
+
+        Later, a pre-shared key.
+        """
+    )
+    assert expansion_links(page) == [("pre-shared key", "psk")]
+    assert (
+        BeautifulSoup(Linker(EXPANSIONS).link(page, glossary_url=URL).html, "html.parser")
+        .select("p a")[0]
+        .find_parent("p")
+        .get_text()
+        == "Later, a pre-shared key."
+    )
+
+
+def test_a_definition_list_entry_is_not_a_mention_of_its_own_term():
+    """A ``<dt>`` naming the term by a plural, an alias or its expansion is its own entry too,
+    and an entry alone is no mention."""
+    page = render(
+        """
+        MTAs
+        :   An MTA relays mail; the Mail Transfer Agent of the sender talks SMTP.
+
+        POP3 (Post Office Protocol)
+        :   POP fetches mail.
+        """
+    )
+    result = link(page, mode="all")
+    soup = BeautifulSoup(result.html, "html.parser")
+    assert [a.get_text() for a in soup.select("a.nd-term")] == ["mail", "SMTP", "mail"]
+    assert result.mentions == {"mail", "smtp"}
+
+
 def test_not_inside_a_glossary_entry_of_the_same_term():
     page = '<div data-glossary-term="pop"><p>POP and IMAP</p></div><p>POP</p>'
     assert linked(page) == [("IMAP", "imap"), ("POP", "pop")]

@@ -452,3 +452,69 @@ def test_failing_and_runaway_issues_do_not_stop_the_others(tmp_path: Path) -> No
 def test_unknown_paper_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="A4, Letter"):
         render(tmp_path, [rendering()], paper="A5")
+
+
+NOTES_FILLER = (
+    "<p>" + "POP delivers your mail from a server at once; IMAP keeps it on the server and "
+    "synchronises every change, so each device sees the same folders and flags. " * 6 + "</p>\n"
+)
+NOTES_BODY = (
+    '<p>This issue<sup id="fnref:1"><a class="footnote-ref" href="'
+    + SITE
+    + 'issues/2026/notes/#fn:1">1</a></sup> looks at <a href="https://www.rfc-editor.org/rfc/'
+    'rfc1939">the POP3 RFC</a> first.</p>\n'
+    + NOTES_FILLER
+    * 2
+    + '<p>Then <a href="https://doc.dovecot.org/">the Dovecot manual</a> for an hour<sup '
+    'id="fnref:2"><a class="footnote-ref" href="#fn:2">2</a></sup>.</p>\n'
+    + NOTES_FILLER
+    * 4
+    + '<p>Also see <a href="https://www.rfc-editor.org/rfc/rfc6409">the submission RFC</a>.</p>\n'
+    '<div class="footnote">\n<hr />\n<ol>\n'
+    '<li id="fn:1"><p>The fourth in the series.&#160;<a class="footnote-backref" '
+    'href="#fnref:1" title="Jump back to footnote 1 in the text">&#8617;</a></p></li>\n'
+    '<li id="fn:2"><p>Or two, if the coffee runs out.&#160;<a class="footnote-backref" '
+    'href="#fnref:2" title="Jump back to footnote 2 in the text">&#8617;</a></p></li>\n'
+    "</ol>\n</div>\n"
+)
+
+
+@needs_pdftotext
+def test_link_notes_are_lettered_and_never_share_a_number_with_footnotes(
+    tmp_path: Path,
+) -> None:
+    """Two footnotes of the author's and three links: the footnotes keep 1 and 2 (with
+    their links and targets), the link addresses are a, b and c at the foot of the page."""
+    make_site(tmp_path / "site")
+    report = render(tmp_path, [rendering("notes", title="Notes", html=NOTES_BODY, terms=())])
+    assert report.errors == [] and report.warnings == []
+    pdf = tmp_path / "site" / "issues/2026/notes/notes.pdf"
+    text = text_of(pdf)
+    flat = " ".join(text.split())
+    for words in (
+        "This issue1 looks at the POP3 RFCa first.",
+        "Then the Dovecot manualb for an hour2.",
+        "Also see the submission RFCc.",
+        "1. The fourth in the series. 2. Or two, if the coffee runs out.",
+    ):
+        assert words in flat, words
+    notes = [line.strip() for line in text.splitlines() if "://" in line and "Online" not in line]
+    assert notes == [
+        "a. https://www.rfc-editor.org/rfc/rfc1939",
+        "b. https://doc.dovecot.org/",
+        "c. https://www.rfc-editor.org/rfc/rfc6409",
+    ]
+    assert "↩" not in flat
+    # The footnote links go to the footnotes, and the back references' targets exist.
+    reader = PdfReader(pdf)
+    assert {"fn:1", "fn:2", "fnref:1", "fnref:2"} <= set(reader.named_destinations)
+    internal = [
+        str(annot.get_object().get("/Dest"))
+        for page in reader.pages
+        for annot in page.get("/Annots") or []
+        if annot.get_object().get("/Dest") is not None
+    ]
+    assert internal == ["fn:1", "fn:2"]
+    # The long issue runs onto a second page; its link note is on the page of its link.
+    pages = text.split("\f")
+    assert "the submission RFC" in pages[1] and "c. https://www.rfc-editor.org" in pages[1]

@@ -63,6 +63,8 @@ class Secret(c.BaseConfigOption[str | None]):
 class GlossaryConfig(Config):
     file = c.Type(str, default="newsletters/glossary.yml")
     link = c.Choice(("first", "all"), default="first")
+    labels = c.ListOfItems(c.Type(str), default=[])
+    """More bold openings that label a paragraph rather than define a term."""
 
 
 class _Switch(c.Choice):

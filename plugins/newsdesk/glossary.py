@@ -2,9 +2,10 @@
 
 Terms come from two places:
 
-* an issue's rendered HTML: a paragraph that opens with a bold term, its expansion in
-  parentheses and a dash (``**POP** (Post Office Protocol) – This protocol …``), and
-  Markdown definition lists (``<dl>``);
+* an issue's rendered HTML: a paragraph that opens with a bold term, optionally its
+  expansion in parentheses, and a dash (``**POP** (Post Office Protocol) – This protocol
+  …``, ``**snapshot** – a copy …``; not ``**Note** – …``), and Markdown definition lists
+  (``<dl>``);
 * the curated file (``newsletters/glossary.yml``): a list of entries with ``term`` and
   optional ``expansion``, ``aliases``, ``definition`` (Markdown) and ``related``.
 
@@ -30,15 +31,38 @@ from lxml import etree
 from newsdesk.errors import NewsdeskError, NewsdeskErrors
 
 #: The keys a curated glossary entry may have.
-ENTRY_KEYS = ("term", "expansion", "aliases", "definition", "fallback", "related")
+ENTRY_KEYS = ("term", "expansion", "aliases", "definition", "fallback", "related", "mode")
+#: What an entry's ``definition`` does to the definition of an issue that defines the term:
+#: ``replace`` it (the default; the build says so in one INFO line) or ``add`` to it.
+MODES = ("replace", "add")
 
 #: Elements dropped from definitions: they could run code or break the glossary page.
 _UNSAFE_TAGS = ("script", "style", "iframe", "object", "embed", "form", "link", "meta", "base")
 
-# After the bold term: "(Expansion) – definition" with an en dash, an em dash or " - ".
+# After the bold term: an optional "(Expansion)", then a dash (en dash, em dash or " - ")
+# and the definition.
 _DEFINITION_HEAD = re.compile(
-    r"\s*\((?P<exp>[^()]+?(?:\([^()]*\)[^()]*?)*)\)\s*(?:[–—]|-(?=\s))\s*"
+    r"\s*(?:\((?P<exp>[^()]+?(?:\([^()]*\)[^()]*?)*)\)\s*)?(?:[–—]|-(?=\s))\s*"
 )
+#: Bold openings that label a paragraph rather than name a term: ``**Note** – …`` defines
+#: nothing. Compared case-insensitively, without trailing punctuation.
+LABELS = frozenset(
+    {
+        *("note", "notes", "nb", "n.b", "warning", "caution", "danger", "important", "tip"),
+        *("tips", "hint", "info", "update", "updated", "edit", "edited", "correction"),
+        *("errata", "erratum", "tl;dr", "tldr", "summary", "reminder", "heads up", "heads-up"),
+        *("ps", "p.s", "pps", "disclaimer", "spoiler", "bonus", "news", "breaking"),
+        *("breaking news", "new", "fixed", "deprecated", "security", "example", "examples"),
+        *("question", "answer", "q", "a", "step", "todo", "to do", "fyi", "aside"),
+        *("background", "context", "why", "how", "what", "when", "where", "result", "results"),
+        *("verdict", "conclusion", "takeaway", "in short", "short version", "long story short"),
+        *("good news", "bad news", "pro tip", "quick tip", "side note", "footnote", "source"),
+        *("sources", "see also", "thanks", "credits", "availability", "status", "done"),
+    }
+)
+#: At most this many words in a bold term defined without an expansion.
+MAX_TERM_WORDS = 5
+_LABEL_TRAIL = re.compile(r"[\s.:!?;,…]+$")
 _DT_EXPANSION = re.compile(r"^(?P<term>.+?)\s*\((?P<exp>[^()]+)\)$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z0-9\"“(])")
 _SPACE = re.compile(r"\s+")
@@ -63,6 +87,8 @@ class Term:
     definition_html: str = ""
     source: str | None = None
     related: tuple[str, ...] = ()
+    line: int | None = None
+    """The line of ``source`` where the term is defined, when known."""
 
     @property
     def definition_text(self) -> str:
@@ -95,6 +121,8 @@ class Entry:
     related: tuple[str, ...] = ()
     fallback_html: str = ""
     """A definition shown only while no issue defines the term (``fallback:``)."""
+    mode: str = "replace"
+    """``replace`` or ``add``: what ``definition`` does to an issue's (see :data:`MODES`)."""
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
 
     def line_of(self, key: str) -> int:
@@ -148,12 +176,35 @@ def first_sentence(text: str) -> str:
     return sentence
 
 
-def definition_head(tail: str) -> re.Match[str] | None:
-    """Match ``(Expansion) – `` at the start of the text after a bold term.
+def label_key(name: str) -> str:
+    """A label as :data:`LABELS` holds it: ``Warning:`` → ``warning``."""
+    return _LABEL_TRAIL.sub("", clean_term(name)).casefold()
 
-    Shared by extraction and the linker so both agree on what a defining paragraph is.
+
+def is_label(name: str, labels: frozenset[str] = LABELS) -> bool:
+    """Whether a bold opening is a label (``Note``, ``Warning:``, ``TL;DR``), not a term."""
+    return label_key(name) in labels
+
+
+def definition_head(name: str, tail: str, labels: frozenset[str] = LABELS) -> re.Match[str] | None:
+    """Match ``(Expansion) – `` or ``– `` at the start of ``tail``, the text right after
+    the bold ``name`` that opens a paragraph, if the paragraph defines ``name``.
+
+    The dash must follow the bold term (or its expansion) at once. A label (see
+    :data:`LABELS`) defines nothing; without an expansion, neither does bold text with a
+    comma or ending in punctuation (``**Note:**``, ``**Why?**``, ``**Update, 3 May**``)
+    or of more than :data:`MAX_TERM_WORDS` words. Shared by extraction and the linker so
+    both agree on what a defining paragraph is.
     """
-    return _DEFINITION_HEAD.match(tail)
+    name = clean_term(name)
+    if not name or not any(c.isalpha() for c in name) or is_label(name, labels):
+        return None
+    match = _DEFINITION_HEAD.match(tail)
+    if match is None or match["exp"] is not None:
+        return match
+    if name[-1] in ".:!?;,…" or "," in name or len(name.split()) > MAX_TERM_WORDS:
+        return None
+    return match
 
 
 def split_dt(text: str) -> tuple[str, str]:
@@ -205,12 +256,14 @@ def sanitize_html(fragment: str) -> str:
 # --- Extraction from an issue's HTML -------------------------------------------------------
 
 
-def extract_terms(content_html: str, source: str) -> list[Term]:
+def extract_terms(content_html: str, source: str, labels: frozenset[str] = LABELS) -> list[Term]:
     """The terms one issue defines, from its rendered content HTML.
 
-    A paragraph opening with ``<strong>Term</strong> (Expansion) – …`` defines ``Term``
-    with the rest of the paragraph as its definition; each ``<dt>`` of a definition list
-    defines a term (``Term (Expansion)`` gives an expansion) with its ``<dd>`` as definition.
+    A paragraph opening with ``<strong>Term</strong> (Expansion) – …`` or
+    ``<strong>Term</strong> – …`` defines ``Term`` with the rest of the paragraph as its
+    definition (see :func:`definition_head` for what does not); each ``<dt>`` of a
+    definition list defines a term (``Term (Expansion)`` gives an expansion) with its
+    ``<dd>`` as definition.
     """
     if "<strong" not in content_html and "<b" not in content_html and "<dl" not in content_html:
         return []
@@ -218,7 +271,7 @@ def extract_terms(content_html: str, source: str) -> list[Term]:
     terms: list[Term] = []
     for node in root.iter("p", "dl"):
         if node.tag == "p":
-            term = _paragraph_term(node, source)
+            term = _paragraph_term(node, source, labels)
             if term is not None:
                 terms.append(term)
         else:
@@ -226,24 +279,24 @@ def extract_terms(content_html: str, source: str) -> list[Term]:
     return terms
 
 
-def _paragraph_term(p: etree._Element, source: str) -> Term | None:
+def _paragraph_term(p: etree._Element, source: str, labels: frozenset[str]) -> Term | None:
     if (p.text or "").strip() or len(p) == 0:
         return None
     bold = p[0]
     if bold.tag not in ("strong", "b"):
         return None
-    match = definition_head(bold.tail or "")
-    if match is None:
-        return None
     name = clean_term(bold.text_content())
-    if not name:
+    match = definition_head(name, bold.tail or "", labels)
+    if match is None:
         return None
     rest = html.escape((bold.tail or "")[match.end() :], quote=False)
     rest += "".join(_serialize(child) for child in p[1:])
+    if not html_to_text(rest):
+        return None  # "**Term** –" and nothing after it
     return Term(
         term=name,
         slug=slugify(name),
-        expansion=clean_term(match["exp"]),
+        expansion=clean_term(match["exp"] or ""),
         definition_html=f"<p>{sanitize_html(rest)}</p>",
         source=source,
     )
@@ -273,6 +326,34 @@ def _definition_list_terms(dl: etree._Element, source: str) -> Iterator[Term]:
                 inner = f"<p>{inner}</p>"
             definitions.append(inner)
     yield from flush()
+
+
+_MD_BOLD_OPEN = re.compile(r"\s{0,3}(?:\*\*|__)(?P<name>.+?)(?:\*\*|__)")
+_DD = re.compile(r"\s{0,3}:\s")
+
+
+def definition_line(markdown_text: str, name: str) -> int | None:
+    """The line (1-based) of ``markdown_text`` where ``name`` is defined: a paragraph
+    opening with it in bold, or a definition-list term (the lines right before a ``:``
+    line, a blank line between allowed). None when not found."""
+    key = term_key(name)
+    lines = markdown_text.splitlines()
+    for number, line in enumerate(lines, start=1):
+        bold = _MD_BOLD_OPEN.match(line)
+        if bold is not None and term_key(bold["name"].strip("`")) == key:
+            return number
+        if not line.strip() or line[:1].isspace():
+            continue
+        if term_key(split_dt(line.replace("`", ""))[0]) != key:
+            continue
+        after = number  # index of the next line
+        while after < len(lines) and lines[after].strip() and not _DD.match(lines[after]):
+            after += 1  # more terms of the same entry
+        if after < len(lines) and not lines[after].strip():
+            after += 1
+        if after < len(lines) and _DD.match(lines[after]):
+            return number
+    return None
 
 
 # --- The curated file -----------------------------------------------------------------------
@@ -419,6 +500,10 @@ def load_glossary_file(
             elif value.strip():
                 markdown_html[key] = sanitize_html(render(_escape_raw_html(value.strip())))
         definition_html = markdown_html["definition"]
+        mode = item.get("mode", "replace")
+        if mode not in MODES:
+            error(f"{where}: 'mode' must be one of {', '.join(MODES)}, not {mode!r}", "mode")
+            mode = "replace"
         entries.append(
             Entry(
                 term=name,
@@ -428,6 +513,7 @@ def load_glossary_file(
                 definition_html=definition_html,
                 related=tuple(clean_term(r) for r in related if clean_term(r)),
                 fallback_html=markdown_html["fallback"],
+                mode=mode,
                 lines=lines,
             )
         )
@@ -482,15 +568,18 @@ def build_glossary(
     extracted: Iterable[Term],
     curated: Sequence[Entry] = (),
     curated_source: str = "newsletters/glossary.yml",
+    notes: list[str] | None = None,
 ) -> tuple[Glossary, list[str]]:
     """Merge the issues' terms (in publication order) with the curated entries.
 
     The first issue to define a term keeps it; another issue defining it differently is a
     warning naming both files. A curated entry with a definition adds a term or replaces
-    the issue's definition; one without only adds expansion, aliases and related terms,
-    and stands alone on its ``fallback`` while no issue defines the term. An entry left
-    with nothing to show (no issue defines its term any more) is one error saying how to
-    fix it; the entries that name it as related are not errors of their own.
+    the issue's definition, which is one line in ``notes`` naming both places; with
+    ``mode: add`` it is added after the issue's definition instead (and the issue's
+    expansion is kept). One without a definition only adds expansion, aliases and related
+    terms, and stands alone on its ``fallback`` while no issue defines the term. An entry
+    left with nothing to show (no issue defines its term any more) is one error saying how
+    to fix it; the entries that name it as related are not errors of their own.
     Returns the glossary and warnings; raises :class:`NewsdeskErrors` on invalid entries.
     """
     warnings: list[str] = []
@@ -538,12 +627,27 @@ def build_glossary(
             continue
         if base is None:
             base = Term(entry.term, slugify(entry.term), source=curated_source)
+        elif own and entry.mode == "add":
+            merged[key] = replace(
+                base,
+                expansion=base.expansion or entry.expansion,
+                aliases=entry.aliases,
+                definition_html=f"{base.definition_html}\n{own}",
+            )
+            continue
+        elif own and notes is not None:
+            where = f"{base.source}:{base.line}" if base.line else str(base.source)
+            notes.append(
+                f"{curated_source}:{entry.line_of('definition')}: {entry.term!r} replaces the "
+                f"definition in {where} (mode: add keeps both)"
+            )
         merged[key] = replace(
             base,
             expansion=entry.expansion or base.expansion,
             aliases=entry.aliases,
             definition_html=own or base.definition_html,
             source=curated_source if own else base.source,
+            line=entry.line_of("definition") if own else base.line,
         )
 
     # Names: each term and alias belongs to exactly one term.

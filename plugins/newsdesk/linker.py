@@ -1,7 +1,7 @@
 """Links mentions of glossary terms in an HTML page to their glossary entries.
 
-One Aho–Corasick automaton (pyahocorasick) holds every term and alias with its plural and
-possessive forms; linking a page is one pass of it over the page's linkable text, so the
+One Aho–Corasick automaton (pyahocorasick) holds every term, alias and expansion with its
+plural and possessive forms; linking a page is one pass of it over the page's linkable text, so the
 time grows with the page, not with the number of terms.
 
 The HTML is tokenized, not rebuilt: the output is the input with ``<a>`` elements inserted
@@ -23,11 +23,13 @@ from functools import lru_cache
 import ahocorasick
 
 from newsdesk.glossary import (
+    LABELS,
     Glossary,
     clean_term,
     definition_head,
     is_acronym,
     split_dt,
+    term_key,
 )
 
 #: The class of every link the linker adds.
@@ -206,11 +208,34 @@ def _plain(fragment: str) -> str:
     return clean_term(htmllib.unescape(_TAG.sub("", fragment)))
 
 
+def expansion_names(glossary: Glossary) -> Iterator[tuple[str, str, bool]]:
+    """Each term's expansion as one more name: (slug, expansion, match only as written).
+
+    ``Pre-Shared Key`` links to PSK in any case; an expansion of one word only as written
+    (``Mailer``, never ``mailer``). An expansion that two terms share links to neither,
+    and one that is a term's or alias's own spelling stays theirs (the caller keeps
+    names first).
+    """
+    owners: dict[str, set[str]] = {}
+    for term in glossary:
+        expansion = clean_term(term.expansion)
+        if expansion and any(c.isalpha() for c in expansion):
+            owners.setdefault(term_key(expansion), set()).add(term.slug)
+    for term in glossary:
+        expansion = clean_term(term.expansion)
+        if not expansion or len(owners.get(term_key(expansion), ())) != 1:
+            continue
+        if any(term_key(name) == term_key(expansion) for name in term.names):
+            continue  # already a name of the term
+        yield term.slug, expansion, is_acronym(expansion) or len(expansion.split()) == 1
+
+
 class Linker:
     """Links glossary terms in HTML; build once per glossary, call :meth:`link` per page."""
 
-    def __init__(self, glossary: Glossary):
+    def __init__(self, glossary: Glossary, labels: frozenset[str] = LABELS):
         self.glossary = glossary
+        self._labels = labels
         # Real keys: lower-case forms with plain spaces, each with its (slug, exact form)
         # candidates; an exact form is set for capitals-only names, which match only so.
         real: dict[str, list[tuple[str, str | None]]] = {}
@@ -223,6 +248,13 @@ class Linker:
                     entry = (term.slug, form if exact else None)
                     if entry not in candidates:
                         candidates.append(entry)
+        named = set(real)
+        for slug, name, exact in expansion_names(glossary):
+            for form in term_forms(name):
+                form = form.translate(_SPACES)
+                key = _lower_same_length(form)
+                if key not in named:  # a term or alias spelled so wins
+                    real.setdefault(key, []).append((slug, form if exact else None))
         # The automaton sees the text with every non-word character as a space, and each
         # key between spaces: it reports whole words only, never "pop" inside "popular".
         # Keys that differ only in punctuation ("SMTP's", "SMTP’s") share an entry.
@@ -290,9 +322,21 @@ class Linker:
 
     # --- Linking HTML --------------------------------------------------------------------
 
-    def _own_slug(self, name: str) -> str | None:
-        term = self.glossary.lookup(name)
-        return term.slug if term is not None else None
+    def _own_slugs(self, *names: str) -> frozenset[str]:
+        """The terms that ``names`` (a bold term, a ``<dt>`` and its expansion) name: as
+        written, or as any form the linker matches (a plural, an alias, the expansion)."""
+        slugs: set[str] = set()
+        for name in names:
+            if not name:
+                continue
+            term = self.glossary.lookup(name)
+            if term is not None:
+                slugs.add(term.slug)
+                continue
+            slugs.update(
+                slug for start, end, slug in self._matches(name) if (start, end) == (0, len(name))
+            )
+        return frozenset(slugs)
 
     def _segments(self, page: str) -> list[tuple[int, int, frozenset[str]]]:
         """The linkable text runs of ``page``: (raw start, raw end, slugs not to link there)."""
@@ -337,10 +381,10 @@ class Linker:
             new_own = own
             if name == "p":
                 head = _BOLD_HEAD.match(page, pos)
-                if head is not None and definition_head(htmllib.unescape(head.group(3))):
-                    slug = self._own_slug(_plain(head.group(2)))
-                    if slug is not None:
-                        new_own = own | {slug}
+                if head is not None:
+                    bold = _plain(head.group(2))
+                    if definition_head(bold, htmllib.unescape(head.group(3)), self._labels):
+                        new_own = own | self._own_slugs(bold)
             elif name == "dl":
                 dt_slugs, after_dd = set(), False
             elif name == "dt":
@@ -348,9 +392,8 @@ class Linker:
                     dt_slugs, after_dd = set(), False
                 body = _DT_TEXT.match(page, pos)
                 if body is not None:
-                    slug = self._own_slug(split_dt(_plain(body.group(1)))[0])
-                    if slug is not None:
-                        dt_slugs.add(slug)
+                    text = _plain(body.group(1))
+                    dt_slugs.update(self._own_slugs(text, *split_dt(text)))
             elif name == "dd":
                 after_dd = True
                 if dt_slugs:

@@ -254,6 +254,9 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         return env
 
     def _log_warnings(self) -> None:
+        for note in self._pub.notes:
+            log.info(note)  # "newsletters/glossary.yml:12: 'MX record' replaces …"
+        self._pub.notes.clear()
         for warning in self._pub.warnings:
             log.warning(warning)
         self._pub.warnings.clear()

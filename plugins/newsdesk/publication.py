@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from newsdesk import pages
@@ -24,6 +24,7 @@ from newsdesk.glossary import (
     Term,
     build_glossary,
     default_markdown_to_html,
+    definition_line,
     extract_terms,
     glossary_page_markdown,
     load_glossary_file,
@@ -95,6 +96,8 @@ class Publication:
     """What shapes ``markdown_to_html``'s output (its extensions), for caching it."""
     all_issues: list[Issue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the build says at INFO level (a curated definition replacing an issue's)."""
     registry: Registry = field(default_factory=lambda: Registry(()))
     glossary: Glossary = field(default_factory=lambda: Glossary(()))
     curated: list[Entry] = field(default_factory=list)
@@ -288,13 +291,22 @@ class Publication:
 
     def _build_glossary(self) -> None:
         extracted: list[Term] = []
+        labels = self.settings.glossary.all_labels
         for issue in self.published or self.issues:
             page = self._content.get(issue.source)
             if page is not None:
-                extracted += extract_terms(page.html, issue.source)
+                for term in extract_terms(page.html, issue.source, labels):
+                    line = definition_line(issue.body, term.term)
+                    if line is not None:
+                        term = replace(term, line=issue.body_line + line - 1)
+                    extracted.append(term)
+        self.notes = []
         try:
             self.glossary, warnings = build_glossary(
-                extracted, self.curated, self.settings.relative(self.settings.glossary.file)
+                extracted,
+                self.curated,
+                self.settings.relative(self.settings.glossary.file),
+                notes=self.notes,
             )
             self.warnings += warnings
         except NewsdeskError as exc:
@@ -303,7 +315,7 @@ class Publication:
             if not self.errors:
                 self._fail([exc])
             self.glossary, _ = build_glossary(extracted)
-        self._linker = Linker(self.glossary)
+        self._linker = Linker(self.glossary, labels)
         self._names = self._notes = None
         self._defined = {}
         for term in self.glossary:
@@ -386,7 +398,8 @@ class Publication:
                 continue
             url = relative_url(glossary_url, self.issue_url(issue))
             label = f"No. {issue.number}" if issue.number is not None else issue.title
-            for slug in page.mentions | self._defined.get(issue.source, set()):
+            # Its own definition is not a mention: the entry says "Defined in" already.
+            for slug in page.mentions:
                 self._mentions.setdefault(slug, []).append(Mention(issue.title, url, label))
 
         def source_link(source: str) -> tuple[str, str] | None:

@@ -18,6 +18,16 @@ from typing import Any
 class GlossarySettings:
     file: Path
     link: str = "first"
+    labels: tuple[str, ...] = ()
+    """``glossary.labels``: more labels (``**Recap** – …``) that define no term."""
+
+    @property
+    def all_labels(self) -> frozenset[str]:
+        """The default labels and this project's, as :func:`~newsdesk.glossary.is_label`
+        compares them."""
+        from newsdesk.glossary import LABELS, label_key
+
+        return LABELS | {label_key(label) for label in self.labels}
 
 
 @dataclass(frozen=True)
@@ -172,6 +182,7 @@ def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, An
         glossary=GlossarySettings(
             file=_path(root, glossary.get("file", "newsletters/glossary.yml")),
             link=glossary.get("link", "first"),
+            labels=tuple(str(label) for label in glossary.get("labels") or ()),
         ),
         ports=PortsSettings(
             tables=ports.get("tables", "auto"),
