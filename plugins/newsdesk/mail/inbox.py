@@ -41,7 +41,7 @@ from urllib.parse import quote, unquote, urlsplit
 from newsdesk.errors import EX_TEMPFAIL, NewsdeskError
 from newsdesk.mail import dsn
 from newsdesk.mail.addresses import is_loopback
-from newsdesk.mail.store import Store, Subscriber, change_status, now_iso
+from newsdesk.mail.store import Store, Subscriber
 from newsdesk.mail.tls import certificate_refused, client_context
 from newsdesk.mail.tokens import load_secret
 from newsdesk.settings import Settings
@@ -478,10 +478,7 @@ def _apply(
         else:
             summary.ignored += 1
         return False
-    conn = store.conn
-    if conn.execute(
-        "SELECT 1 FROM inbox_messages WHERE message_key = ?", (verdict.key,)
-    ).fetchone():
+    if store.inbox_seen(verdict.key):
         summary.already += 1
         return True
     subs = [(t, s) for t in verdict.targets if (s := _resolve(store, t)) is not None]
@@ -496,12 +493,12 @@ def _apply(
         if verdict.kind == dsn.UNSUBSCRIBE:
             if sub.status != "unsubscribed":
                 if not dry_run:
-                    change_status(conn, sub.id, "unsubscribed", "mailto", target.detail)
+                    store.set_status(sub.id, "unsubscribed", "mailto", target.detail)
                 summary.changes.append(f"{sub.email} {verb} unsubscribed ({target.detail})")
         elif sub.status in ("active", "pending"):
             if verdict.kind == dsn.HARD_BOUNCE:
                 if not dry_run:
-                    change_status(conn, sub.id, "bounced", "bounce", target.detail)
+                    store.set_status(sub.id, "bounced", "bounce", target.detail)
                 summary.changes.append(f"{sub.email} {verb} bounced ({target.detail})")
             else:
                 count = sub.soft_bounces + 1
@@ -520,10 +517,7 @@ def _apply(
     else:
         summary.soft_bounces += 1
     if not dry_run:
-        conn.execute(
-            "INSERT INTO inbox_messages (message_key, at, kind, subscriber_id) VALUES (?, ?, ?, ?)",
-            (verdict.key, now_iso(), verdict.kind, subs[0][1].id),
-        )
+        store.record_inbox_message(verdict.key, verdict.kind, subs[0][1].id)
     return True
 
 
@@ -564,7 +558,7 @@ def process_inbox(settings: Settings, store: Store, dry_run: bool = False) -> In
     # POP3 has no flags: the UIDLs of messages left alone are remembered instead.
     mailbox_id = str(url)
     pop3 = url.protocol == "pop3"
-    left_alone = _left_alone(store, mailbox_id) if pop3 else set()
+    left_alone = store.pop3_left_alone(mailbox_id) if pop3 else set()
     try:
         for batch in client.batches(left_alone):
             verdicts = [
@@ -587,27 +581,19 @@ def process_inbox(settings: Settings, store: Store, dry_run: bool = False) -> In
                 continue
             handled: list[str] = []
             ignored: list[str] = []
-            with store.transaction() as conn:
+            with store.transaction():
                 for fetched, verdict in verdicts:
                     if _apply(store, verdict, inbox.soft_limit, summary, dry_run=False):
                         handled.append(fetched.ref)
                     else:
                         ignored.append(fetched.ref)
                         if pop3 and fetched.uid:
-                            conn.execute(
-                                "INSERT OR IGNORE INTO inbox_pop3_ignored (mailbox, uidl)"
-                                " VALUES (?, ?)",
-                                (mailbox_id, fetched.uid),
-                            )
+                            store.leave_alone(mailbox_id, fetched.uid)
             client.mark(handled, ignored)
         if pop3 and not dry_run:
             gone = left_alone - getattr(client, "uids", set())
             if gone:
-                with store.transaction() as conn:
-                    conn.executemany(
-                        "DELETE FROM inbox_pop3_ignored WHERE mailbox = ? AND uidl = ?",
-                        [(mailbox_id, uid) for uid in gone],
-                    )
+                store.forget_left_alone(mailbox_id, gone)
         summary.left_alone = len(left_alone & getattr(client, "uids", set()))
     except (TimeoutError, imaplib.IMAP4.abort, poplib.error_proto, OSError) as exc:
         raise InboxUnavailable(f"the connection to {url} failed: {exc}", CONFIG_FILE) from None
@@ -616,13 +602,6 @@ def process_inbox(settings: Settings, store: Store, dry_run: bool = False) -> In
     finally:
         client.close()
     return summary
-
-
-def _left_alone(store: Store, mailbox_id: str) -> set[str]:
-    rows = store.conn.execute(
-        "SELECT uidl FROM inbox_pop3_ignored WHERE mailbox = ?", (mailbox_id,)
-    ).fetchall()
-    return {r[0] for r in rows}
 
 
 def inbox_command(settings: Settings, dry_run: bool, *, if_configured: bool = False) -> int:

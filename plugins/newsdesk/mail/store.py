@@ -625,6 +625,59 @@ class Store:
         assert sub is not None
         return sub
 
+    def unsuppress(self, email: str, key: bytes) -> None:
+        """Take an address off the suppression list (the person asked to come back).
+        Joins the caller's open transaction, if any."""
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM suppressed WHERE address_hash = ?", (address_hash(email, key),)
+            )
+
+    def ping(self) -> None:
+        """A cheap read that raises when the database cannot be used."""
+        self.conn.execute("SELECT count(*) FROM subscribers WHERE id = 0").fetchone()
+
+    # -- what newsdesk inbox has read ---------------------------------------------------
+
+    def inbox_seen(self, message_key: str) -> bool:
+        """Whether a mailbox message was applied already (by its key)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM inbox_messages WHERE message_key = ?", (message_key,)
+        ).fetchone()
+        return row is not None
+
+    def record_inbox_message(self, message_key: str, kind: str, subscriber_id: int) -> None:
+        """Remember a mailbox message as applied. Joins the caller's open transaction."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO inbox_messages (message_key, at, kind, subscriber_id)"
+                " VALUES (?, ?, ?, ?)",
+                (message_key, now_iso(), kind, subscriber_id),
+            )
+
+    def pop3_left_alone(self, mailbox: str) -> set[str]:
+        """The UIDLs of POP3 messages left on the server on purpose (not requests)."""
+        rows = self.conn.execute(
+            "SELECT uidl FROM inbox_pop3_ignored WHERE mailbox = ?", (mailbox,)
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def leave_alone(self, mailbox: str, uidl: str) -> None:
+        """Remember a POP3 message to leave on the server. Joins an open transaction."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO inbox_pop3_ignored (mailbox, uidl) VALUES (?, ?)",
+                (mailbox, uidl),
+            )
+
+    def forget_left_alone(self, mailbox: str, uidls: set[str]) -> None:
+        """Forget POP3 messages that are no longer on the server."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "DELETE FROM inbox_pop3_ignored WHERE mailbox = ? AND uidl = ?",
+                [(mailbox, uid) for uid in uidls],
+            )
+
     def events(self, key: int | str) -> list[Event]:
         """A subscriber's history, oldest first."""
         sub = self.get(key)

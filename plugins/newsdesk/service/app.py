@@ -475,7 +475,7 @@ async def _subscribe(service: Service, request: Request) -> Response:
 
 def _reachable(store: Store) -> None:
     """A cheap read that fails when the database is not usable."""
-    store.conn.execute("SELECT count(*) FROM subscribers WHERE id = 0").fetchone()
+    store.ping()
 
 
 def _check_inbox(service: Service) -> Response:

@@ -18,7 +18,7 @@ import enum
 from collections.abc import Mapping
 
 from newsdesk.mail.addresses import InvalidAddress
-from newsdesk.mail.store import Store, Subscriber, address_hash, change_status
+from newsdesk.mail.store import Store, Subscriber, change_status
 from newsdesk.service.confirmation import ConfirmationClaim
 
 
@@ -96,10 +96,7 @@ def confirm(
         change_status(conn, sub.id, "active", "web", "confirmed by link")
         store.record_consent(sub.id, "confirm", **dict(consent or {}))
         if suppression_key is not None:
-            conn.execute(
-                "DELETE FROM suppressed WHERE address_hash = ?",
-                (address_hash(sub.email, suppression_key),),
-            )
+            store.unsuppress(sub.email, suppression_key)
     return Confirmed.NOW, store.get(sub.id)
 
 
