@@ -1,15 +1,25 @@
 """The plugin's options in ``mkdocs.yml``, validated with MkDocs' config classes.
 
 This is part of the MkDocs adapter: :func:`newsdesk.settings.from_mapping` turns the
-validated values into the plain settings the core uses.
+validated values into the plain settings the core uses. Every default is the one declared
+on those settings (:mod:`newsdesk.settings`): one place, whichever front end reads them.
 """
 
 from __future__ import annotations
 
-import os
-
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config, ValidationError
+
+from newsdesk import environment
+from newsdesk.settings import (
+    EmailSettings,
+    GlossarySettings,
+    InboxSettings,
+    PdfSettings,
+    PortsSettings,
+    Settings,
+    SmtpSettings,
+)
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
@@ -48,7 +58,7 @@ class Secret(c.BaseConfigOption[str | None]):
         self.default = None
 
     def run_validation(self, value: object) -> str | None:
-        raw = os.environ.get(self.env)
+        raw = environment.get(self.env)
         if raw is not None:
             return raw
         if value is None or isinstance(value, str):
@@ -61,8 +71,8 @@ class Secret(c.BaseConfigOption[str | None]):
 
 
 class GlossaryConfig(Config):
-    file = c.Type(str, default="newsletters/glossary.yml")
-    link = c.Choice(("first", "all"), default="first")
+    file = c.Type(str, default=str(Settings.glossary.file))
+    link = c.Choice(("first", "all"), default=GlossarySettings.link)
     labels = c.ListOfItems(c.Type(str), default=[])
     """More bold openings that label a paragraph rather than define a term."""
 
@@ -78,37 +88,37 @@ class _Switch(c.Choice):
 
 
 class PortsConfig(Config):
-    tables = _Switch(("auto", "marker", "off"), default="auto")
+    tables = _Switch(("auto", "marker", "off"), default=PortsSettings.tables)
     check = _Switch(("on", "off"), default="on")
     extra = c.ListOfItems(c.Type(dict), default=[])
 
 
 class PdfConfig(Config):
-    enabled = Flag(default=True)
-    on_serve = Flag(default=False)
-    paper = c.Choice(("A4", "Letter"), default="A4")
-    timeout = c.Type((int, float), default=120)
-    jobs = c.Type(int, default=0)
+    enabled = Flag(default=PdfSettings.enabled)
+    on_serve = Flag(default=PdfSettings.on_serve)
+    paper = c.Choice(("A4", "Letter"), default=PdfSettings.paper)
+    timeout = c.Type((int, float), default=PdfSettings.timeout)
+    jobs = c.Type(int, default=PdfSettings.jobs)
 
 
 class SmtpConfig(Config):
     host = c.Optional(c.Type(str))
     port = c.Optional(c.Type(int))
-    security = c.Choice(("starttls", "tls", "none"), default="starttls")
+    security = c.Choice(("starttls", "tls", "none"), default=SmtpSettings.security)
     username = Secret(env="NEWSDESK_SMTP_USERNAME")
     password = Secret(env="NEWSDESK_SMTP_PASSWORD")
     ca_file = c.Optional(c.Type(str))
-    timeout = c.Type((int, float), default=30)
-    connections = c.Type(int, default=4)
-    rate = c.Type((int, float), default=0)
+    timeout = c.Type((int, float), default=SmtpSettings.timeout)
+    connections = c.Type(int, default=SmtpSettings.connections)
+    rate = c.Type((int, float), default=SmtpSettings.rate)
 
 
 class InboxConfig(Config):
     url = c.Optional(c.Type(str))
     password = Secret(env="NEWSDESK_INBOX_PASSWORD")
     ca_file = c.Optional(c.Type(str))
-    timeout = c.Type((int, float), default=30)
-    soft_limit = c.Type(int, default=3)
+    timeout = c.Type((int, float), default=InboxSettings.timeout)
+    soft_limit = c.Type(int, default=InboxSettings.soft_limit)
     processed_folder = c.Optional(c.Type(str))
     authserv_id = c.Optional(c.Type(str))
 
@@ -125,28 +135,28 @@ class DkimConfig(Config):
 
 class EmailConfig(Config):
     # The trailing underscore is stripped by MkDocs: the option is `from` in mkdocs.yml.
-    from_ = c.Type(str, default="Newsletter <newsletter@example.org>")
+    from_ = c.Type(str, default=EmailSettings.from_)
     reply_to = c.Optional(c.Type(str))
     list_id = c.Optional(c.Type(str))
     service_url = c.Optional(c.Type(str))
     unsubscribe_mailto = c.Optional(c.Type(str))
-    postal_address = c.Type(str, default="")
+    postal_address = c.Type(str, default=EmailSettings.postal_address)
     bounce_address = c.Optional(c.Type(str))
-    database = c.Type(str, default=".newsdesk/newsdesk.sqlite3")
-    outbox = c.Type(str, default=".newsdesk/outbox")
-    live_check = Flag(default=True)
-    send_on_build = Flag(default=False)
-    welcome = _Switch(("latest", "note", "off"), default="latest")
+    database = c.Type(str, default=str(EmailSettings.database))
+    outbox = c.Type(str, default=str(EmailSettings.outbox))
+    live_check = Flag(default=EmailSettings.live_check)
+    send_on_build = Flag(default=EmailSettings.send_on_build)
+    welcome = _Switch(("latest", "note", "off"), default=EmailSettings.welcome)
     smtp = c.SubConfig(SmtpConfig)
     inbox = c.SubConfig(InboxConfig)
     dkim = c.SubConfig(DkimConfig)
 
 
 class NewsdeskConfig(Config):
-    newsletters_dir = c.Type(str, default="newsletters")
-    newsletter_name = c.Type(str, default="Newsletter")
-    feed_limit = c.Type(int, default=20)
-    recent = c.Type(int, default=5)
+    newsletters_dir = c.Type(str, default=str(Settings.newsletters_dir))
+    newsletter_name = c.Type(str, default=Settings.newsletter_name)
+    feed_limit = c.Type(int, default=Settings.feed_limit)
+    recent = c.Type(int, default=Settings.recent)
     glossary = c.SubConfig(GlossaryConfig)
     ports = c.SubConfig(PortsConfig)
     pdf = c.SubConfig(PdfConfig)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from newsdesk import environment
+
 
 @dataclass(frozen=True)
 class GlossarySettings:
@@ -155,7 +157,9 @@ def _path(root: Path, value: str | os.PathLike[str]) -> Path:
 def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, Any]) -> Settings:
     """Build :class:`Settings` from the validated plugin options and MkDocs' site options.
 
-    ``site`` holds ``site_url``, ``site_name``, ``site_dir`` and ``use_directory_urls``.
+    ``plugin`` holds every option (validation filled in the defaults, which are those of
+    the dataclasses here); ``site`` holds ``site_url``, ``site_name``, ``site_dir`` and
+    ``use_directory_urls``.
     """
     email = dict(plugin.get("email") or {})
     if "from" in email:
@@ -163,31 +167,31 @@ def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, An
     smtp = dict(email.pop("smtp", None) or {})
     inbox = dict(email.pop("inbox", None) or {})
     dkim = _dkim(dict(email.pop("dkim", None) or {}), root)
-    database = os.environ.get("NEWSDESK_DB") or email.pop("database", ".newsdesk/newsdesk.sqlite3")
+    database = environment.get("NEWSDESK_DB") or email.pop("database")
     email.pop("database", None)
-    outbox = email.pop("outbox", ".newsdesk/outbox")
+    outbox = email.pop("outbox")
     glossary = dict(plugin.get("glossary") or {})
     ports = dict(plugin.get("ports") or {})
     site_url = (site.get("site_url") or "").rstrip("/") + "/"
     return Settings(
         root=root,
         site_url=site_url,
-        site_name=site.get("site_name") or "Newsletter",
-        site_dir=_path(root, site.get("site_dir") or "site"),
-        newsletters_dir=_path(root, plugin.get("newsletters_dir", "newsletters")),
-        newsletter_name=plugin.get("newsletter_name", "Newsletter"),
-        feed_limit=plugin.get("feed_limit", 20),
-        recent=plugin.get("recent", 5),
-        use_directory_urls=site.get("use_directory_urls", True),
+        site_name=site.get("site_name") or Settings.site_name,
+        site_dir=_path(root, site.get("site_dir") or Settings.site_dir),
+        newsletters_dir=_path(root, plugin["newsletters_dir"]),
+        newsletter_name=plugin["newsletter_name"],
+        feed_limit=plugin["feed_limit"],
+        recent=plugin["recent"],
+        use_directory_urls=site.get("use_directory_urls", Settings.use_directory_urls),
         glossary=GlossarySettings(
-            file=_path(root, glossary.get("file", "newsletters/glossary.yml")),
-            link=glossary.get("link", "first"),
+            file=_path(root, glossary["file"]),
+            link=glossary["link"],
             labels=tuple(str(label) for label in glossary.get("labels") or ()),
         ),
         ports=PortsSettings(
-            tables=ports.get("tables", "auto"),
+            tables=ports["tables"],
             extra=tuple(ports.get("extra") or ()),
-            check=ports.get("check", "on") != "off",
+            check=ports["check"] != "off",
         ),
         pdf=PdfSettings(**dict(plugin.get("pdf") or {})),
         email=EmailSettings(

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import base64
 import imaplib
-import os
 import poplib
 import re
 import ssl
@@ -38,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote, unquote, urlsplit
 
+from newsdesk import environment
 from newsdesk.errors import EX_TEMPFAIL, NewsdeskError
 from newsdesk.mail import dsn
 from newsdesk.mail.addresses import is_loopback
@@ -523,7 +523,7 @@ def _apply(
 
 def inbox_password(settings: Settings) -> str:
     """The mailbox password: ``email.inbox.password``, else ``NEWSDESK_INBOX_PASSWORD``."""
-    password = settings.email.inbox.password or os.environ.get(ENV_PASSWORD)
+    password = settings.email.inbox.password or environment.get(ENV_PASSWORD)
     if not password:
         raise NewsdeskError(
             f"no password for the inbox: set {ENV_PASSWORD} (email.inbox.password)", CONFIG_FILE

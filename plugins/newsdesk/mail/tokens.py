@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from newsdesk import environment
 from newsdesk.errors import NewsdeskError
 
 SECRET_FILE = "secret"
@@ -38,7 +39,7 @@ def load_secret(state_dir: Path) -> bytes:
     Either must hold at least :data:`MIN_SECRET` bytes, else :class:`NewsdeskError` says
     how to make one. Two processes starting at once agree on one generated secret.
     """
-    env = os.environ.get(ENV_SECRET)
+    env = environment.get(ENV_SECRET)
     if env is not None:
         if len(env) < MIN_SECRET:
             raise NewsdeskError(
