@@ -491,16 +491,18 @@ def test_linking_time_is_linear_in_the_page_and_nearly_flat_in_the_number_of_ter
     pages = [page[i : i + 30_000] for i in range(0, len(page), 30_000)]
     linkers = {n: Linker(synthetic_glossary(n)) for n in (30, 3000)}
     best = dict.fromkeys(linkers, float("inf"))
-    for _ in range(3):
+    # CPU time of this process, best of five, the sides alternating: other work on the
+    # machine (a loaded CI host) stretches wall-clock time, not this.
+    for _ in range(5):
         for n, linker in linkers.items():
-            start = time.perf_counter()
+            start = time.process_time()
             for p in pages:
                 linker.link(p, glossary_url="../glossary/", mode="all")
-            best[n] = min(best[n], time.perf_counter() - start)
+            best[n] = min(best[n], time.process_time() - start)
     # Measured about 1.2-1.7x on a busy two-core machine; the bound leaves room for noise.
     assert best[3000] < 3 * best[30], best
     assert best[3000] < 2.0, best  # about 0.1 s: far from a loop of one regex per term
     # Linear in the page: the whole megabyte as one page costs about as much as its pieces.
-    start = time.perf_counter()
+    start = time.process_time()
     linkers[3000].link(page, glossary_url="../glossary/", mode="all")
-    assert time.perf_counter() - start < 3 * best[3000] + 0.05
+    assert time.process_time() - start < 3 * best[3000] + 0.05
