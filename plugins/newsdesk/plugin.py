@@ -24,6 +24,7 @@ from mkdocs.structure.pages import Page
 
 from newsdesk import feeds, pages, pdf
 from newsdesk._mkdocs import settings_from_config
+from newsdesk.a11y import theme_fixes
 from newsdesk.checks import fence_warning, link_line
 from newsdesk.config import NewsdeskConfig
 from newsdesk.errors import NewsdeskError
@@ -35,6 +36,7 @@ log = logging.getLogger("mkdocs.plugins.newsdesk")
 
 ASSETS = Path(__file__).parent / "assets"
 SITE_CSS = "assets/newsdesk/newsdesk.css"
+SITE_JS = "assets/newsdesk/newsdesk.js"
 _MKDOCS_LINK = re.compile(
     r"Doc file '(?P<src>[^']+)' contains (?P<kind>a link to|a link|an unrecognized relative "
     r"link|an absolute link) '(?P<url>[^']+)'(?P<rest>.*)",
@@ -165,6 +167,8 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         )
         if SITE_CSS not in config.extra_css:
             config.extra_css.append(SITE_CSS)
+        if SITE_JS not in [str(s) for s in config.extra_javascript]:
+            config.extra_javascript.append(SITE_JS)
         return config
 
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
@@ -200,6 +204,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         files.append(File.generated(config, pages.GLOSSARY_PATH, content=pub.glossary_markdown()))
         files.append(File.generated(config, pages.PORTS_PATH, content=pub.ports_markdown()))
         files.append(File.generated(config, SITE_CSS, abs_src_path=str(ASSETS / "newsdesk.css")))
+        files.append(File.generated(config, SITE_JS, abs_src_path=str(ASSETS / "newsdesk.js")))
         return files
 
     def _add_newsletter_assets(self, files: Files, config: MkDocsConfig) -> None:
@@ -262,12 +267,12 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         pub = self._pub
         head = feeds.head_links(pub.settings.site_url, config.site_name)
         output = output.replace("</head>", head + "</head>", 1)
-        return self._banner(output)
+        return self._banner(theme_fixes(output))
 
     def on_post_template(self, output_content: str, template_name: str, config: MkDocsConfig):
         # The theme's 404 page: what the preview shows for an issue that failed to load.
         if template_name.endswith(".html"):
-            return self._banner(output_content)
+            return self._banner(theme_fixes(output_content))
         return output_content
 
     def _banner(self, output: str) -> str:
