@@ -435,6 +435,7 @@ def _one_message(settings: Settings, config_file: str, slug: str | None, *, test
         newsletter_name=settings.newsletter_name,
         site_url=settings.site_url,
         test=test,
+        overrides=settings.template_overrides,
     )
     return chosen, prepared
 

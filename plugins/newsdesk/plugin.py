@@ -28,6 +28,7 @@ from newsdesk.a11y import theme_fixes
 from newsdesk.checks import fence_warning, link_line
 from newsdesk.config import NewsdeskConfig
 from newsdesk.errors import NewsdeskError
+from newsdesk.i18n import fallback_note
 from newsdesk.problems import BANNER_PLACES, BuildLog, banner_html, with_banner
 from newsdesk.publication import Publication
 from newsdesk.rendering import source_fingerprint, write_renderings
@@ -142,6 +143,9 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         self.problems.clear()
         self._banner_count = 0
         settings = settings_from_config(config, self.config)
+        note = fallback_note(settings.language)
+        if note:
+            log.info(note)
         pdfs = settings.pdf.enabled and (not self.preview or settings.pdf.on_serve)
 
         md = markdown.Markdown(
@@ -267,12 +271,13 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         pub = self._pub
         head = feeds.head_links(pub.settings.site_url, config.site_name)
         output = output.replace("</head>", head + "</head>", 1)
-        return self._banner(theme_fixes(output))
+        return self._banner(theme_fixes(output, search_label=pub.strings("Search")))
 
     def on_post_template(self, output_content: str, template_name: str, config: MkDocsConfig):
         # The theme's 404 page: what the preview shows for an issue that failed to load.
         if template_name.endswith(".html"):
-            return self._banner(theme_fixes(output_content))
+            label = self._pub.strings("Search")
+            return self._banner(theme_fixes(output_content, search_label=label))
         return output_content
 
     def _banner(self, output: str) -> str:
@@ -350,6 +355,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             timeout=settings.pdf.timeout,
             jobs=settings.pdf.jobs,
             newsletter_name=settings.newsletter_name,
+            overrides=settings.template_overrides,
         )
         for message in report.warnings + report.errors:
             log.warning(message)

@@ -95,6 +95,8 @@ class Settings:
     feed_limit: int = 20
     recent: int = 5
     use_directory_urls: bool = True
+    language: str = "en"
+    """The theme's language (``theme.language``): the words newsdesk writes follow it."""
     glossary: GlossarySettings = GlossarySettings(Path("newsletters/glossary.yml"))
     ports: PortsSettings = PortsSettings()
     pdf: PdfSettings = PdfSettings()
@@ -104,6 +106,12 @@ class Settings:
     def state_dir(self) -> Path:
         """``.newsdesk/`` beside ``mkdocs.yml``: caches, renderings, database, secret."""
         return self.root / ".newsdesk"
+
+    @property
+    def template_overrides(self) -> Path:
+        """``overrides/newsdesk/`` beside ``mkdocs.yml``: a project's own ``email.html`` or
+        ``print.html`` there is used instead of newsdesk's."""
+        return self.root / "overrides" / "newsdesk"
 
     def relative(self, path: Path) -> str:
         """``path`` as the author knows it: relative to the project root where possible."""
@@ -121,7 +129,8 @@ def _path(root: Path, value: str | os.PathLike[str]) -> Path:
 def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, Any]) -> Settings:
     """Build :class:`Settings` from the validated plugin options and MkDocs' site options.
 
-    ``site`` holds ``site_url``, ``site_name``, ``site_dir`` and ``use_directory_urls``.
+    ``site`` holds ``site_url``, ``site_name``, ``site_dir``, ``use_directory_urls`` and
+    ``language`` (the theme's).
     """
     email = dict(plugin.get("email") or {})
     if "from" in email:
@@ -144,6 +153,7 @@ def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, An
         feed_limit=plugin.get("feed_limit", 20),
         recent=plugin.get("recent", 5),
         use_directory_urls=site.get("use_directory_urls", True),
+        language=site.get("language") or "en",
         glossary=GlossarySettings(
             file=_path(root, glossary.get("file", "newsletters/glossary.yml")),
             link=glossary.get("link", "first"),

@@ -32,6 +32,7 @@ import jinja2
 import lxml.html
 import nh3
 
+from newsdesk.i18n import Strings
 from newsdesk.mail.headers import (
     address_header,
     mailbox_header,
@@ -331,8 +332,12 @@ def prepare_message(
     envelope_from: str | None = None,
     now: dt.datetime | None = None,
     test: bool = False,
+    overrides: Path | None = None,
 ) -> PreparedMessage:
     """Build an issue's message once; personalise it per subscriber afterwards.
+
+    The words are in the issue's language; ``overrides`` is a folder whose ``email.html``,
+    if any, replaces newsdesk's template.
 
     ``test`` (and a draft or scheduled rendering) puts :func:`issue_mark` in the subject
     and at the top of both parts.
@@ -351,12 +356,17 @@ def prepare_message(
         )
 
     content = _clean_content(rendering.html, rendering.url)
+    folders = [str(overrides)] if overrides and Path(overrides).is_dir() else []
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, keep_trailing_newline=True
+        loader=jinja2.FileSystemLoader([*folders, str(_TEMPLATES)]),
+        autoescape=True,
+        keep_trailing_newline=True,
     )
+    t = Strings(rendering.language)
     template = env.get_template("email.html")
     archive_url = urljoin(site, "issues/")
     page = template.render(
+        t=t,
         issue=rendering,
         subject=subject,
         css=jinja2.utils.markupsafe.Markup(_CSS.read_text(encoding="utf-8")),
@@ -365,9 +375,12 @@ def prepare_message(
         pdf_url=rendering.pdf_url,
         site_url=site,
         site_host=urlsplit(site).netloc or site,
+        site_link=jinja2.utils.markupsafe.Markup('<a href="{}">{}</a>').format(
+            site, urlsplit(site).netloc or site
+        ),
         archive_url=archive_url,
         newsletter_name=name,
-        date_text=f"{rendering.date:%-d %B %Y}",
+        date_text=t.date(rendering.date),
         postal_address=settings.postal_address,
         slot_email=markers["email"],
         slot_unsubscribe=markers["unsubscribe"],
@@ -382,7 +395,7 @@ def prepare_message(
             "over 100 KB behind a 'View entire message' link"
         )
 
-    plain = _plain_text(rendering, content, name, subject, settings, markers, site)
+    plain = _plain_text(rendering, content, name, subject, settings, markers, site, t)
     if mark:
         plain = f"*** {mark} ***\n\n{plain}"
 
@@ -450,30 +463,38 @@ def _plain_text(
     settings: EmailSettings,
     markers: dict[str, str],
     site: str,
+    t: Strings | None = None,
 ) -> str:
+    t = t or Strings(rendering.language)
     lines = [name, "=" * len(name), ""]
     meta = []
     if rendering.number is not None:
-        meta.append(f"Issue {rendering.number}")
-    meta.append(f"{rendering.date:%-d %B %Y}")
+        meta.append(t("Issue {number}", number=rendering.number))
+    meta.append(t.date(rendering.date))
     if rendering.author:
         meta.append(rendering.author)
     lines += [" · ".join(meta), "", one_line(rendering.title), "-" * len(one_line(rendering.title))]
     if rendering.summary:
         lines += ["", one_line(rendering.summary)]
-    lines += ["", f"View in browser: {rendering.url}"]
+    lines += ["", f"{t('View in browser:')} {rendering.url}"]
     if rendering.pdf_url:
-        lines.append(f"Download PDF: {rendering.pdf_url}")
+        lines.append(f"{t('Download PDF:')} {rendering.pdf_url}")
     lines += ["", _plain_content(content) if content else ""]
     if rendering.terms:
-        lines += ["Glossary", "--------", ""]
+        glossary = t("Glossary")
+        lines += [glossary, "-" * len(glossary), ""]
         for term in rendering.terms:
             head = f"{term.term} ({term.expansion})" if term.expansion else term.term
             lines += [f"{head}: {one_line(term.definition)}", f"  {term.url}", ""]
     lines += [
         "-- ",
-        f"You receive {name} because {markers['email']} subscribed at {site}",
-        f"Unsubscribe: {markers['unsubscribe']}",
+        t(
+            "You receive {newsletter} because {email} subscribed at {site}.",
+            newsletter=name,
+            email=markers["email"],
+            site=site,
+        ).rstrip("."),
+        f"{t('Unsubscribe:')} {markers['unsubscribe']}",
     ]
     if settings.postal_address:
         lines.append(one_line(settings.postal_address))

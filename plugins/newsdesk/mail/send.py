@@ -691,7 +691,11 @@ def _rehearse(
             report.notes.append(f"{r.slug}: not sent: there are no active subscribers")
             continue
         prepared = prepare_message(
-            r, settings.email, newsletter_name=settings.newsletter_name, site_url=settings.site_url
+            r,
+            settings.email,
+            newsletter_name=settings.newsletter_name,
+            site_url=settings.site_url,
+            overrides=settings.template_overrides,
         )
         report.warnings += prepared.warnings
         issue = rehearse_issue(
@@ -792,6 +796,7 @@ def send_issues(
             settings.email,
             newsletter_name=settings.newsletter_name,
             site_url=settings.site_url,
+            overrides=settings.template_overrides,
         )
         report.warnings += prepared.warnings
         issue_report = deliver_issue(
