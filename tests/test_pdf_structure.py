@@ -39,10 +39,8 @@ def _png(width: int, height: int) -> bytes:
     )
 
 
-@pytest.fixture(scope="module")
-def seed_pdf(tmp_path_factory) -> Path:
-    """The repository's project built with PDFs; the seed issue gains one described image."""
-    root = tmp_path_factory.mktemp("pdf-structure") / "letter"
+def _build_seed(root: Path, alt: str) -> subprocess.CompletedProcess[str]:
+    """The repository's project, its seed issue with one image, built with PDFs."""
     root.mkdir()
     for name in ("docs", "newsletters"):
         shutil.copytree(REPO / name, root / name)
@@ -54,12 +52,12 @@ def seed_pdf(tmp_path_factory) -> Path:
     issue.write_text(
         text.replace(
             "## Email Port Numbers",
-            f"![{ALT}](images/flow.png)\n\n## Email Port Numbers",
+            f"![{alt}](images/flow.png)\n\n## Email Port Numbers",
             1,
         ),
         encoding="utf-8",
     )
-    proc = subprocess.run(
+    return subprocess.run(
         [str(MKDOCS), "build", "--strict", "-f", str(root / "mkdocs.yml")],
         cwd=root,
         capture_output=True,
@@ -67,8 +65,26 @@ def seed_pdf(tmp_path_factory) -> Path:
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
         timeout=300,
     )
+
+
+@pytest.fixture(scope="module")
+def seed_pdf(tmp_path_factory) -> Path:
+    """The seed issue's PDF, with one described image added."""
+    root = tmp_path_factory.mktemp("pdf-structure") / "letter"
+    proc = _build_seed(root, ALT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root / "site" / "issues" / "2026" / "email-servers" / "email-servers.pdf"
+
+
+def test_an_image_without_alt_text_stops_the_strict_build(tmp_path) -> None:
+    """A figure without /Alt would fail PDF/UA: WeasyPrint's complaint is the issue's
+    warning, so ``make`` (strict) stops and ``send`` would refuse the issue."""
+    proc = _build_seed(tmp_path / "letter", "")
+    assert proc.returncode != 0
+    assert (
+        f'newsletters/{SEED}: PDF: Image "https://newsletter.example.org/newsletters/images/'
+        'flow.png" has no required alt description'
+    ) in proc.stderr
 
 
 def _marked_text(path: Path) -> dict[tuple[int, int], str]:
