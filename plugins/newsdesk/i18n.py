@@ -87,6 +87,14 @@ _DE = {
     "Unsubscribe:": "Abmelden:",
     "View in browser:": "Im Browser ansehen:",
     "Download PDF:": "PDF herunterladen:",
+    "Email address": "E-Mail-Adresse",
+    "Name": "Name",
+    "(optional)": "(freiwillig)",
+    "Leave this field empty": "Dieses Feld leer lassen",
+    "Subscribe": "Abonnieren",
+    "Signing up on the web is not available: {option} is not configured.": (
+        "Die Anmeldung im Web ist nicht möglich: {option} ist nicht eingerichtet."
+    ),
 }
 
 _FR = {
@@ -160,6 +168,14 @@ _FR = {
     "Unsubscribe:": "Se désabonner :",
     "View in browser:": "Voir dans le navigateur :",
     "Download PDF:": "Télécharger le PDF :",
+    "Email address": "Adresse e-mail",
+    "Name": "Nom",
+    "(optional)": "(facultatif)",
+    "Leave this field empty": "Laissez ce champ vide",
+    "Subscribe": "S’abonner",
+    "Signing up on the web is not available: {option} is not configured.": (
+        "L’inscription sur le web n’est pas disponible : {option} n’est pas configuré."
+    ),
 }
 
 _ES = {
@@ -233,6 +249,14 @@ _ES = {
     "Unsubscribe:": "Darse de baja:",
     "View in browser:": "Ver en el navegador:",
     "Download PDF:": "Descargar PDF:",
+    "Email address": "Dirección de correo",
+    "Name": "Nombre",
+    "(optional)": "(opcional)",
+    "Leave this field empty": "Deja este campo vacío",
+    "Subscribe": "Suscribirse",
+    "Signing up on the web is not available: {option} is not configured.": (
+        "La suscripción en la web no está disponible: {option} no está configurado."
+    ),
 }
 
 _EN = {

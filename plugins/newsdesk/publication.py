@@ -248,7 +248,9 @@ class Publication:
         if pages.SUBSCRIBE_MARKER in markdown:
             from newsdesk.service.pages import expand_subscribe_form
 
-            markdown = expand_subscribe_form(markdown, self.settings.email.service_url)
+            markdown = expand_subscribe_form(
+                markdown, self.settings.email.service_url, self.strings
+            )
         if pages.LATEST_MARKER in markdown:
             block = pages.latest_markdown(
                 self.issues,

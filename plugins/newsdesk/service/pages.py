@@ -11,8 +11,10 @@ import base64
 import hashlib
 
 import jinja2
+from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
+from newsdesk.i18n import ENGLISH, Strings
 from newsdesk.pages import SUBSCRIBE_MARKER  # where a page wants the sign-up form
 
 EMAIL_FIELD = "email"
@@ -43,16 +45,17 @@ STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(STYLE.encode()).digest(
 
 _FORM = """\
 <form class="nd-subscribe" method="post" action="{{ action }}" accept-charset="utf-8">
-<label for="nd-email">Email address</label>
+<label for="nd-email">{{ t("Email address") }}</label>
 <input id="nd-email" name="{{ f.email }}" type="email" required maxlength="{{ f.max_email }}" \
 autocomplete="email" value="{{ email }}">
-<label for="nd-name">Name <small>(optional)</small></label>
+<label for="nd-name">{{ t("Name") }} <small>{{ t("(optional)") }}</small></label>
 <input id="nd-name" name="{{ f.name }}" type="text" maxlength="{{ f.max_name }}" \
 autocomplete="name" value="{{ name }}">
-<div class="nd-hp" aria-hidden="true"><label for="nd-website">Leave this field empty</label>
+<div class="nd-hp" aria-hidden="true">\
+<label for="nd-website">{{ t("Leave this field empty") }}</label>
 <input id="nd-website" name="{{ f.honeypot }}" type="text" tabindex="-1" autocomplete="off" \
 value=""></div>
-<button type="submit">Subscribe</button>
+<button type="submit">{{ t("Subscribe") }}</button>
 </form>"""
 
 _TEMPLATES = {
@@ -133,6 +136,7 @@ class Pages:
             email=email,
             name=name,
             f=_FIELDS,
+            t=ENGLISH,
         )
 
     def unsubscribe(self, email: str, action: str) -> HTMLResponse:
@@ -163,7 +167,7 @@ SITE_FORM_STYLE = (
 """The form's look on the site: Material's colours where they exist, so dark mode works."""
 
 
-def subscribe_form_html(service_url: str) -> str:
+def subscribe_form_html(service_url: str, t: Strings = ENGLISH) -> str:
     """The sign-up form for a page of the static site, posting to ``{service_url}/subscribe``.
 
     Plain HTML in one block (no blank lines), so Markdown passes it through untouched; it
@@ -172,7 +176,7 @@ def subscribe_form_html(service_url: str) -> str:
     stylesheet is dropped.
     """
     action = service_url.rstrip("/") + "/subscribe"
-    form = _ENV.from_string(_FORM).render(action=action, email="", name="", f=_FIELDS)
+    form = _ENV.from_string(_FORM).render(action=action, email="", name="", f=_FIELDS, t=t)
     hidden = (
         'class="nd-hp" style="position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden"'
     )
@@ -182,7 +186,7 @@ def subscribe_form_html(service_url: str) -> str:
     return f"<style>{SITE_FORM_STYLE}</style>\n{form}"
 
 
-def expand_subscribe_form(markdown: str, service_url: str | None) -> str:
+def expand_subscribe_form(markdown: str, service_url: str | None, t: Strings = ENGLISH) -> str:
     """Replace :data:`SUBSCRIBE_MARKER` in a page's Markdown with the sign-up form.
 
     Without a ``service_url`` the marker becomes a note that sign-up is not available.
@@ -190,10 +194,11 @@ def expand_subscribe_form(markdown: str, service_url: str | None) -> str:
     if SUBSCRIBE_MARKER not in markdown:
         return markdown
     if not service_url:
-        block = (
-            '<p class="nd-subscribe-unavailable">Signing up on the web is not available: '
-            "<code>email.service_url</code> is not configured.</p>"
+        note = t.html(
+            "Signing up on the web is not available: {option} is not configured.",
+            option=Markup("<code>email.service_url</code>"),
         )
+        block = f'<p class="nd-subscribe-unavailable">{note}</p>'
     else:
-        block = subscribe_form_html(service_url)
+        block = subscribe_form_html(service_url, t)
     return markdown.replace(SUBSCRIBE_MARKER, f"\n{block}\n")
