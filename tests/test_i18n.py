@@ -54,7 +54,11 @@ def test_html_messages_escape_their_values() -> None:
 
 
 def _german(project: Project) -> None:
-    project.config("pdf: {enabled: true}", **{"name: material": "name: material\n  language: de"})
+    project.config(
+        "pdf: {enabled: true}\nemail: {service_url: 'https://letter.example.org/list'}",
+        **{"name: material": "name: material\n  language: de"},
+    )
+    project.page("subscribe.md", "# Abonnieren\n\n<!-- newsdesk:subscribe-form -->\n")
     project.issue(
         "2026-03-01-relays.md",
         "**MTA** (Mail Transfer Agent) – The server software that relays mail.\n\n"
@@ -111,6 +115,10 @@ def test_a_site_in_german(project: Project) -> None:
     ports = result.html("ports/index.html")
     assert ports.select_one("h1").get_text().rstrip("¶") == "Ports"
     assert "IANA-Dienst" in ports.get_text(" ", strip=True)
+
+    form = result.html("subscribe/index.html").select_one("form.nd-subscribe")
+    assert form.select_one('label[for="nd-email"]').get_text() == "E-Mail-Adresse"
+    assert form.select_one("button").get_text() == "Abonnieren"
 
     # The renderings carry the language to the PDF and the email.
     renderings = {r.slug: r for r in read_renderings(project.root / ".newsdesk")}
