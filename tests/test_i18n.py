@@ -130,6 +130,8 @@ def test_a_site_in_german(project: Project) -> None:
     assert "Begriffe in dieser Ausgabe" in printed
     assert '"Seite " counter(page) " von " counter(pages)' in printed
     assert "Alle Ports im Detail:" in printed
+    feed = (result.site / "feed.xml").read_text(encoding="utf-8")
+    assert "<language>de</language>" in feed
 
     import pikepdf
 

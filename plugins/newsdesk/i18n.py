@@ -73,6 +73,7 @@ _DE = {
         "(https://www.iana.org/assignments/service-names-port-numbers/) und die verlinkten RFCs."
     ),
     "Every port in detail:": "Alle Ports im Detail:",
+    "Image": "Bild",
     "Search": "Suche",
     "Online:": "Online:",
     "Terms in this issue": "Begriffe in dieser Ausgabe",
@@ -154,6 +155,7 @@ _FR = {
         "(https://www.iana.org/assignments/service-names-port-numbers/) et les RFC citées."
     ),
     "Every port in detail:": "Tous les ports en détail :",
+    "Image": "Image",
     "Search": "Rechercher",
     "Online:": "En ligne :",
     "Terms in this issue": "Termes de ce numéro",
@@ -235,6 +237,7 @@ _ES = {
         "(https://www.iana.org/assignments/service-names-port-numbers/) y las RFC enlazadas."
     ),
     "Every port in detail:": "Todos los puertos en detalle:",
+    "Image": "Imagen",
     "Search": "Buscar",
     "Online:": "En línea:",
     "Terms in this issue": "Términos de este número",

@@ -223,7 +223,8 @@ def print_body(
                 continue
             alt = " ".join((img.get("alt") or "").split())
             stand_in = lxml_html.Element("span", {"class": "nd-remote-image"})
-            stand_in.text = f"[Image{': ' + alt if alt else ''} – {src}]"
+            image = (t or Strings())("Image")
+            stand_in.text = f"[{image}{': ' + alt if alt else ''} – {src}]"
             stand_in.tail = img.tail
             img.getparent().replace(img, stand_in)
     for table in root.xpath(PORT_TABLES):

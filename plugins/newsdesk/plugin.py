@@ -311,6 +311,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             title=config.site_name,
             description=config.site_description or "",
             limit=pub.settings.feed_limit,
+            language=pub.settings.language,
         )
         feeds.write_feeds(fg, site_dir)
         if pub.pdfs:
