@@ -215,3 +215,50 @@ def test_a_term_explained_by_keyboard_and_to_screen_readers(browser, site_url) -
     )
     assert _visible_tooltips(page)
     page.close()
+
+
+def test_without_material_tooltips_focus_still_explains_a_term(project, serve_dir, browser) -> None:
+    """A site without ``content.tooltips``: newsdesk.js shows the explanation on focus."""
+    project.config(**{"features: [content.tooltips]": "features: []"})
+    project.issue(
+        "2025-01-01-relays.md",
+        "**MTA** (Mail Transfer Agent) – The server software that relays mail. It queues.\n\n"
+        "Every MTA keeps a queue, and so does every [other](https://example.org/) one.\n",
+        title="Relays",
+        date="2025-01-01",
+    )
+    result = project.build()
+    assert result.ok, result.log
+    page = browser.new_page()
+    page.goto(serve_dir(result.site) + "issues/2025/relays/")
+    page.wait_for_load_state("networkidle")
+    explanation = "Mail Transfer Agent – The server software that relays mail."
+    # Described before any focus (its title), as browsers do for a title.
+    link = page.locator("article a.nd-term", has_text="MTA").first
+    assert link.get_attribute("title") == explanation
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.matches('a.nd-term')"):
+            break
+    else:
+        pytest.fail("Tab never reached the glossary link of MTA")
+    tip = page.locator(".nd-tooltip[role=tooltip]")
+    assert tip.is_visible()
+    assert tip.inner_text() == explanation
+    assert _ax_link(page, "MTA")["description"]["value"] == explanation
+    assert page.evaluate("document.activeElement.getAttribute('aria-describedby')") == (
+        "nd-tooltip"
+    )
+    page.screenshot(path=str(project.root / "focus.png"))
+
+    page.keyboard.press("Escape")
+    assert tip.count() == 0
+    assert page.evaluate("document.activeElement.textContent") == "MTA"
+    assert _ax_link(page, "MTA")["description"]["value"] == explanation  # its title again
+
+    # Moving on hides it; coming back shows it again.
+    page.keyboard.press("Tab")
+    assert tip.count() == 0
+    page.keyboard.press("Shift+Tab")
+    assert tip.is_visible()
+    page.close()
