@@ -262,3 +262,30 @@ def test_without_material_tooltips_focus_still_explains_a_term(project, serve_di
     page.keyboard.press("Shift+Tab")
     assert tip.is_visible()
     page.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_axe_violations_on_the_services_pages(browser, scheme) -> None:
+    """The pages ``newsdesk serve`` answers with: the sign-up form, a message, an error
+    and the unsubscribe button."""
+    from newsdesk.service.pages import Pages
+
+    pages = Pages("Happy Computing", "https://newsletter.example.org/")
+    responses = {
+        "subscribe": pages.message("Subscribe", "Get each new issue by email.", form=True),
+        "confirmed": pages.message("Subscribed", "You will receive the next issue."),
+        "error": pages.message("Link expired", "Sign up again.", status=400, error=True),
+        "unsubscribe": pages.unsubscribe("ada@example.org", "/unsubscribe/tok"),
+    }
+    failures = {}
+    for viewport in VIEWPORTS.values():
+        context = browser.new_context(color_scheme=scheme, viewport=viewport)
+        for kind, response in responses.items():
+            page = context.new_page()
+            page.set_content(response.body.decode("utf-8"))
+            bad = [v for v in run_axe(page) if v["impact"] in BLOCKING]
+            if bad:
+                failures[kind] = describe(bad)
+            page.close()
+        context.close()
+    assert not failures, "\n".join(f"[{k}]\n{v}" for k, v in failures.items())

@@ -37,9 +37,10 @@ background:#3f51b5;border:0;border-radius:4px;cursor:pointer}
 .nd-hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
 .nd-error{color:#b00020}
 footer{margin-top:2rem;font-size:.875rem;color:#555}
+a{color:#3949ab}
 @media (prefers-color-scheme:dark){body{background:#121212;color:#eee}main{background:#1e1e1e}
 input[type=email],input[type=text]{background:#2a2a2a;color:#eee}footer{color:#aaa}
-.nd-error{color:#ff8a80}}
+.nd-error{color:#ff8a80}a{color:#9fa8ff}}
 """
 STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 
