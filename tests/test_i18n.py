@@ -199,3 +199,16 @@ def test_project_overrides_for_the_email_and_print_templates(project: Project) -
     assert "<h1>Printed: Relays</h1>" in print_html(relays, overrides=overrides)
     # Without the folder, newsdesk's own templates.
     assert "Printed:" not in print_html(relays, overrides=project.root / "missing")
+
+
+def test_an_overridden_print_template_renders_the_pdfs_again(tmp_path) -> None:
+    from newsdesk.pdf import _setup_fingerprint
+
+    overrides = tmp_path / "overrides" / "newsdesk"
+    before = _setup_fingerprint("A4", "Letter", overrides)
+    overrides.mkdir(parents=True)
+    (overrides / "print.html").write_text("<html><body>{{ body }}</body></html>")
+    changed = _setup_fingerprint("A4", "Letter", overrides)
+    assert changed != before
+    (overrides / "print.html").write_text("<html><body><p>x</p>{{ body }}</body></html>")
+    assert _setup_fingerprint("A4", "Letter", overrides) not in (before, changed)
