@@ -24,8 +24,19 @@ def settings_from_config(config: Any, plugin_config: Any) -> Settings:
             "site_name": config.site_name,
             "site_dir": config.site_dir,
             "use_directory_urls": config.use_directory_urls,
+            "language": _theme_language(config),
         },
     )
+
+
+def _theme_language(config: Any) -> str:
+    """``theme.language`` (Material's default: en)."""
+    theme = config.get("theme") if hasattr(config, "get") else None
+    try:
+        language = theme["language"] if theme is not None else None
+    except (KeyError, TypeError):
+        language = None
+    return str(language or "en")
 
 
 def _plain(value: Any) -> Any:

@@ -426,16 +426,10 @@ def _shown(value: str) -> str:
 
 def _one_message(settings: Settings, config_file: str, slug: str | None, *, test: bool):
     """The rendering of one issue and its prepared message, for a preview or a test."""
-    from newsdesk.mail.render import prepare_message
+    from newsdesk.mail.render import issue_message
 
     chosen = find_rendering(settings, Path(config_file), slug)
-    prepared = prepare_message(
-        chosen,
-        settings.email,
-        newsletter_name=settings.newsletter_name,
-        site_url=settings.site_url,
-        test=test,
-    )
+    prepared = issue_message(settings, chosen, test=test)
     return chosen, prepared
 
 

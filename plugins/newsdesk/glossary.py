@@ -27,8 +27,10 @@ import lxml.html
 import markdown
 import yaml
 from lxml import etree
+from markupsafe import Markup
 
 from newsdesk.errors import NewsdeskError, NewsdeskErrors
+from newsdesk.i18n import ENGLISH, Strings
 
 #: The keys a curated glossary entry may have.
 ENTRY_KEYS = ("term", "expansion", "aliases", "definition", "fallback", "related", "mode")
@@ -740,7 +742,7 @@ class Mention(NamedTuple):
     """A short name for long lists: ``No. 12``."""
 
 
-def mentions_html(mentions: Sequence[Mention], shown: int = 10) -> str:
+def mentions_html(mentions: Sequence[Mention], shown: int = 10, t: Strings = ENGLISH) -> str:
     """The "Mentioned in" block of a glossary entry, newest issues first.
 
     The ``shown`` newest are listed by title; the rest, all still linked, fold away under
@@ -752,7 +754,7 @@ def mentions_html(mentions: Sequence[Mention], shown: int = 10) -> str:
     first = ", ".join(f'<a href="{esc(m.url)}">{esc(m.title)}</a>' for m in mentions[:shown])
     out = [
         '<div class="nd-glossary-mentions" data-search-exclude>',
-        f"<p>Mentioned in: {first}</p>",
+        f"<p>{esc(t('Mentioned in:'))} {first}</p>",
     ]
     rest = mentions[shown:]
     if rest:
@@ -760,7 +762,8 @@ def mentions_html(mentions: Sequence[Mention], shown: int = 10) -> str:
             f'<a href="{esc(m.url)}" title="{esc(m.title)}">{esc(m.label)}</a>' for m in rest
         )
         out.append(
-            f"<details><summary>{len(rest)} earlier issue{'s' if len(rest) != 1 else ''}"
+            f"<details><summary>"
+            f"{esc(t.count('{count} earlier issue', '{count} earlier issues', len(rest)))}"
             f"</summary><p>{more}</p></details>"
         )
     out.append("</div>")
@@ -773,6 +776,7 @@ def glossary_page_markdown(
     source_link: Callable[[str], tuple[str, str] | None],
     extra: Callable[[Term], str] | None = None,
     title: str | None = "Glossary",
+    t: Strings = ENGLISH,
 ) -> str:
     """The glossary page as Markdown: an A–Z jump bar and one section per term.
 
@@ -783,9 +787,9 @@ def glossary_page_markdown(
     Each entry's body is wrapped in ``data-glossary-term="slug"`` so the linker does not
     link a term inside its own entry. ``title`` is the page's ``#`` heading (None: none).
     """
-    out: list[str] = [f"# {_md_text(title)}", ""] if title else []
+    out: list[str] = [f"# {_md_text(t(title))}", ""] if title else []
     if not glossary.terms:
-        out += ["No terms yet.", ""]
+        out += [t("No terms yet."), ""]
         return "\n".join(out)
     first_of: dict[str, str] = {}
     for term in glossary:
@@ -798,7 +802,7 @@ def glossary_page_markdown(
         else f'<span class="nd-glossary-az-empty">{html.escape(x)}</span>'
         for x in letters
     ]
-    out += [f'<nav class="nd-glossary-az" aria-label="A–Z">{" ".join(bar)}</nav>', ""]
+    out += [f'<nav class="nd-glossary-az" aria-label="{t("A–Z")}">{" ".join(bar)}</nav>', ""]
     esc = html.escape
     for term in glossary:
         out += [f"## {_md_text(term.term)} {{#{term.slug} .nd-glossary-term}}", ""]
@@ -808,24 +812,24 @@ def glossary_page_markdown(
         aliases = [a for a in term.aliases if term_key(a) != term_key(term.expansion)]
         if aliases:
             names = ", ".join(f"<span>{esc(a)}</span>" for a in aliases)
-            body.append(f'<p class="nd-glossary-aliases">Also: {names}</p>')
+            body.append(f'<p class="nd-glossary-aliases">{esc(t("Also:"))} {names}</p>')
         body.append(f'<div class="nd-glossary-definition">\n{term.definition_html}\n</div>')
         link = source_link(term.source) if term.source else None
         if link is not None:
-            body.append(
-                f'<p class="nd-glossary-source">Defined in '
-                f'<a href="{esc(link[1])}">{esc(link[0])}</a></p>'
+            defined = t.html(
+                "Defined in {link}", link=Markup(f'<a href="{esc(link[1])}">{esc(link[0])}</a>')
             )
+            body.append(f'<p class="nd-glossary-source">{defined}</p>')
         related = [glossary.get(s) for s in term.related]
         if any(related):
             items = ", ".join(f'<a href="#{r.slug}">{esc(r.term)}</a>' for r in related if r)
-            body.append(f'<p class="nd-glossary-related">Related: {items}</p>')
+            body.append(f'<p class="nd-glossary-related">{esc(t("Related:"))} {items}</p>')
         pages = [
             m if isinstance(m, Mention) else Mention(*m, m[0])
             for m in mentions.get(term.slug) or ()
         ]
         if pages:
-            body.append(mentions_html(pages))
+            body.append(mentions_html(pages, t=t))
         if extra is not None:
             added = extra(term)
             if added:

@@ -14,6 +14,9 @@ from collections.abc import Callable, Sequence
 from html import escape
 from itertools import groupby
 
+from markupsafe import Markup
+
+from newsdesk.i18n import ENGLISH, Strings
 from newsdesk.issues import Issue
 
 ARCHIVE_PATH = "issues/index.md"
@@ -24,9 +27,9 @@ RECENT_MARKER = "<!-- newsdesk:recent -->"
 SUBSCRIBE_MARKER = "<!-- newsdesk:subscribe-form -->"
 
 
-def long_date(date: dt.date) -> str:
-    """``26 November 2026``: unambiguous for readers everywhere."""
-    return f"{date.day} {date.strftime('%B')} {date.year}"
+def long_date(date: dt.date, t: Strings = ENGLISH) -> str:
+    """``26 November 2026``: unambiguous for readers everywhere (in ``t``'s language)."""
+    return t.date(date)
 
 
 def link_between(from_src: str, to_src: str) -> str:
@@ -39,13 +42,13 @@ def source_link(from_src: str, issue: Issue) -> str:
     return link_between(from_src, issue.source)
 
 
-def _label(issue: Issue, status: str) -> str:
+def _label(issue: Issue, status: str, t: Strings = ENGLISH) -> str:
     parts = []
     if issue.number is not None:
-        parts.append(f"No. {issue.number}")
-    parts.append(long_date(issue.date))
+        parts.append(t("No. {number}", number=issue.number))
+    parts.append(long_date(issue.date, t))
     if status != "published":
-        parts.append(status)
+        parts.append(t(status))
     return " · ".join(parts)
 
 
@@ -54,13 +57,15 @@ def archive_markdown(
     *,
     today: dt.date,
     pdf_href: Callable[[Issue], str | None],
-    title: str = "Issues",
+    title: str | None = None,
+    t: Strings = ENGLISH,
 ) -> str:
     """The archive: every issue grouped by year, newest first, with its summary.
 
     ``pdf_href`` gives a link target (relative to the archive's source) for an issue's PDF,
     or None when there is none.
     """
+    title = title or t("Issues")
     lines = [
         "---",
         f"title: {title}",
@@ -70,20 +75,24 @@ def archive_markdown(
         "",
     ]
     if not issues:
-        lines.append("No issues have been published yet.")
+        lines.append(t("No issues have been published yet."))
         return "\n".join(lines) + "\n"
     newest_first = sorted(issues, key=lambda i: (i.date, i.number or 0), reverse=True)
-    lines.append(
-        f"{len(newest_first)} issue{'s' if len(newest_first) != 1 else ''}, newest first. "
-        "New issues also arrive by "
-        '<a href="../feed.xml">RSS</a> and <a href="../atom.xml">Atom</a> feed.'
+    feeds = t.html(
+        "New issues also arrive by {rss} and {atom} feed.",
+        rss=Markup('<a href="../feed.xml">RSS</a>'),
+        atom=Markup('<a href="../atom.xml">Atom</a>'),
     )
+    count = t.count(
+        "{count} issue, newest first.", "{count} issues, newest first.", len(newest_first)
+    )
+    lines.append(f"{_md_text(count)} {feeds}")
     for year, group in groupby(newest_first, key=lambda i: i.year):
         lines += ["", f"## {year} {{#year-{year}}}", ""]
         for issue in group:
             status = issue.status(today)
             entry = f"- **[{_md_text(issue.title)}]({source_link(ARCHIVE_PATH, issue)})**"
-            entry += f" · {_label(issue, status)}"
+            entry += f" · {_md_text(_label(issue, status, t))}"
             pdf = pdf_href(issue)
             if pdf:
                 entry += f" · [PDF]({pdf})"
@@ -99,67 +108,83 @@ def latest_markdown(
     from_src: str,
     today: dt.date,
     pdf_href: Callable[[Issue], str | None],
+    t: Strings = ENGLISH,
 ) -> str:
     """The home page's block for the newest issue."""
     if not issues:
-        return "*No issue has been published yet.*"
+        return f"*{_md_text(t('No issue has been published yet.'))}*"
     issue = max(issues, key=lambda i: (i.date, i.number or 0))
     link = source_link(from_src, issue)
     parts = [
         '<div class="nd-latest" markdown>',
-        f'<p class="nd-kicker">Latest issue · {escape(_label(issue, issue.status(today)))}</p>',
+        f'<p class="nd-kicker">{escape(t("Latest issue"))} · '
+        f"{escape(_label(issue, issue.status(today), t))}</p>",
         "",
         f"## [{_md_text(issue.title)}]({link}) {{#latest-issue}}",
         "",
     ]
     if issue.summary:
         parts += [_md_text(issue.summary), ""]
-    buttons = f"[Read the issue]({link}){{ .md-button .md-button--primary }}"
+    buttons = f"[{_md_text(t('Read the issue'))}]({link}){{ .md-button .md-button--primary }}"
     pdf = pdf_href(issue)
     if pdf:
-        buttons += f" [Download PDF]({pdf}){{ .md-button }}"
+        buttons += f" [{_md_text(t('Download PDF'))}]({pdf}){{ .md-button }}"
     parts += [buttons, "", "</div>"]
     return "\n".join(parts)
 
 
 def recent_markdown(
-    issues: Sequence[Issue], *, from_src: str, today: dt.date, count: int, archive_src: str
+    issues: Sequence[Issue],
+    *,
+    from_src: str,
+    today: dt.date,
+    count: int,
+    archive_src: str,
+    t: Strings = ENGLISH,
 ) -> str:
     """The home page's list of recent issues after the newest one, with a link to all."""
     newest_first = sorted(issues, key=lambda i: (i.date, i.number or 0), reverse=True)[1:]
     archive = link_between(from_src, archive_src)
     if not newest_first:
-        return f"[All issues]({archive})"
+        return f"[{_md_text(t('All issues'))}]({archive})"
     lines = []
     for issue in newest_first[:count]:
         lines.append(
             f"- [{_md_text(issue.title)}]({source_link(from_src, issue)})"
-            f" · {_label(issue, issue.status(today))}"
+            f" · {_md_text(_label(issue, issue.status(today), t))}"
         )
-    lines += ["", f"[All {len(newest_first) + 1} issues]({archive})"]
+    every = t("All {count} issues", count=len(newest_first) + 1)
+    lines += ["", f"[{_md_text(every)}]({archive})"]
     return "\n".join(lines)
 
 
 def issue_header_html(
-    issue: Issue, *, newsletter_name: str, status: str, pdf_url: str | None
+    issue: Issue,
+    *,
+    newsletter_name: str,
+    status: str,
+    pdf_url: str | None,
+    t: Strings = ENGLISH,
 ) -> str:
     """The block above an issue's text: kicker, title, date, author, reading time, tags."""
     kicker = escape(newsletter_name)
     if issue.number is not None:
-        kicker += f" · Issue {issue.number}"
+        kicker += " · " + escape(t("Issue {number}", number=issue.number))
     meta = [
         f'<time class="nd-date" datetime="{issue.date.isoformat()}">'
-        f"{escape(long_date(issue.date))}</time>"
+        f"{escape(long_date(issue.date, t))}</time>"
     ]
     if issue.author:
-        meta.append(f'<span class="nd-author">by {escape(issue.author)}</span>')
-    meta.append(f'<span class="nd-reading-time">{issue.reading_minutes} min read</span>')
+        by = t("by {author}", author=issue.author)
+        meta.append(f'<span class="nd-author">{escape(by)}</span>')
+    minutes = t("{minutes} min read", minutes=issue.reading_minutes)
+    meta.append(f'<span class="nd-reading-time">{escape(minutes)}</span>')
     out = ['<header class="nd-issue-header">']
     if status != "published":
         what = (
-            "Draft: not published, shown only in preview"
+            t("Draft: not published, shown only in preview")
             if status == "draft"
-            else f"Scheduled for {long_date(issue.date)}: shown only in preview"
+            else t("Scheduled for {date}: shown only in preview", date=long_date(issue.date, t))
         )
         out.append(f'<p class="nd-status nd-status--{status}">{escape(what)}</p>')
     out.append(f'<p class="nd-kicker">{kicker}</p>')
@@ -167,31 +192,36 @@ def issue_header_html(
     out.append(f'<p class="nd-meta">{" · ".join(meta)}</p>')
     if issue.tags:
         tags = "".join(f"<li>{escape(t)}</li>" for t in issue.tags)
-        out.append(f'<ul class="nd-tags" aria-label="Tags">{tags}</ul>')
+        out.append(f'<ul class="nd-tags" aria-label="{escape(t("Tags"))}">{tags}</ul>')
     if pdf_url:
-        out.append(f'<p class="nd-pdf"><a href="{escape(pdf_url)}" download>Download PDF</a></p>')
+        out.append(
+            f'<p class="nd-pdf"><a href="{escape(pdf_url)}" download>'
+            f"{escape(t('Download PDF'))}</a></p>"
+        )
     out.append("</header>")
     return "\n".join(out)
 
 
 def issue_footer_html(
-    previous: tuple[Issue, str] | None, following: tuple[Issue, str] | None
+    previous: tuple[Issue, str] | None,
+    following: tuple[Issue, str] | None,
+    t: Strings = ENGLISH,
 ) -> str:
     """Links to the previous and next issue (each given with its URL from this page)."""
     if not previous and not following:
         return ""
-    out = ['<nav class="nd-issue-nav" aria-label="Previous and next issue">']
+    out = [f'<nav class="nd-issue-nav" aria-label="{escape(t("Previous and next issue"))}">']
     if previous:
         issue, url = previous
         out.append(
             f'<a class="nd-prev" rel="prev" href="{escape(url)}">'
-            f'<span class="nd-dir">Previous issue</span> {escape(issue.title)}</a>'
+            f'<span class="nd-dir">{escape(t("Previous issue"))}</span> {escape(issue.title)}</a>'
         )
     if following:
         issue, url = following
         out.append(
             f'<a class="nd-next" rel="next" href="{escape(url)}">'
-            f'<span class="nd-dir">Next issue</span> {escape(issue.title)}</a>'
+            f'<span class="nd-dir">{escape(t("Next issue"))}</span> {escape(issue.title)}</a>'
         )
     out.append("</nav>")
     return "\n".join(out)

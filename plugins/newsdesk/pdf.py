@@ -35,6 +35,7 @@ import jinja2
 from lxml import html as lxml_html
 from markupsafe import Markup
 
+from newsdesk.i18n import Strings
 from newsdesk.rendering import IssueRendering
 
 PACKAGE = Path(__file__).parent
@@ -140,33 +141,63 @@ def pdf_path(rendering: IssueRendering) -> str:
     return f"issues/{rendering.date.year}/{rendering.slug}/{rendering.slug}.pdf"
 
 
-def print_html(rendering: IssueRendering, *, newsletter_name: str = "") -> str:
-    """The print document of an issue: the template filled in, ready for WeasyPrint."""
+def template_loader(overrides: Path | str | None) -> jinja2.BaseLoader:
+    """newsdesk's templates, each replaced by a file of the same name in ``overrides``."""
+    folders = [str(overrides)] if overrides and Path(overrides).is_dir() else []
+    return jinja2.FileSystemLoader([*folders, str(TEMPLATE.parent)])
+
+
+def _overridden(overrides: Path | str | None, name: str) -> Path | None:
+    path = Path(overrides) / name if overrides else None
+    return path if path is not None and path.is_file() else None
+
+
+def _page_numbers_css(t: Strings) -> str:
+    """The footer's "page 3 of 7" in the issue's language."""
+    words = t("page {page} of {pages}").replace('"', "")
+    content = '"' + words.replace("{page}", '" counter(page) "').replace(
+        "{pages}", '" counter(pages) "'
+    )
+    return f'@page {{ @bottom-center {{ content: {content}"; }} }}'
+
+
+def print_html(
+    rendering: IssueRendering, *, newsletter_name: str = "", overrides: Path | str | None = None
+) -> str:
+    """The print document of an issue: the template filled in, ready for WeasyPrint.
+
+    ``overrides`` is a folder whose ``print.html``, if any, replaces newsdesk's.
+    """
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE.parent),
+        loader=template_loader(overrides),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
     date: dt.date = rendering.date
+    t = Strings(rendering.language)
     return env.get_template(TEMPLATE.name).render(
+        t=t,
+        page_css=Markup(_page_numbers_css(t)),
         language=rendering.language or "en",
         newsletter_name=newsletter_name or rendering.newsletter_name or "Newsletter",
         number=rendering.number,
         title=rendering.title,
         date_iso=date.isoformat(),
-        date_text=f"{date.day} {MONTHS[date.month - 1]} {date.year}",
+        date_text=t.date(date),
         author=rendering.author,
         summary=rendering.summary,
         tags=rendering.tags,
         url=rendering.url,
         body=Markup(
-            print_body(rendering.html, page_url=rendering.url, site_url=rendering.site_url)
+            print_body(rendering.html, page_url=rendering.url, site_url=rendering.site_url, t=t)
         ),
         terms=rendering.terms,
     )
 
 
-def print_body(html: str, *, page_url: str = "", site_url: str = "") -> str:
+def print_body(
+    html: str, *, page_url: str = "", site_url: str = "", t: Strings | None = None
+) -> str:
     """The content HTML made for paper.
 
     An image from another host is not fetched (a PDF build needs no network and gives
@@ -192,7 +223,8 @@ def print_body(html: str, *, page_url: str = "", site_url: str = "") -> str:
                 continue
             alt = " ".join((img.get("alt") or "").split())
             stand_in = lxml_html.Element("span", {"class": "nd-remote-image"})
-            stand_in.text = f"[Image{': ' + alt if alt else ''} – {src}]"
+            image = (t or Strings())("Image")
+            stand_in.text = f"[{image}{': ' + alt if alt else ''} – {src}]"
             stand_in.tail = img.tail
             img.getparent().replace(img, stand_in)
     for table in root.xpath(PORT_TABLES):
@@ -201,7 +233,7 @@ def print_body(html: str, *, page_url: str = "", site_url: str = "") -> str:
         if pages:
             ports_page = pages.most_common(1)[0][0]
             note = lxml_html.Element("p", {"class": "nd-ports-note"})
-            note.text = f"Every port in detail: {ports_page}"
+            note.text = f"{(t or Strings())('Every port in detail:')} {ports_page}"
             table.addnext(note)
     for a in list(root.iter("a")):
         classes = (a.get("class") or "").split()
@@ -253,6 +285,7 @@ def render_pdfs(
     timeout: float = 120,
     jobs: int = 0,
     newsletter_name: str = "",
+    overrides: Path | None = None,
 ) -> PdfReport:
     """Write ``site_dir / pdf_path(r)`` for every rendering; return what happened.
 
@@ -271,7 +304,7 @@ def render_pdfs(
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     report = PdfReport()
-    setup = _setup_fingerprint(paper, newsletter_name)
+    setup = _setup_fingerprint(paper, newsletter_name, overrides)
     todo: list[_Job] = []
     for r in renderings:
         key = _cache_key(r, setup, site_dir, site_url)
@@ -305,6 +338,7 @@ def render_pdfs(
                 paper=paper,
                 newsletter_name=newsletter_name,
                 target=cached,
+                overrides=str(overrides or ""),
             )
         )
 
@@ -344,7 +378,9 @@ def render_pdfs(
 # --- cache -------------------------------------------------------------------------------
 
 
-def _setup_fingerprint(paper: str, newsletter_name: str) -> str:
+def _setup_fingerprint(
+    paper: str, newsletter_name: str, overrides: Path | str | None = None
+) -> str:
     """Everything besides the issue that shapes its PDF."""
     h = hashlib.sha256()
     for part in (
@@ -355,7 +391,8 @@ def _setup_fingerprint(paper: str, newsletter_name: str) -> str:
         PDF_VARIANT,
     ):
         h.update(part.encode() + b"\0")
-    for file in (TEMPLATE, STYLESHEET, Path(__file__)):
+    own = _overridden(overrides, TEMPLATE.name)
+    for file in (own or TEMPLATE, STYLESHEET, Path(__file__), PACKAGE / "i18n.py"):
         h.update(file.read_bytes() + b"\0")
     return h.hexdigest()
 
@@ -478,6 +515,7 @@ class _Job:
     paper: str
     newsletter_name: str
     target: Path
+    overrides: str = ""
 
 
 class _Collect(logging.Handler):
@@ -528,7 +566,9 @@ def write_pdf(job: _Job, collect: _Collect | None = None) -> list[str]:
         fetcher = _site_fetcher(job.site_dir, job.site_url)
         r = job.rendering
         document = HTML(
-            string=print_html(r, newsletter_name=job.newsletter_name),
+            string=print_html(
+                r, newsletter_name=job.newsletter_name, overrides=job.overrides or None
+            ),
             base_url=r.url or job.site_url,
             url_fetcher=fetcher,
         )

@@ -24,9 +24,11 @@ from mkdocs.structure.pages import Page
 
 from newsdesk import feeds, pages, pdf, sharing
 from newsdesk._mkdocs import settings_from_config
+from newsdesk.a11y import theme_fixes
 from newsdesk.checks import fence_warning, link_line
 from newsdesk.config import NewsdeskConfig
 from newsdesk.errors import NewsdeskError
+from newsdesk.i18n import fallback_note
 from newsdesk.problems import BANNER_PLACES, BuildLog, banner_html, with_banner
 from newsdesk.publication import Publication
 from newsdesk.rendering import source_fingerprint, write_renderings
@@ -35,6 +37,7 @@ log = logging.getLogger("mkdocs.plugins.newsdesk")
 
 ASSETS = Path(__file__).parent / "assets"
 SITE_CSS = "assets/newsdesk/newsdesk.css"
+SITE_JS = "assets/newsdesk/newsdesk.js"
 _MKDOCS_LINK = re.compile(
     r"Doc file '(?P<src>[^']+)' contains (?P<kind>a link to|a link|an unrecognized relative "
     r"link|an absolute link) '(?P<url>[^']+)'(?P<rest>.*)",
@@ -140,6 +143,9 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         self.problems.clear()
         self._banner_count = 0
         settings = settings_from_config(config, self.config)
+        note = fallback_note(settings.language)
+        if note:
+            log.info(note)
         pdfs = settings.pdf.enabled and (not self.preview or settings.pdf.on_serve)
 
         md = markdown.Markdown(
@@ -165,6 +171,8 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         )
         if SITE_CSS not in config.extra_css:
             config.extra_css.append(SITE_CSS)
+        if SITE_JS not in [str(s) for s in config.extra_javascript]:
+            config.extra_javascript.append(SITE_JS)
         return config
 
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
@@ -200,6 +208,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         files.append(File.generated(config, pages.GLOSSARY_PATH, content=pub.glossary_markdown()))
         files.append(File.generated(config, pages.PORTS_PATH, content=pub.ports_markdown()))
         files.append(File.generated(config, SITE_CSS, abs_src_path=str(ASSETS / "newsdesk.css")))
+        files.append(File.generated(config, SITE_JS, abs_src_path=str(ASSETS / "newsdesk.js")))
         return files
 
     def _add_newsletter_assets(self, files: Files, config: MkDocsConfig) -> None:
@@ -269,12 +278,13 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             pub, page.file.src_uri, page.url, page.title or "", config.site_description or ""
         )
         output = sharing.add_share_meta(output, share)
-        return self._banner(output)
+        return self._banner(theme_fixes(output, search_label=pub.strings("Search")))
 
     def on_post_template(self, output_content: str, template_name: str, config: MkDocsConfig):
         # The theme's 404 page: what the preview shows for an issue that failed to load.
         if template_name.endswith(".html"):
-            return self._banner(output_content)
+            label = self._pub.strings("Search")
+            return self._banner(theme_fixes(output_content, search_label=label))
         return output_content
 
     def _banner(self, output: str) -> str:
@@ -308,6 +318,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             title=config.site_name,
             description=config.site_description or "",
             limit=pub.settings.feed_limit,
+            language=pub.settings.language,
         )
         feeds.write_feeds(fg, site_dir)
         if pub.pdfs:
@@ -352,6 +363,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             timeout=settings.pdf.timeout,
             jobs=settings.pdf.jobs,
             newsletter_name=settings.newsletter_name,
+            overrides=settings.template_overrides,
         )
         for message in report.warnings + report.errors:
             log.warning(message)

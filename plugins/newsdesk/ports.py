@@ -26,6 +26,7 @@ import yaml
 
 from newsdesk.errors import NewsdeskError, NewsdeskErrors
 from newsdesk.glossary import slugify
+from newsdesk.i18n import ENGLISH, Strings
 
 DATA_FILE = Path(__file__).parent / "data" / "ports.yml"
 DATA_SOURCE = "plugins/newsdesk/data/ports.yml"
@@ -441,26 +442,21 @@ _HEAD = ("Port", "Transport", "Security", "IANA service", "Purpose", "RFC")
 def ports_page_markdown(
     registry: Registry,
     glossary_url_for: Callable[[str], str | None],
-    title: str = "Ports",
+    title: str | None = None,
+    t: Strings = ENGLISH,
 ) -> str:
     """The site-wide ``ports/`` page as Markdown, front matter included.
 
     Needs the ``attr_list`` extension (section ids). ``glossary_url_for(protocol)`` gives
     the URL of the protocol's glossary entry relative to the ports page, or None.
     """
-    out = [
-        f"---\ntitle: {title}\n---\n",
-        f"# {title}\n",
-        "The ports a mail administrator meets, by protocol: the IANA service name, whether "
-        "TLS starts at once (*implicit TLS*), after a `STARTTLS` command, or not at all, and "
-        "the RFC that defines it. Sources: the [IANA service name and port number registry]"
-        "(https://www.iana.org/assignments/service-names-port-numbers/) and the RFCs linked.\n",
-    ]
+    title = title or t("Ports")
+    out = [f"---\ntitle: {title}\n---\n", f"# {title}\n", t("ports page intro") + "\n"]
     for protocol in registry.protocols():
         url = glossary_url_for(protocol)
         name = f"[{protocol}]({url})" if url else protocol
         out.append(f"## {name} {{#{Registry.section_anchor(protocol)}}}\n")
-        head = "".join(f"<th>{h}</th>" for h in _HEAD)
+        head = "".join(f"<th>{escape(t(h))}</th>" for h in _HEAD)
         body = "\n".join(
             f'<tr id="{registry.anchor(row)}">'
             f"{_row_cells(row, '#' + registry.anchor(row), protocol_cell=None)}</tr>"
@@ -484,6 +480,7 @@ def port_table_html(
     protocols: Sequence[str],
     ports_url: str,
     heading_id: str = "port-reference",
+    t: Strings = ENGLISH,
 ) -> str:
     """The "Port reference" section for an issue: the rows with a port of ``protocols``.
 
@@ -494,7 +491,7 @@ def port_table_html(
     rows = _selected_rows(registry, protocols)
     if not rows:
         return ""
-    head = "".join(f"<th>{h}</th>" for h in ("Protocol", *_HEAD))
+    head = "".join(f"<th>{escape(t(h))}</th>" for h in ("Protocol", *_HEAD))
     body = []
     for row in rows:
         section = f"{ports_url}#{Registry.section_anchor(row.protocol)}"
@@ -504,7 +501,7 @@ def port_table_html(
     rows_html = "\n".join(body)
     return (
         f'<section class="newsdesk-port-reference">\n'
-        f'<h2 id="{escape(heading_id)}">Port reference</h2>\n'
+        f'<h2 id="{escape(heading_id)}">{escape(t("Port reference"))}</h2>\n'
         f"<table>\n<thead><tr>{head}</tr></thead>\n"
         f"<tbody>\n{rows_html}\n</tbody>\n</table>\n</section>"
     )
@@ -545,6 +542,7 @@ def place_port_tables(
     *,
     source: str = "",
     names: Mapping[str, str] | None = None,
+    t: Strings = ENGLISH,
 ) -> str:
     """Put "Port reference" tables into an issue's content HTML.
 
@@ -580,12 +578,12 @@ def place_port_tables(
                     )
                 protocols.append(protocol)
         heading_id = "port-reference" if n == 0 else f"port-reference-{n + 1}"
-        out += [html[pos:start], port_table_html(registry, protocols, ports_url, heading_id)]
+        out += [html[pos:start], port_table_html(registry, protocols, ports_url, heading_id, t)]
         pos = end
     out.append(html[pos:])
     result = "".join(out)
     if mode == "auto" and not markers:
-        table = port_table_html(registry, mentioned_protocols, ports_url)
+        table = port_table_html(registry, mentioned_protocols, ports_url, t=t)
         footnotes = _FOOTNOTES.search(result)
         if table and footnotes:
             at = footnotes.start()
@@ -649,7 +647,9 @@ def discussed_protocols(
     ]
 
 
-def glossary_ports_markdown(registry: Registry, protocol: str, ports_url: str) -> str:
+def glossary_ports_markdown(
+    registry: Registry, protocol: str, ports_url: str, t: Strings = ENGLISH
+) -> str:
     """The line a protocol's glossary entry shows: its ports, each linking to its row.
 
     ``ports_url`` is the ``ports/`` page as seen from the glossary page. Empty when the
@@ -662,10 +662,10 @@ def glossary_ports_markdown(registry: Registry, protocol: str, ports_url: str) -
     for row in rows:
         href = f"{ports_url}#{registry.anchor(row)}"
         if row.port is None:
-            parts.append(f"[none assigned]({href})")
+            parts.append(f"[{t('none assigned')}]({href})")
         else:
             parts.append(f"[{row.port}]({href}) ({row.transport}, {row.security})")
-    label = "Port" if len(rows) == 1 else "Ports"
+    label = t("Port") if len(rows) == 1 else t("Ports")
     return f"**{label}:** " + " · ".join(parts)
 
 

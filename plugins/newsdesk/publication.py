@@ -30,6 +30,7 @@ from newsdesk.glossary import (
     load_glossary_file,
     mentions_html,
 )
+from newsdesk.i18n import Strings
 from newsdesk.issues import Issue, load_issues
 from newsdesk.linker import Linker
 from newsdesk.mail.store import ledger_numbers
@@ -115,6 +116,11 @@ class Publication:
     """The slugs of the terms each issue defines, by the issue's source."""
     _unglossed: bool = False
     """Whether a protocol of the registry has no glossary entry to find it by."""
+
+    @property
+    def strings(self) -> Strings:
+        """The words newsdesk writes, in the site's language."""
+        return Strings(self.settings.language)
 
     def load(self) -> None:
         """Read and validate the issues, the glossary file and the port registry.
@@ -224,16 +230,21 @@ class Publication:
 
     def archive_markdown(self) -> str:
         return pages.archive_markdown(
-            self.issues, today=self.today, pdf_href=lambda i: self._pdf_link(pages.ARCHIVE_PATH, i)
+            self.issues,
+            today=self.today,
+            pdf_href=lambda i: self._pdf_link(pages.ARCHIVE_PATH, i),
+            t=self.strings,
         )
 
     def glossary_markdown(self) -> str:
         """The glossary page's stand-in; its text is made once every issue is rendered."""
-        return "---\ntitle: Glossary\nsearch:\n  boost: 2\n---\n\n# Glossary\n"
+        title = self.strings("Glossary")
+        return f"---\ntitle: {title}\nsearch:\n  boost: 2\n---\n\n# {title}\n"
 
     def ports_markdown(self) -> str:
         """The ports page's stand-in; its text is made with the glossary."""
-        return "---\ntitle: Ports\n---\n\n# Ports\n"
+        title = self.strings("Ports")
+        return f"---\ntitle: {title}\n---\n\n# {title}\n"
 
     def expand_markers(self, markdown: str, source: str) -> str:
         """Fill the home-page markers (latest issue, recent issues) in a hand-written page."""
@@ -241,7 +252,7 @@ class Publication:
             from newsdesk.service.pages import expand_subscribe_form
 
             markdown = expand_subscribe_form(
-                markdown, self.settings.email.service_url, page=f"site:{source}"
+                markdown, self.settings.email.service_url, self.strings, page=f"site:{source}"
             )
         if pages.LATEST_MARKER in markdown:
             block = pages.latest_markdown(
@@ -249,6 +260,7 @@ class Publication:
                 from_src=source,
                 today=self.today,
                 pdf_href=lambda i: self._pdf_link(source, i),
+                t=self.strings,
             )
             markdown = markdown.replace(pages.LATEST_MARKER, block)
         if pages.RECENT_MARKER in markdown:
@@ -258,6 +270,7 @@ class Publication:
                 today=self.today,
                 count=self.settings.recent,
                 archive_src=pages.ARCHIVE_PATH,
+                t=self.strings,
             )
             markdown = markdown.replace(pages.RECENT_MARKER, block)
         return markdown
@@ -381,6 +394,7 @@ class Publication:
                 ports_url,
                 source=page.issue.source,
                 names=self.protocol_names(),
+                t=self.strings,
             )
         return html, result.mentions
 
@@ -397,7 +411,11 @@ class Publication:
             if page is None:
                 continue
             url = relative_url(glossary_url, self.issue_url(issue))
-            label = f"No. {issue.number}" if issue.number is not None else issue.title
+            label = (
+                self.strings("No. {number}", number=issue.number)
+                if issue.number is not None
+                else issue.title
+            )
             # Its own definition is not a mention: the entry says "Defined in" already.
             for slug in page.mentions:
                 self._mentions.setdefault(slug, []).append(Mention(issue.title, url, label))
@@ -419,7 +437,9 @@ class Publication:
             protocol = registry.protocol(term.term)
             if protocol is None:
                 return ""
-            md = glossary_ports_markdown(registry, protocol, relative_url(glossary_url, ports_url))
+            md = glossary_ports_markdown(
+                registry, protocol, relative_url(glossary_url, ports_url), self.strings
+            )
             if not md:
                 return ""
             html = self.markdown_to_html(md).strip()
@@ -442,9 +462,11 @@ class Publication:
 
         return {
             pages.GLOSSARY_PATH: glossary_page_markdown(
-                self.glossary, {}, source_link, extra=entry_extra
+                self.glossary, {}, source_link, extra=entry_extra, t=self.strings
             ),
-            pages.PORTS_PATH: ports_page_markdown(registry, glossary_url_for).split("---\n", 2)[-1],
+            pages.PORTS_PATH: ports_page_markdown(registry, glossary_url_for, t=self.strings).split(
+                "---\n", 2
+            )[-1],
         }
 
     def finish_late_page(self, source: str, html: str) -> str:
@@ -461,7 +483,7 @@ class Publication:
         if source != pages.GLOSSARY_PATH:
             return linked
         return _MENTIONS_MARK.sub(
-            lambda m: mentions_html(self._mentions.get(m.group(1), [])), linked
+            lambda m: mentions_html(self._mentions.get(m.group(1), []), t=self.strings), linked
         )
 
     def _issue_page(self, page: PageContent) -> str:
@@ -473,11 +495,13 @@ class Publication:
             newsletter_name=self.settings.newsletter_name,
             status=issue.status(self.today),
             pdf_url=relative_url(page.url, pdf) if pdf else None,
+            t=self.strings,
         )
         previous, following = self.neighbours(issue)
         footer = pages.issue_footer_html(
             (previous, relative_url(page.url, self.issue_url(previous))) if previous else None,
             (following, relative_url(page.url, self.issue_url(following))) if following else None,
+            t=self.strings,
         )
         return f"{header}\n{page.html}\n{footer}"
 
@@ -536,6 +560,7 @@ class Publication:
                     terms=self.term_notes(page),
                     newsletter_name=self.settings.newsletter_name,
                     site_url=self.settings.site_url,
+                    language=self.settings.language,
                     draft="" if status == "published" else status,
                 )
             )

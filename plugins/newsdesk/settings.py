@@ -131,6 +131,8 @@ class Settings:
     feed_limit: int = 20
     recent: int = 5
     use_directory_urls: bool = True
+    language: str = "en"
+    """The theme's language (``theme.language``): the words newsdesk writes follow it."""
     glossary: GlossarySettings = GlossarySettings(Path("newsletters/glossary.yml"))
     ports: PortsSettings = PortsSettings()
     pdf: PdfSettings = PdfSettings()
@@ -140,6 +142,12 @@ class Settings:
     def state_dir(self) -> Path:
         """``.newsdesk/`` beside ``mkdocs.yml``: caches, renderings, database, secret."""
         return self.root / ".newsdesk"
+
+    @property
+    def template_overrides(self) -> Path:
+        """``overrides/newsdesk/`` beside ``mkdocs.yml``: a project's own ``email.html`` or
+        ``print.html`` there is used instead of newsdesk's."""
+        return self.root / "overrides" / "newsdesk"
 
     def relative(self, path: Path) -> str:
         """``path`` as the author knows it: relative to the project root where possible."""
@@ -158,8 +166,8 @@ def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, An
     """Build :class:`Settings` from the validated plugin options and MkDocs' site options.
 
     ``plugin`` holds every option (validation filled in the defaults, which are those of
-    the dataclasses here); ``site`` holds ``site_url``, ``site_name``, ``site_dir`` and
-    ``use_directory_urls``.
+    the dataclasses here); ``site`` holds ``site_url``, ``site_name``, ``site_dir``,
+    ``use_directory_urls`` and ``language`` (the theme's).
     """
     email = dict(plugin.get("email") or {})
     if "from" in email:
@@ -183,6 +191,7 @@ def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, An
         feed_limit=plugin["feed_limit"],
         recent=plugin["recent"],
         use_directory_urls=site.get("use_directory_urls", Settings.use_directory_urls),
+        language=site.get("language") or Settings.language,
         glossary=GlossarySettings(
             file=_path(root, glossary["file"]),
             link=glossary["link"],

@@ -43,7 +43,7 @@ from newsdesk.mail.dkim import (
     record_name,
 )
 from newsdesk.mail.headers import parse_mailbox
-from newsdesk.mail.render import PreparedMessage, Recipient, prepare_message
+from newsdesk.mail.render import PreparedMessage, Recipient, issue_message
 from newsdesk.mail.tokens import make_token
 from newsdesk.rendering import IssueRendering
 from newsdesk.settings import Settings
@@ -388,12 +388,7 @@ def _tags(record: str) -> dict[str, str]:
 
 def sample_message(settings: Settings, rendering: IssueRendering) -> tuple[PreparedMessage, bytes]:
     """The prepared message of ``rendering`` and one subscriber's copy (a throwaway token)."""
-    prepared = prepare_message(
-        rendering,
-        settings.email,
-        newsletter_name=settings.newsletter_name,
-        site_url=settings.site_url,
-    )
+    prepared = issue_message(settings, rendering)
     token = make_token(os.urandom(32), "unsubscribe", 0)
     return prepared, prepared.personalise(SAMPLE_RECIPIENT, token)
 

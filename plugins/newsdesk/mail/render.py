@@ -25,6 +25,7 @@ import secrets
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import css_inline
@@ -33,6 +34,7 @@ import jinja2
 import lxml.html
 import nh3
 
+from newsdesk.i18n import Strings
 from newsdesk.mail.dkim import PreparedSigner, issue_signer
 from newsdesk.mail.headers import (
     address_header,
@@ -43,7 +45,7 @@ from newsdesk.mail.headers import (
     text_header,
 )
 from newsdesk.rendering import IssueRendering
-from newsdesk.settings import EmailSettings
+from newsdesk.settings import EmailSettings, Settings
 
 GMAIL_CLIP = 100 * 1024
 _CSS = Path(__file__).resolve().parent.parent / "assets" / "email.css"
@@ -474,6 +476,19 @@ def _encode_pieces(kind: str, pieces: list[str | tuple[str, str]]) -> list[bytes
     return out
 
 
+def issue_message(settings: Settings, rendering: IssueRendering, **options: Any) -> PreparedMessage:
+    """:func:`prepare_message` for a project: its email settings, name, site address and
+    template overrides; ``options`` are the others (``test``, ``welcome``)."""
+    return prepare_message(
+        rendering,
+        settings.email,
+        newsletter_name=settings.newsletter_name,
+        site_url=settings.site_url,
+        overrides=settings.template_overrides,
+        **options,
+    )
+
+
 def prepare_message(
     rendering: IssueRendering,
     settings: EmailSettings,
@@ -484,8 +499,12 @@ def prepare_message(
     now: dt.datetime | None = None,
     test: bool = False,
     welcome: str = "",
+    overrides: Path | None = None,
 ) -> PreparedMessage:
     """Build an issue's message once; personalise it per subscriber afterwards.
+
+    The words are in the issue's language; ``overrides`` is a folder whose ``email.html``,
+    if any, replaces newsdesk's template.
 
     ``test`` (and a draft or scheduled rendering) puts :func:`issue_mark` in the subject
     and at the top of both parts. ``welcome`` is a line above the issue in both parts
@@ -505,12 +524,17 @@ def prepare_message(
         )
 
     content = _clean_content(rendering.html, rendering.url)
+    folders = [str(overrides)] if overrides and Path(overrides).is_dir() else []
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, keep_trailing_newline=True
+        loader=jinja2.FileSystemLoader([*folders, str(_TEMPLATES)]),
+        autoescape=True,
+        keep_trailing_newline=True,
     )
+    t = Strings(rendering.language)
     template = env.get_template("email.html")
     archive_url = urljoin(site, "issues/")
     page = template.render(
+        t=t,
         issue=rendering,
         subject=subject,
         css=jinja2.utils.markupsafe.Markup(_CSS.read_text(encoding="utf-8")),
@@ -519,9 +543,12 @@ def prepare_message(
         pdf_url=rendering.pdf_url,
         site_url=site,
         site_host=urlsplit(site).netloc or site,
+        site_link=jinja2.utils.markupsafe.Markup('<a href="{}">{}</a>').format(
+            site, urlsplit(site).netloc or site
+        ),
         archive_url=archive_url,
         newsletter_name=name,
-        date_text=f"{rendering.date:%-d %B %Y}",
+        date_text=t.date(rendering.date),
         postal_address=settings.postal_address,
         slot_email=markers["email"],
         slot_unsubscribe=markers["unsubscribe"],
@@ -537,7 +564,7 @@ def prepare_message(
             "over 100 KB behind a 'View entire message' link"
         )
 
-    plain = _plain_text(rendering, content, name, subject, settings, markers, site)
+    plain = _plain_text(rendering, content, name, subject, settings, markers, site, t)
     if welcome:
         plain = f"{one_line(welcome)}\n\n{plain}"
     if mark:
@@ -609,30 +636,38 @@ def _plain_text(
     settings: EmailSettings,
     markers: dict[str, str],
     site: str,
+    t: Strings | None = None,
 ) -> str:
+    t = t or Strings(rendering.language)
     lines = [name, "=" * len(name), ""]
     meta = []
     if rendering.number is not None:
-        meta.append(f"Issue {rendering.number}")
-    meta.append(f"{rendering.date:%-d %B %Y}")
+        meta.append(t("Issue {number}", number=rendering.number))
+    meta.append(t.date(rendering.date))
     if rendering.author:
         meta.append(rendering.author)
     lines += [" · ".join(meta), "", one_line(rendering.title), "-" * len(one_line(rendering.title))]
     if rendering.summary:
         lines += ["", one_line(rendering.summary)]
-    lines += ["", f"View in browser: {rendering.url}"]
+    lines += ["", f"{t('View in browser:')} {rendering.url}"]
     if rendering.pdf_url:
-        lines.append(f"Download PDF: {rendering.pdf_url}")
+        lines.append(f"{t('Download PDF:')} {rendering.pdf_url}")
     lines += ["", _plain_content(content) if content else ""]
     if rendering.terms:
-        lines += ["Glossary", "--------", ""]
+        glossary = t("Glossary")
+        lines += [glossary, "-" * len(glossary), ""]
         for term in rendering.terms:
             head = f"{term.term} ({term.expansion})" if term.expansion else term.term
             lines += [f"{head}: {one_line(term.definition)}", f"  {term.url}", ""]
     lines += [
         "-- ",
-        f"You receive {name} because {markers['email']} subscribed at {site}",
-        f"Unsubscribe: {markers['unsubscribe']}",
+        t(
+            "You receive {newsletter} because {email} subscribed at {site}.",
+            newsletter=name,
+            email=markers["email"],
+            site=site,
+        ).rstrip("."),
+        f"{t('Unsubscribe:')} {markers['unsubscribe']}",
     ]
     if settings.postal_address:
         lines.append(one_line(settings.postal_address))

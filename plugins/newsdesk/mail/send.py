@@ -30,7 +30,7 @@ from newsdesk.mail.render import (
     PreparedMessage,
     Recipient,
     identity_warnings,
-    prepare_message,
+    issue_message,
 )
 from newsdesk.mail.store import Delivery, Store
 from newsdesk.mail.tokens import make_token
@@ -340,9 +340,7 @@ def _rehearse(
         if not active:
             report.notes.append(f"{r.slug}: not sent: there are no active subscribers")
             continue
-        prepared = prepare_message(
-            r, settings.email, newsletter_name=settings.newsletter_name, site_url=settings.site_url
-        )
+        prepared = issue_message(settings, r)
         report.warnings += prepared.warnings
         issue = rehearse_issue(
             store, prepared, settings.email.outbox, secret=secret, progress=progress
@@ -456,12 +454,7 @@ def send_issues(
         if not recipients:
             report.notes.append(f"{r.slug}: not sent: there are no active subscribers")
             continue
-        prepared = prepare_message(
-            r,
-            settings.email,
-            newsletter_name=settings.newsletter_name,
-            site_url=settings.site_url,
-        )
+        prepared = issue_message(settings, r)
         report.warnings += prepared.warnings
         issue_report = deliver_issue(
             store,

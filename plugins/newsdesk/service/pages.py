@@ -16,6 +16,7 @@ import jinja2
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
+from newsdesk.i18n import ENGLISH, Strings
 from newsdesk.pages import SUBSCRIBE_MARKER  # where a page wants the sign-up form
 
 EMAIL_FIELD = "email"
@@ -61,27 +62,29 @@ background:#3f51b5;border:0;border-radius:4px;cursor:pointer}
 .nd-hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
 .nd-error{color:#b00020}
 footer{margin-top:2rem;font-size:.875rem;color:#555}
+a{color:#3949ab}
 @media (prefers-color-scheme:dark){body{background:#121212;color:#eee}main{background:#1e1e1e}
 input[type=email],input[type=text]{background:#2a2a2a;color:#eee}footer{color:#aaa}
-.nd-error{color:#ff8a80}}
+.nd-error{color:#ff8a80}a{color:#9fa8ff}}
 """
 STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 
 _FORM = """\
 <form class="nd-subscribe" method="post" action="{{ action }}" accept-charset="utf-8">
-<label for="nd-email">Email address</label>
+<label for="nd-email">{{ t("Email address") }}</label>
 <input id="nd-email" name="{{ f.email }}" type="email" required maxlength="{{ f.max_email }}" \
 autocomplete="email" value="{{ email }}">
-<label for="nd-name">Name <small>(optional)</small></label>
+<label for="nd-name">{{ t("Name") }} <small>{{ t("(optional)") }}</small></label>
 <input id="nd-name" name="{{ f.name }}" type="text" maxlength="{{ f.max_name }}" \
 autocomplete="name" value="{{ name }}">
-<div class="nd-hp" aria-hidden="true"><label for="nd-website">Leave this field empty</label>
+<div class="nd-hp" aria-hidden="true">\
+<label for="nd-website">{{ t("Leave this field empty") }}</label>
 <input id="nd-website" name="{{ f.honeypot }}" type="text" tabindex="-1" autocomplete="off" \
 value=""></div>
 <input type="hidden" name="{{ f.page }}" value="{{ page }}">
 <input type="hidden" name="{{ f.consent }}" value="{{ f.consent_version }}">
 <p class="nd-consent"><small>{{ f.consent_text }}</small></p>
-<button type="submit">Subscribe</button>
+<button type="submit">{{ t("Subscribe") }}</button>
 </form>"""
 
 _TEMPLATES = {
@@ -220,6 +223,7 @@ class Pages:
             email=email,
             action=action,
             f=_FIELDS,
+            t=ENGLISH,
         )
 
     def unsubscribe(self, email: str, action: str) -> HTMLResponse:
@@ -250,7 +254,7 @@ SITE_FORM_STYLE = (
 """The form's look on the site: Material's colours where they exist, so dark mode works."""
 
 
-def subscribe_form_html(service_url: str, page: str = "") -> str:
+def subscribe_form_html(service_url: str, t: Strings = ENGLISH, page: str = "") -> str:
     """The sign-up form for a page of the static site, posting to ``{service_url}/subscribe``.
 
     ``page`` names the page that carries it (sent back in a hidden field and recorded with
@@ -262,7 +266,9 @@ def subscribe_form_html(service_url: str, page: str = "") -> str:
     stylesheet is dropped.
     """
     action = service_url.rstrip("/") + "/subscribe"
-    form = _ENV.from_string(_FORM).render(action=action, email="", name="", page=page, f=_FIELDS)
+    form = _ENV.from_string(_FORM).render(
+        action=action, email="", name="", page=page, f=_FIELDS, t=t
+    )
     hidden = (
         'class="nd-hp" style="position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden"'
     )
@@ -272,7 +278,9 @@ def subscribe_form_html(service_url: str, page: str = "") -> str:
     return f"<style>{SITE_FORM_STYLE}</style>\n{form}"
 
 
-def expand_subscribe_form(markdown: str, service_url: str | None, page: str = "") -> str:
+def expand_subscribe_form(
+    markdown: str, service_url: str | None, t: Strings = ENGLISH, page: str = ""
+) -> str:
     """Replace :data:`SUBSCRIBE_MARKER` in a page's Markdown with the sign-up form
     (``page``: the page's name, recorded with the consent).
 
@@ -281,10 +289,11 @@ def expand_subscribe_form(markdown: str, service_url: str | None, page: str = ""
     if SUBSCRIBE_MARKER not in markdown:
         return markdown
     if not service_url:
-        block = (
-            '<p class="nd-subscribe-unavailable">Signing up on the web is not available: '
-            "<code>email.service_url</code> is not configured.</p>"
+        note = t.html(
+            "Signing up on the web is not available: {option} is not configured.",
+            option=Markup("<code>email.service_url</code>"),
         )
+        block = f'<p class="nd-subscribe-unavailable">{note}</p>'
     else:
-        block = subscribe_form_html(service_url, page)
+        block = subscribe_form_html(service_url, t, page)
     return markdown.replace(SUBSCRIBE_MARKER, f"\n{block}\n")

@@ -45,9 +45,9 @@ from newsdesk.mail.headers import (
 from newsdesk.mail.lock import SendLocked, send_lock
 from newsdesk.mail.render import (
     Recipient,
+    issue_message,
     message_domain,
     plain_message,
-    prepare_message,
     unsubscribe_links,
 )
 from newsdesk.mail.store import Store, Subscriber
@@ -160,13 +160,7 @@ def _deliver(
         return "nothing"
     issue = _newest_mailed(store, issues, outbox=False)
     if issue is not None:
-        prepared = prepare_message(
-            issue,
-            settings.email,
-            newsletter_name=settings.newsletter_name,
-            site_url=settings.site_url,
-            welcome=welcome_line(settings),
-        )
+        prepared = issue_message(settings, issue, welcome=welcome_line(settings))
         try:
             data = prepared.personalise(_recipient(sub), _token(secret, sub))
         except HeaderError as exc:
@@ -207,13 +201,7 @@ def _rehearse(
     if issue is not None and sub.id not in {s.id for s in store.outbox_recipients(issue.slug)}:
         issue = None  # they have a copy already
     if issue is not None:
-        prepared = prepare_message(
-            issue,
-            settings.email,
-            newsletter_name=settings.newsletter_name,
-            site_url=settings.site_url,
-            welcome=welcome_line(settings),
-        )
+        prepared = issue_message(settings, issue, welcome=welcome_line(settings))
         data = prepared.personalise(_recipient(sub), _token(secret, sub))
         box.send(prepared.envelope_from, sub.email, data)
         store.record_outbox_copy(issue.slug, sub.id)
