@@ -566,6 +566,23 @@ def test_an_invalid_address_shows_the_form_again(svc: Running) -> None:
     assert page.find("form")["action"] == "subscribe"
 
 
+ENCODED_WORD_NAME = (
+    "=?utf-8?q?x=0D=0ASubject:_Your_account_is_locked=0D=0AContent-Type:_text/html"
+    "=0D=0A=0D=0A<a_href=3Dhttps://evil.example/>verify_now</a>?="
+)
+
+
+def test_a_name_with_an_encoded_word_is_refused_and_nothing_is_mailed(svc: Running) -> None:
+    """The security review's attack: a sign-up name that decodes to CR LF and headers. It is
+    refused with a message saying why; nothing is stored and no email goes out."""
+    response = svc.subscribe("victim@example.org", ENCODED_WORD_NAME)
+    assert response.status_code == 400
+    assert "encoded word" in page_text(response)
+    time.sleep(0.5)
+    assert svc.status("victim@example.org") is None
+    assert svc.inbox.to("victim@example.org") == []
+
+
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]")
 
 

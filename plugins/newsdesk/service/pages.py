@@ -223,7 +223,6 @@ class Pages:
             email=email,
             action=action,
             f=_FIELDS,
-            t=ENGLISH,
         )
 
     def unsubscribe(self, email: str, action: str) -> HTMLResponse:
@@ -235,6 +234,8 @@ class Pages:
     def _render(
         self, template: str, status: int, headers: dict[str, str] | None, **context: object
     ) -> HTMLResponse:
+        # The service's own pages are in English (the site's form follows theme.language).
+        context.setdefault("t", ENGLISH)
         html = _ENV.get_template(template).render(
             newsletter=self.newsletter, site_url=self.site_url, style=Markup(STYLE), **context
         )
