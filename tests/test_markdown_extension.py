@@ -96,11 +96,13 @@ def test_german_words_and_another_issues_terms(tmp_path) -> None:
     folder.mkdir()
     shutil.copy(REPO / "newsletters" / SEED, folder / SEED)
     html = markdown.markdown(
-        "We fetch mail over IMAP.\n",
+        # Two mentions: a protocol the text is about gets a port table (one passing mention
+        # does not).
+        "We fetch mail over IMAP. IMAP keeps it on the server.\n",
         extensions=[
             NewsdeskExtension(newsletters_dir=str(folder), root=str(tmp_path), language="de")
         ],
     )
     soup = BeautifulSoup(html, "html.parser")
-    assert [a.get_text() for a in soup.select("a.nd-term")] == ["IMAP"]
+    assert [a.get_text() for a in soup.select("a.nd-term")] == ["IMAP"]  # link: first
     assert soup.select_one("section.newsdesk-port-reference h2").get_text() == "Port-Übersicht"
