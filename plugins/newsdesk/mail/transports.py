@@ -4,8 +4,10 @@ or the Maildir outbox, and how a refusal is classified (transient, permanent, fa
 from __future__ import annotations
 
 import contextlib
+import functools
 import mailbox
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -104,9 +106,11 @@ class SmtpTransport:
         conn: smtplib.SMTP | None = None
         try:
             if s.security == "tls":
-                conn = smtplib.SMTP_SSL(host, port, timeout=s.timeout, context=self.context)
+                conn = smtplib.SMTP_SSL(
+                    host, port, timeout=s.timeout, context=self.context, local_hostname=_helo()
+                )
             else:
-                conn = smtplib.SMTP(host, port, timeout=s.timeout)
+                conn = smtplib.SMTP(host, port, timeout=s.timeout, local_hostname=_helo())
             conn.ehlo()
             if s.security == "starttls":
                 if not conn.has_extn("starttls"):
@@ -186,6 +190,13 @@ class SmtpTransport:
                 conn.quit()
             except (OSError, smtplib.SMTPException):
                 _quietly_close(conn)
+
+
+@functools.cache
+def _helo() -> str:
+    """The name this machine gives in EHLO. smtplib looks it up (``socket.getfqdn``, a DNS
+    query on many hosts) for every connection; once per process is enough."""
+    return socket.getfqdn()
 
 
 def _quietly_close(conn: smtplib.SMTP | None) -> None:
