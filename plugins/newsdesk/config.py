@@ -129,6 +129,7 @@ class NewsdeskConfig(Config):
     newsletter_name = c.Type(str, default="Newsletter")
     feed_limit = c.Type(int, default=20)
     recent = c.Type(int, default=5)
+    cache = Flag(default=True)
     glossary = c.SubConfig(GlossaryConfig)
     ports = c.SubConfig(PortsConfig)
     pdf = c.SubConfig(PdfConfig)

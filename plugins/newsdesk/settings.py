@@ -95,6 +95,9 @@ class Settings:
     feed_limit: int = 20
     recent: int = 5
     use_directory_urls: bool = True
+    cache: bool = True
+    """Remember each page's conversion in ``.newsdesk/page-cache`` (see
+    :mod:`newsdesk.pagecache`)."""
     glossary: GlossarySettings = GlossarySettings(Path("newsletters/glossary.yml"))
     ports: PortsSettings = PortsSettings()
     pdf: PdfSettings = PdfSettings()
@@ -144,6 +147,7 @@ def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, An
         feed_limit=plugin.get("feed_limit", 20),
         recent=plugin.get("recent", 5),
         use_directory_urls=site.get("use_directory_urls", True),
+        cache=plugin.get("cache", True),
         glossary=GlossarySettings(
             file=_path(root, glossary.get("file", "newsletters/glossary.yml")),
             link=glossary.get("link", "first"),
