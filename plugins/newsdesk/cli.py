@@ -27,7 +27,7 @@ EX_OK, EX_ERROR, EX_TEMPFAIL = 0, 1, 75
 
 #: Optional modules adding commands: each defines ``register(subparsers)`` and gives its
 #: parsers a ``handler(args) -> int`` default (see :func:`load_settings_for`).
-EXTENSIONS = ("newsdesk.mail.inbox",)
+EXTENSIONS = ("newsdesk.mail.inbox", "newsdesk.cachecmd")
 
 
 def load_settings_for(args: argparse.Namespace) -> Settings:
