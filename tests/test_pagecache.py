@@ -20,6 +20,9 @@ from newsdesk.cli import main as newsdesk_main
 MKDOCS = Path(sys.executable).with_name("mkdocs")
 _PROBLEM = re.compile(r"^(WARNING|ERROR)\s+-\s+(.*)$", re.M)
 _SUMMARY = re.compile(r"newsdesk: pages: (\d+) converted, (\d+) from the cache")
+_LINKS = re.compile(r"links and port tables: (\d+) made, (\d+) from the cache")
+LINKS: list[tuple[int, int]] = []
+"""(made, from the cache) of the glossary links and port tables, one per build."""
 
 
 def _build(root: Path, site: Path) -> tuple[list[str], tuple[int, int] | None]:
@@ -34,6 +37,9 @@ def _build(root: Path, site: Path) -> tuple[list[str], tuple[int, int] | None]:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     found = _SUMMARY.search(out)
+    links = _LINKS.search(out)
+    if links:
+        LINKS.append((int(links.group(1)), int(links.group(2))))
     counts = (int(found.group(1)), int(found.group(2))) if found else None
     return sorted(m.group(2).strip() for m in _PROBLEM.finditer(out)), counts
 
@@ -104,6 +110,7 @@ def test_warm_builds_are_byte_identical_after_every_kind_of_change(
 
     warnings, counts = pair.check()  # nothing changed
     assert counts == (0, pages)
+    assert LINKS[-2][0] == 0, "links and port tables all from the cache (the warm build)"
 
     news = project / "newsletters"
     issues = sorted(news.glob("2*.md"))
@@ -124,6 +131,7 @@ def test_warm_builds_are_byte_identical_after_every_kind_of_change(
         encoding="utf-8",
     )
     pair.check()
+    assert LINKS[-2][1] == 0, "a new glossary term: every page linked again"
 
     # An issue renamed (file and slug): the pages linking to it by file name are
     # converted again (and so is the archive that lists it).
@@ -190,10 +198,10 @@ def test_newsdesk_cache_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert entries > 0
     assert newsdesk_main(["cache", "clear", "-f", str(root / "mkdocs.yml")]) == 0
     assert not folder.exists()
-    assert f"{entries} pages" in capsys.readouterr().out
+    assert f"({entries} entries)" in capsys.readouterr().out
     assert (root / ".newsdesk" / "renderings").is_dir(), "only the page cache goes"
     _, counts = _build(root, tmp_path / "site")
-    assert counts == (entries, 0)
+    assert counts is not None and counts[0] > 0 and counts[1] == 0
 
 
 def test_stable_repr_names_functions_and_refuses_addresses() -> None:

@@ -34,5 +34,5 @@ def _clear(args: argparse.Namespace) -> int:
     settings = load_settings_for(args)
     count = pagecache.clear(settings.state_dir)
     where = settings.relative(pagecache.cache_dir(settings.state_dir))
-    print(f"newsdesk: cleared the page cache {where}/ ({count} pages)")
+    print(f"newsdesk: cleared the page cache {where}/ ({count} entries)")
     return 0

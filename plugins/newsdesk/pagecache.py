@@ -168,6 +168,10 @@ class PageCache:
         self.salt = salt
         self.hits = 0
         self.misses = 0
+        self.linked = 0
+        """Pages whose glossary links and port tables were made (not recalled) this build."""
+        self.relinked = 0
+        """Pages whose glossary links and port tables came from the cache."""
         self._used: set[str] = set()
 
     def key(self, **parts: str) -> str:
@@ -181,16 +185,36 @@ class PageCache:
     def _path(self, key: str) -> Path:
         return self.folder / f"{key}.json"
 
+    def recall(self, key: str) -> dict[str, Any] | None:
+        """What :meth:`remember` stored under ``key``, or ``None``."""
+        self._used.add(key)
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def remember(self, key: str, data: dict[str, Any]) -> None:
+        """Store ``data`` (JSON-safe) under ``key``; a folder that cannot be written is not
+        an error."""
+        self._used.add(key)
+        path = self._path(key)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{key}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(path)
+        except OSError:
+            pass
+
     def get(self, key: str, lookup: Any) -> PageEntry | None:
         """The entry for ``key`` if every file it looked up is still the same.
 
         ``lookup(uri)`` returns ``[url, inclusion]`` of a file of this build, or ``None``.
         """
-        self._used.add(key)
         try:
-            data = json.loads(self._path(key).read_text(encoding="utf-8"))
-            entry = PageEntry(**data)
-        except (OSError, ValueError, TypeError):
+            entry = PageEntry(**(self.recall(key) or {}))
+        except TypeError:
             self.misses += 1
             return None
         for uri, seen in entry.lookups.items():
@@ -201,16 +225,8 @@ class PageCache:
         return entry
 
     def put(self, key: str, entry: PageEntry) -> None:
-        """Store ``entry``; a folder that cannot be written is not an error."""
-        self._used.add(key)
-        path = self._path(key)
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{key}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(asdict(entry), ensure_ascii=False), encoding="utf-8")
-            tmp.replace(path)
-        except OSError:
-            pass
+        """Store ``entry``."""
+        self.remember(key, asdict(entry))
 
     def prune(self) -> None:
         """Delete the entries this build did not use."""
@@ -223,7 +239,10 @@ class PageCache:
                 path.unlink(missing_ok=True)
 
     def summary(self) -> str:
-        return f"newsdesk: pages: {self.misses} converted, {self.hits} from the cache"
+        return (
+            f"newsdesk: pages: {self.misses} converted, {self.hits} from the cache; "
+            f"links and port tables: {self.linked} made, {self.relinked} from the cache"
+        )
 
 
 class LogCapture(logging.Handler):

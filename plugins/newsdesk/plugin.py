@@ -229,6 +229,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
                 self._uncacheable = True
                 return None
             self.page_cache = PageCache(cache_dir(settings.state_dir), salt)
+            self._pub.memo = self.page_cache
         return self.page_cache
 
     def on_page_markdown(
