@@ -211,6 +211,9 @@ def test_stable_repr_names_functions_and_refuses_addresses() -> None:
     assert pagecache.stable_repr(os.path.join) == "<posixpath.join>"
     with pytest.raises(pagecache.Unstable):
         pagecache.stable_repr(object())
+    with pytest.raises(pagecache.Unstable, match="reads other files"):
+        pagecache.environment_salt({"markdown_extensions": ["toc", "pymdownx.snippets"]})
+    assert pagecache.environment_salt({"markdown_extensions": ["toc"]})
 
 
 def test_a_damaged_entry_is_converted_again(tmp_path: Path) -> None:

@@ -50,8 +50,15 @@ FOLDER = "page-cache"
 LIBRARIES = ("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "pygments")
 
 
+#: Markdown extensions that read other files while converting a page (snippets, images
+#: inlined as base64, includes): what they read is not known in advance, so with any of
+#: them the cache is off.
+READS_FILES = ("pymdownx.snippets", "pymdownx.b64", "markdown_include", "mdx_include")
+
+
 class Unstable(ValueError):
-    """A setting has no stable text (an object printed with its memory address)."""
+    """A setting has no stable text (an object printed with its memory address), or an
+    extension reads files the key cannot know of."""
 
 
 def cache_dir(state_dir: Path) -> Path:
@@ -92,7 +99,7 @@ def stable_repr(value: Any) -> str:
         code = getattr(value, "__code__", None)
         if "<locals>" in name or "<lambda>" in name:
             if code is None:
-                raise Unstable(name)
+                raise Unstable(f"a setting has no stable form: {name}")
             # A closure or lambda: its code and constants, not just its name.
             return f"<{name} {hashlib.sha256(code.co_code).hexdigest()} {code.co_consts!r}>"
         return f"<{name}>"
@@ -104,7 +111,7 @@ def stable_repr(value: Any) -> str:
         return f"<{cls.__module__}.{cls.__qualname__} {stable_repr(get_configs())}>"
     text = repr(value)
     if " at 0x" in text or " object at " in text:
-        raise Unstable(text)
+        raise Unstable(f"a setting has no stable form: {text}")
     return f"{type(value).__module__}.{type(value).__qualname__}:{text}"
 
 
@@ -136,6 +143,10 @@ def environment_salt(settings: Mapping[str, Any]) -> str:
     their configuration, link validation, URL style, theme); versions and newsdesk's code
     digest are added here. Raises :class:`Unstable` when a setting has no stable text.
     """
+    for extension in settings.get("markdown_extensions") or ():
+        name = extension if isinstance(extension, str) else type(extension).__module__
+        if any(name == n or name.startswith(n + ".") for n in READS_FILES):
+            raise Unstable(f"the Markdown extension {name} reads other files")
     text = stable_repr(
         {"schema": SCHEMA, "versions": versions(), "code": code_digest(), **settings}
     )

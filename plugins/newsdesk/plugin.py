@@ -225,7 +225,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             try:
                 salt = environment_salt(page_cache_settings(config))
             except Unstable as exc:
-                log.info(f"newsdesk: pages are not cached: a setting has no stable form ({exc})")
+                log.info(f"newsdesk: pages are not cached: {exc}")
                 self._uncacheable = True
                 return None
             self.page_cache = PageCache(cache_dir(settings.state_dir), salt)
