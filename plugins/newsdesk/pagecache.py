@@ -39,7 +39,6 @@ import sys
 import threading
 import types
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -185,7 +184,6 @@ class PageCache:
         self.relinked = 0
         """Pages whose glossary links and port tables came from the cache."""
         self._used: set[str] = set()
-        self._writer: ThreadPoolExecutor | None = None
 
     def key(self, **parts: str) -> str:
         digest = hashlib.sha256(self.salt.encode())
@@ -209,32 +207,16 @@ class PageCache:
 
     def remember(self, key: str, data: dict[str, Any]) -> None:
         """Store ``data`` (JSON-safe) under ``key``; a folder that cannot be written is not
-        an error. The file is written by a thread of its own while the build goes on
-        (thousands of files in a cold build): :meth:`flush` waits for it."""
+        an error."""
         self._used.add(key)
-        text = json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass")
-        if self._writer is None:
-            try:
-                self.folder.mkdir(parents=True, exist_ok=True)
-            except OSError:
-                return
-            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-cache")
-        self._writer.submit(self._write, key, text)
-
-    def _write(self, key: str, data: bytes) -> None:
         path = self._path(key)
         try:
+            self.folder.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f"{key}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
+            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
             tmp.replace(path)
         except OSError:
             pass
-
-    def flush(self) -> None:
-        """Wait until every entry is written."""
-        if self._writer is not None:
-            self._writer.shutdown(wait=True)
-            self._writer = None
 
     def get(self, key: str, lookup: Any) -> PageEntry | None:
         """The entry for ``key`` if every file it looked up is still the same.
@@ -258,8 +240,7 @@ class PageCache:
         self.remember(key, asdict(entry))
 
     def prune(self) -> None:
-        """Delete the entries this build did not use (once every entry is written)."""
-        self.flush()
+        """Delete the entries this build did not use."""
         try:
             names = list(self.folder.iterdir())
         except OSError:
