@@ -44,6 +44,8 @@ class Section:
     notes: list[str] = field(default_factory=list)
     figures: dict[str, float] = field(default_factory=dict)
     """Named figures for the scale-on-paper estimates."""
+    tables: list[list[list[str]]] = field(default_factory=list)
+    """More tables after the first, each a list of rows whose first row is the header."""
     seconds: float = 0.0
     quick: bool = False
     commit: str = ""
@@ -70,6 +72,11 @@ class Section:
             out.append("| " + " | ".join(self.columns) + " |")
             out.append("|" + "|".join(" --- " for _ in self.columns) + "|")
             out += ["| " + " | ".join(row) + " |" for row in self.rows]
+            out.append("")
+        for header, *rows in self.tables:
+            out.append("| " + " | ".join(header) + " |")
+            out.append("|" + "|".join(" --- " for _ in header) + "|")
+            out += ["| " + " | ".join(row) + " |" for row in rows]
             out.append("")
         if self.targets:
             out += ["| Target | Measured | Wanted | Met |", "| --- | --- | --- | --- |"]

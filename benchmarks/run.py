@@ -176,9 +176,9 @@ come from `benchmarks/generate.py` (`python -m benchmarks.generate DIR --issues 
 
 Method: every comparison is a ratio of two sides measured in the same run, alternating
 which goes first; the middle sizes are medians of at least 5 runs after a warm-up run of
-each side, the largest sizes run once. The machine is shared and noisy: read the ratios,
-not the absolute times; a single run at the largest size moves by ±15 % (section 6 gives a
-3-run check of the build ratio at 1,000 issues: 1.39)."""
+each side, the largest sizes run once (the build's page-cache cases at 1,000 issues: 5
+rounds). The machine is shared and noisy: read the ratios, not the absolute times; a
+single run at the largest size moves by ±15 %."""
 
 
 def main(argv: list[str] | None = None) -> int:

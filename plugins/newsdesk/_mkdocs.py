@@ -121,3 +121,124 @@ def build_preview(config_file: Path, state_dir: Path) -> Path:
         plugin.unpublished_to = state_dir
         _run_build(config, config_file, "the preview build")
     return state_dir
+
+
+# The page cache ---------------------------------------------------------------------------
+
+
+def page_cache_settings(config: Any) -> dict[str, Any]:
+    """What MkDocs' conversion of any page depends on, besides the page (see
+    :func:`newsdesk.pagecache.environment_salt`)."""
+    validation = config.validation
+    theme = config.theme
+    return {
+        "markdown_extensions": list(config.markdown_extensions),
+        "mdx_configs": dict(config.mdx_configs or {}),
+        "use_directory_urls": config.use_directory_urls,
+        "validation": {
+            "links": {k: _plain(v) for k, v in validation.links.items()},
+            "nav": {k: _plain(v) for k, v in validation.nav.items()},
+        },
+        "theme": {"name": theme.name, **{k: _plain(v) for k, v in theme.items()}},
+    }
+
+
+class _RecordingFiles:
+    """``files`` as a page's conversion sees it, noting each file it looks up."""
+
+    def __init__(self, files: Any) -> None:
+        self._files = files
+        self.lookups: dict[str, list[str] | None] = {}
+
+    def get_file_from_path(self, path: str) -> Any:
+        file = self._files.get_file_from_path(path)
+        self.lookups[path] = _describe(file)
+        return file
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._files, name)
+
+
+def _describe(file: Any) -> list[str] | None:
+    return None if file is None else [file.url, file.inclusion.name]
+
+
+_CAPTURED = ("mkdocs", "")
+"""Loggers whose messages a page's conversion may produce: MkDocs' own does not pass
+records on to the root logger, where Python-Markdown's and the extensions' end up."""
+
+
+def render_cached(page: Any, config: Any, files: Any, *, cache: Any) -> None:
+    """``page.render(config, files)``, or its remembered result (a
+    :class:`newsdesk.pagecache.PageCache`): content, table of contents, title, anchors and
+    anchor links, with the messages the conversion logged logged again."""
+    from mkdocs.structure.pages import Page
+    from mkdocs.structure.toc import get_toc
+
+    from newsdesk.pagecache import PageEntry, capture_logs, replay
+
+    if page.markdown is None:
+        Page.render(page, config, files)  # MkDocs' own error
+        return
+    file = page.file
+    raw = ""
+    if file.abs_src_path:
+        try:
+            raw = Path(file.abs_src_path).read_text(encoding="utf-8-sig")
+        except OSError:
+            raw = "\0unreadable"
+    key = cache.key(
+        src_uri=file.src_uri,
+        url=file.url,
+        inclusion=file.inclusion.name,
+        markdown=page.markdown,
+        raw=raw,
+    )
+    entry = cache.get(key, lambda uri: _describe(files.get_file_from_path(uri)))
+    if entry is None:
+        recording = _RecordingFiles(files)
+        with capture_logs(*_CAPTURED) as logs:
+            Page.render(page, config, recording)
+        toc_tokens = _toc_tokens(page)
+        links = {
+            target.src_uri: dict(anchors)
+            for target, anchors in (page.links_to_anchors or {}).items()
+        }
+        entry = PageEntry(
+            content=page.content,
+            toc=toc_tokens,
+            title=page._title_from_render,
+            anchors=sorted(page.present_anchor_ids or ()),
+            links_to_anchors=links,
+            lookups=recording.lookups,
+            logs=logs.records,
+        )
+        if toc_tokens is not None:
+            cache.put(key, entry)
+        return
+    replay(entry.logs)
+    page.content = entry.content
+    page.toc = get_toc(entry.toc)
+    page._title_from_render = entry.title
+    page.present_anchor_ids = set(entry.anchors)
+    if logging.getLogger("mkdocs.structure.pages").getEffectiveLevel() > logging.DEBUG:
+        page.links_to_anchors = {
+            (file if uri == file.src_uri else files.get_file_from_path(uri)): dict(anchors)
+            for uri, anchors in entry.links_to_anchors.items()
+        }
+
+
+def _toc_tokens(page: Any) -> list[dict[str, Any]] | None:
+    """The page's table of contents as the tokens :func:`get_toc` builds it from, or
+    ``None`` when an entry carries more than those hold (then nothing is cached)."""
+
+    def token(link: Any) -> dict[str, Any] | None:
+        if set(vars(link)) - {"title", "id", "level", "children", "active"}:
+            return None
+        children = [token(child) for child in link.children]
+        if any(child is None for child in children):
+            return None
+        return {"level": link.level, "id": link.id, "name": link.title, "children": children}
+
+    tokens = [token(link) for link in page.toc]
+    return None if any(t is None for t in tokens) else tokens  # type: ignore[return-value]

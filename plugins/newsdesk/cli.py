@@ -569,6 +569,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EX_ERROR if errors else EX_OK
 
 
+def cmd_cache_clear(args: argparse.Namespace) -> int:
+    from newsdesk import pagecache
+
+    settings = load_settings_for(args)
+    count = pagecache.clear(settings.state_dir)
+    where = settings.relative(pagecache.cache_dir(settings.state_dir))
+    _out(f"newsdesk: cleared the page cache {where}/ ({count} entries)")
+    return EX_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from newsdesk.service import serve
 
@@ -727,6 +737,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--selector", required=True, help="e.g. nd1 (a new one to rotate keys)")
     p.add_argument("--domain", required=True, help="the signing domain, that of email.from")
     p.set_defaults(handler=cmd_dkim_keygen)
+
+    cache = commands.add_parser(
+        "cache",
+        help="the build's page cache (.newsdesk/page-cache)",
+        description="Pages whose inputs did not change are not converted again "
+        "(see 'cache:' in mkdocs.yml); 'clear' forgets them all.",
+        parents=[common],
+    )
+    cache_actions = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = cache_actions.add_parser(
+        "clear", help="delete the page cache; the next build converts all", parents=[common]
+    )
+    p.set_defaults(handler=cmd_cache_clear)
 
     p = commands.add_parser("serve", help="run the subscription service", parents=[common])
     p.add_argument("--host", default="127.0.0.1")

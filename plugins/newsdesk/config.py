@@ -157,6 +157,7 @@ class NewsdeskConfig(Config):
     newsletter_name = c.Type(str, default=Settings.newsletter_name)
     feed_limit = c.Type(int, default=Settings.feed_limit)
     recent = c.Type(int, default=Settings.recent)
+    cache = Flag(default=Settings.cache)
     glossary = c.SubConfig(GlossaryConfig)
     ports = c.SubConfig(PortsConfig)
     pdf = c.SubConfig(PdfConfig)

@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,13 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from newsdesk import feeds, pages, pdf, sharing
-from newsdesk._mkdocs import settings_from_config
+from newsdesk._mkdocs import page_cache_settings, render_cached, settings_from_config
 from newsdesk.a11y import theme_fixes
 from newsdesk.checks import fence_warning, link_line
 from newsdesk.config import NewsdeskConfig
 from newsdesk.errors import NewsdeskError
 from newsdesk.i18n import fallback_note
+from newsdesk.pagecache import PageCache, Unstable, cache_dir, environment_salt
 from newsdesk.problems import BANNER_PLACES, BuildLog, banner_html, with_banner
 from newsdesk.publication import Publication
 from newsdesk.rendering import source_fingerprint, write_renderings
@@ -112,6 +114,8 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         """Set by :func:`newsdesk._mkdocs.build_preview`: a preview build that writes the
         renderings of every issue, drafts and scheduled ones too, under this folder."""
         self._banner_count = 0
+        self.page_cache: PageCache | None = None
+        self._uncacheable = False
 
     def load_config(self, options: dict[str, Any], config_file_path: str | None = None):
         errors, warnings = super().load_config(options, config_file_path)
@@ -142,6 +146,8 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         # A new build (each rebuild of the live preview): its own messages only.
         self.problems.clear()
         self._banner_count = 0
+        self.page_cache = None
+        self._uncacheable = False
         settings = settings_from_config(config, self.config)
         note = fallback_note(settings.language)
         if note:
@@ -214,6 +220,26 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
     def _add_newsletter_assets(self, files: Files, config: MkDocsConfig) -> None:
         for src_uri, path in self._pub.assets():
             files.append(File.generated(config, src_uri, abs_src_path=str(path)))
+
+    def on_pre_page(self, page: Page, config: MkDocsConfig, files: Files) -> Page:
+        # Pages whose inputs did not change are not converted again (newsdesk.pagecache).
+        cache = self._page_cache(config)
+        if cache is not None:
+            page.render = partial(render_cached, page, cache=cache)  # type: ignore[method-assign]
+        return page
+
+    def _page_cache(self, config: MkDocsConfig) -> PageCache | None:
+        settings = self._pub.settings
+        if self.page_cache is None and settings.cache and not self._uncacheable:
+            try:
+                salt = environment_salt(page_cache_settings(config))
+            except Unstable as exc:
+                log.info(f"newsdesk: pages are not cached: {exc}")
+                self._uncacheable = True
+                return None
+            self.page_cache = PageCache(cache_dir(settings.state_dir), salt)
+            self._pub.memo = self.page_cache
+        return self.page_cache
 
     def on_page_markdown(
         self, markdown: str, page: Page, config: MkDocsConfig, files: Files
@@ -332,6 +358,9 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
                 self.unpublished_to,
                 [replace(r, problems=self.problems.about(r.source)) for r in everything],
             )
+        if self.page_cache is not None:
+            self.page_cache.prune()
+            log.info(self.page_cache.summary())
         if pub.settings.email.send_on_build and not self.preview:
             self._send(renderings)
         self._refresh_banners(site_dir)

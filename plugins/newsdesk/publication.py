@@ -8,10 +8,12 @@ and the final content of every page; the publication keeps no MkDocs objects.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from newsdesk import pages
 from newsdesk.cache import RenderCache
@@ -79,6 +81,9 @@ class PageContent:
     html: str
     issue: Issue | None = None
     mentions: frozenset[str] = frozenset()
+    absolute: str | None = None
+    """``html`` with absolute links, for the renderings, once :meth:`Publication.finish`
+    made (or recalled) it."""
 
 
 @dataclass
@@ -116,6 +121,10 @@ class Publication:
     """The slugs of the terms each issue defines, by the issue's source."""
     _unglossed: bool = False
     """Whether a protocol of the registry has no glossary entry to find it by."""
+    memo: Any = None
+    """A :class:`newsdesk.pagecache.PageCache` remembering each page's glossary links, port
+    tables and absolute-link HTML across builds, or ``None``."""
+    _link_salt: str = ""
 
     @property
     def strings(self) -> Strings:
@@ -294,13 +303,64 @@ class Publication:
         """
         self._build_glossary()
         self._check_claims()
+        self._link_salt = self._linking_salt() if self.memo is not None else ""
         out: dict[str, str] = {}
         for source, page in self._content.items():
             if source in (pages.GLOSSARY_PATH, pages.PORTS_PATH):
                 continue
-            page.html, page.mentions = self._link(page)
+            self._link_page(page)
             out[source] = self._issue_page(page) if page.issue else page.html
         return out
+
+    def _linking_salt(self) -> str:
+        """Everything besides the page that its links and port tables depend on: the whole
+        glossary and registry, the names of protocols, the settings that shape them."""
+        text = repr(
+            (
+                self.glossary.terms,
+                self.registry.rows,
+                sorted(self.protocol_names().items()),
+                self._unglossed,
+                self.settings.glossary.link,
+                self.settings.ports.tables,
+                self.settings.site_url,
+                self.settings.use_directory_urls,
+            )
+        )
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def _link_page(self, page: PageContent) -> None:
+        """Link ``page`` (:meth:`_link`) and, for an issue, make its absolute-link HTML;
+        both from :attr:`memo` when the page and everything it depends on are the same."""
+        issue = page.issue
+        absolute_to = absolute_url(self.settings.site_url, self.issue_url(issue)) if issue else ""
+        memo, key = self.memo, ""
+        if memo is not None:
+            key = memo.key(
+                step="link",
+                salt=self._link_salt,
+                source=page.source,
+                url=page.url,
+                html=page.html,
+                absolute_to=absolute_to,
+                issue=issue.source if issue else "",
+                defined=" ".join(sorted(self._defined.get(issue.source, ()))) if issue else "",
+                body=issue.body if issue and self._unglossed else "",
+            )
+            data = memo.recall(key)
+            if data is not None and {"html", "mentions", "absolute"} <= set(data):
+                page.html, page.mentions = data["html"], frozenset(data["mentions"])
+                page.absolute = data["absolute"]
+                memo.relinked += 1
+                return
+        page.html, page.mentions = self._link(page)
+        page.absolute = absolutize(page.html, absolute_to) if issue else None
+        if memo is not None:
+            memo.linked += 1
+            memo.remember(
+                key,
+                {"html": page.html, "mentions": sorted(page.mentions), "absolute": page.absolute},
+            )
 
     def _build_glossary(self) -> None:
         extracted: list[Term] = []
@@ -556,7 +616,7 @@ class Publication:
                     source=issue.source,
                     url=url,
                     pdf_url=absolute_url(self.settings.site_url, pdf) if pdf else None,
-                    html=absolutize(page.html, url),
+                    html=page.absolute if page.absolute is not None else absolutize(page.html, url),
                     terms=self.term_notes(page),
                     newsletter_name=self.settings.newsletter_name,
                     site_url=self.settings.site_url,

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from dataclasses import asdict, astuple, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -76,15 +76,17 @@ class IssueRendering:
             if f.name in ("content_hash", "problems"):
                 continue
             value = getattr(self, f.name)
-            if f.name == "terms":
-                value = [astuple(t) for t in value]
+            if f.name == "terms":  # as dataclasses.astuple has it, without its deep copies
+                value = [(t.term, t.expansion, t.definition, t.url) for t in value]
             text = value if isinstance(value, str) else repr(value)
             digest.update(f"{f.name}\0{len(text)}\0".encode())
             digest.update(text.encode())
         return digest.hexdigest()
 
     def to_json(self) -> str:
-        data = asdict(self)
+        # As dataclasses.asdict has it, without its deep copies (every issue, every build).
+        data: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["terms"] = [vars(t) for t in self.terms]
         data["schema"] = SCHEMA
         data["date"] = self.date.isoformat()
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

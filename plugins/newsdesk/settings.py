@@ -133,6 +133,9 @@ class Settings:
     use_directory_urls: bool = True
     language: str = "en"
     """The theme's language (``theme.language``): the words newsdesk writes follow it."""
+    cache: bool = True
+    """Remember each page's conversion in ``.newsdesk/page-cache`` (see
+    :mod:`newsdesk.pagecache`)."""
     glossary: GlossarySettings = GlossarySettings(Path("newsletters/glossary.yml"))
     ports: PortsSettings = PortsSettings()
     pdf: PdfSettings = PdfSettings()
@@ -192,6 +195,7 @@ def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, An
         recent=plugin["recent"],
         use_directory_urls=site.get("use_directory_urls", Settings.use_directory_urls),
         language=site.get("language") or Settings.language,
+        cache=plugin["cache"],
         glossary=GlossarySettings(
             file=_path(root, glossary["file"]),
             link=glossary["link"],
