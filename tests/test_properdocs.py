@@ -18,33 +18,19 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.conftest import MKDOCS, REPO
+from tests.conftest import MKDOCS, REPO, separate_venv
 
 pytestmark = pytest.mark.slow
 
-VENV = REPO / ".venv-properdocs"
 ISSUE = "issues/2026/email-servers/index.html"
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture(scope="module")
 def properdocs() -> Path:
-    proc = subprocess.run(
-        ["make", "--no-print-directory", ".venv-properdocs/.installed"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
+    return (
+        separate_venv(".venv-properdocs", "properdocs, mkdocs-material and newsdesk") / "properdocs"
     )
-    if proc.returncode != 0:
-        lines = [line.strip() for line in (proc.stdout + proc.stderr).splitlines()]
-        # pip's own reasons ("ERROR: Could not find a version that satisfies…"), else the end.
-        errors = [line for line in lines if line.startswith("ERROR:")] or lines[-3:]
-        pytest.skip(
-            "cannot install properdocs, mkdocs-material and newsdesk into .venv-properdocs: "
-            + " / ".join(dict.fromkeys(errors))
-        )
-    return VENV / "bin" / "properdocs"
 
 
 def build(command: Path, tmp_path: Path, name: str) -> Path:
