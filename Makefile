@@ -61,6 +61,14 @@ $(PD_VENV)/.installed: pyproject.toml
 	  properdocs mkdocs-material -e .
 	touch $@
 
+# Zensical (Material's successor) runs Python-Markdown extensions but no MkDocs plugins:
+# tests/test_zensical.py builds a small project with newsdesk.markdown in it.
+ZS_VENV := .venv-zensical
+$(ZS_VENV)/.installed: pyproject.toml
+	test -x $(ZS_VENV)/bin/python || $(PYTHON) -m venv $(ZS_VENV)
+	$(ZS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check zensical -e .
+	touch $@
+
 build-properdocs: $(PD_VENV)/.installed
 	@$(MAKE) --no-print-directory sysdeps PACKAGES="$(SYS_PACKAGES)"
 	$(PD_VENV)/bin/properdocs build --strict -f mkdocs.yml
