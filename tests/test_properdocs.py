@@ -9,6 +9,7 @@ test is skipped and the note says why; once installed, a failed build is a failu
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -33,21 +34,31 @@ def properdocs() -> Path:
     )
 
 
-def build(command: Path, tmp_path: Path, name: str) -> Path:
-    """Build a copy of this repository's site (``mkdocs.yml``, ``docs/``, ``newsletters/``)."""
+def copy_site(tmp_path: Path, name: str) -> Path:
+    """A copy of this repository's site: ``mkdocs.yml``, ``docs/``, ``newsletters/``."""
     root = tmp_path / name
     root.mkdir()
     shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
     shutil.copytree(REPO / "docs", root / "docs")
     shutil.copytree(REPO / "newsletters", root / "newsletters")
-    proc = subprocess.run(
-        [str(command), "build", "--strict", "-f", "mkdocs.yml"],
+    return root
+
+
+def run(command: Path, root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(command), "build", "-f", "mkdocs.yml", *args],
         cwd=root,
         capture_output=True,
         text=True,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "NEWSDESK_LIVE_CHECK": "false"},
         timeout=300,
     )
+
+
+def build(command: Path, tmp_path: Path, name: str) -> Path:
+    """Build a copy of this repository's site strict; its ``site/`` folder."""
+    root = copy_site(tmp_path, name)
+    proc = run(command, root, "--strict")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "WARNING" not in proc.stderr, proc.stderr
     return root / "site"
@@ -91,3 +102,27 @@ def test_properdocs_builds_the_site_strict_with_material_and_newsdesk(
     assert files == {p.relative_to(reference) for p in reference.rglob("*") if p.is_file()}
     for page in (ISSUE, "glossary/index.html", "ports/index.html", "issues/index.html"):
         assert str(html(site, page).article) == str(html(reference, page).article), page
+
+
+def test_properdocs_link_warnings_name_the_line_and_hold_the_issue_back(
+    properdocs: Path, tmp_path: Path
+) -> None:
+    """ProperDocs logs as ``properdocs.…``: newsdesk still gives its link warnings the file
+    and line, and records them in the issue's rendering (``newsdesk send`` holds it back)."""
+    root = copy_site(tmp_path, "letter")
+    config = root / "mkdocs.yml"
+    config.write_text(config.read_text().replace("enabled: true", "enabled: false"))
+    issue = root / "newsletters" / "2026-11-26-email-servers.md"
+    text = issue.read_text(encoding="utf-8") + "\nSee [gone](missing.md).\n"
+    issue.write_text(text, encoding="utf-8")
+    line = text.count("\n")
+    expected = f"newsletters/2026-11-26-email-servers.md:{line}: link to 'missing.md'"
+
+    proc = run(properdocs, root, "--strict")
+    assert proc.returncode != 0
+    assert expected in proc.stderr, proc.stderr
+
+    proc = run(properdocs, root)
+    assert proc.returncode == 0, proc.stderr
+    rendering = json.loads((root / ".newsdesk/renderings/email-servers.json").read_text())
+    assert [p for p in rendering["problems"] if p.startswith(expected)], rendering["problems"]
