@@ -21,7 +21,8 @@ from bs4 import BeautifulSoup
 
 from tests.conftest import MKDOCS, REPO, separate_venv
 
-pytestmark = pytest.mark.slow
+# The first run makes the virtual environment (pip, about a minute): more than the usual 300 s.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 ISSUE = "issues/2026/email-servers/index.html"
 ATOM = "{http://www.w3.org/2005/Atom}"

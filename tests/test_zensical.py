@@ -20,7 +20,8 @@ from bs4 import BeautifulSoup
 
 from tests.conftest import REPO, separate_venv
 
-pytestmark = pytest.mark.slow
+# The first run makes the virtual environment (pip, about a minute): more than the usual 300 s.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 # Zensical's own configuration file; the same works as markdown_extensions in mkdocs.yml.
 CONFIG = """\
