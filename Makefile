@@ -14,7 +14,7 @@ SYS_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subs
 # libatomic1: the Node.js that Playwright ships loads it, and a minimal Debian lacks it.
 TEST_PACKAGES := chromium poppler-utils dovecot-imapd dovecot-pop3d libatomic1
 
-.PHONY: all setup build send serve publish test lint format clean
+.PHONY: all setup build send serve publish test lint format clean build-properdocs
 
 all: build
 	$(BIN)/newsdesk send
@@ -49,6 +49,29 @@ sysdeps:
 
 build: setup
 	$(BIN)/mkdocs build --strict
+
+# ProperDocs, the continuation of MkDocs 1.x, in a virtual environment of its own (MkDocs
+# stays in .venv; Material still requires the mkdocs package, so both are installed here
+# too, and the properdocs command routes every `mkdocs` import to ProperDocs).
+# tests/test_properdocs.py builds the site with it as well.
+PD_VENV := .venv-properdocs
+$(PD_VENV)/.installed: pyproject.toml
+	test -x $(PD_VENV)/bin/python || $(PYTHON) -m venv $(PD_VENV)
+	$(PD_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  properdocs mkdocs-material -e .
+	touch $@
+
+# Zensical (Material's successor) runs Python-Markdown extensions but no MkDocs plugins:
+# tests/test_zensical.py builds a small project with newsdesk.markdown in it.
+ZS_VENV := .venv-zensical
+$(ZS_VENV)/.installed: pyproject.toml
+	test -x $(ZS_VENV)/bin/python || $(PYTHON) -m venv $(ZS_VENV)
+	$(ZS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check zensical -e .
+	touch $@
+
+build-properdocs: $(PD_VENV)/.installed
+	@$(MAKE) --no-print-directory sysdeps PACKAGES="$(SYS_PACKAGES)"
+	$(PD_VENV)/bin/properdocs build --strict -f mkdocs.yml
 
 serve: setup
 	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000

@@ -124,6 +124,25 @@ class Project:
         return Built(proc, self.root / "site")
 
 
+def separate_venv(name: str, what: str) -> Path:
+    """The ``bin`` folder of the virtual environment ``name`` (``.venv-properdocs``…), made
+    by the Makefile's ``name/.installed`` and reused while ``pyproject.toml`` is unchanged.
+    When it cannot be installed (no way to PyPI, say) the test is skipped with pip's reason."""
+    proc = subprocess.run(
+        ["make", "--no-print-directory", f"{name}/.installed"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if proc.returncode != 0:
+        lines = [line.strip() for line in (proc.stdout + proc.stderr).splitlines()]
+        # pip's own reasons ("ERROR: Could not find a version that satisfies…"), else the end.
+        errors = [line for line in lines if line.startswith("ERROR:")] or lines[-3:]
+        pytest.skip(f"cannot install {what} into {name}: " + " / ".join(dict.fromkeys(errors)))
+    return REPO / name / "bin"
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     """An empty project with home and about pages; PDFs off unless a test turns them on."""

@@ -36,6 +36,10 @@ from newsdesk.publication import Publication
 from newsdesk.rendering import source_fingerprint, write_renderings
 
 log = logging.getLogger("mkdocs.plugins.newsdesk")
+# The logger the build engine logs under: "mkdocs", or "properdocs" when ProperDocs runs the
+# build (its `properdocs` command answers `import mkdocs` with itself and makes the
+# "mkdocs" logger, ours included, a child of "properdocs").
+ENGINE_LOGGER = BasePlugin.__module__.partition(".")[0]
 
 ASSETS = Path(__file__).parent / "assets"
 SITE_CSS = "assets/newsdesk/newsdesk.css"
@@ -126,11 +130,11 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.command = command
-        logging.getLogger("mkdocs.structure.pages").addFilter(_LINK_LINES)
-        self.problems.attach()
+        logging.getLogger(f"{ENGINE_LOGGER}.structure.pages").addFilter(_LINK_LINES)
+        self.problems.attach(ENGINE_LOGGER)
 
     def on_shutdown(self) -> None:
-        logging.getLogger("mkdocs.structure.pages").removeFilter(_LINK_LINES)
+        logging.getLogger(f"{ENGINE_LOGGER}.structure.pages").removeFilter(_LINK_LINES)
         self.problems.detach()
 
     @property

@@ -22,8 +22,8 @@ _BANNER = re.compile(r"<!-- newsdesk-banner -->.*?<!-- /newsdesk-banner -->", re
 class BuildLog(logging.Handler):
     """A logging handler that keeps every warning and error of one build, each once.
 
-    Attach it to the ``mkdocs`` logger (which newsdesk's own logger propagates to) with
-    :meth:`attach`; :meth:`clear` at the start of each build.
+    Attach it to the ``mkdocs`` logger (which newsdesk's own logger propagates to; under
+    ProperDocs, ``properdocs``) with :meth:`attach`; :meth:`clear` at the start of each build.
     """
 
     def __init__(self) -> None:
@@ -33,7 +33,7 @@ class BuildLog(logging.Handler):
         self._logger: logging.Logger | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name.startswith("mkdocs.livereload"):
+        if record.name.partition(".")[2].startswith("livereload"):
             return  # the server's own notes ("GET … code 404") are not the build's
         try:
             message = record.getMessage()
