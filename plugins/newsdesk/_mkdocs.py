@@ -163,9 +163,12 @@ def _describe(file: Any) -> list[str] | None:
     return None if file is None else [file.url, file.inclusion.name]
 
 
-_CAPTURED = ("mkdocs", "")
-"""Loggers whose messages a page's conversion may produce: MkDocs' own does not pass
-records on to the root logger, where Python-Markdown's and the extensions' end up."""
+def engine_logger() -> str:
+    """The logger the build engine logs under: ``mkdocs``, or ``properdocs`` when ProperDocs
+    runs the build (its command answers ``import mkdocs`` with itself)."""
+    from mkdocs.plugins import BasePlugin
+
+    return BasePlugin.__module__.partition(".")[0]
 
 
 def render_cached(page: Any, config: Any, files: Any, *, cache: Any) -> None:
@@ -197,7 +200,9 @@ def render_cached(page: Any, config: Any, files: Any, *, cache: Any) -> None:
     entry = cache.get(key, lambda uri: _describe(files.get_file_from_path(uri)))
     if entry is None:
         recording = _RecordingFiles(files)
-        with capture_logs(*_CAPTURED) as logs:
+        # The engine's logger does not pass records on to the root logger, where
+        # Python-Markdown's and the extensions' end up: both are listened to.
+        with capture_logs(engine_logger(), "") as logs:
             Page.render(page, config, recording)
         toc_tokens = _toc_tokens(page)
         links = {

@@ -24,7 +24,12 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from newsdesk import feeds, pages, pdf, sharing
-from newsdesk._mkdocs import page_cache_settings, render_cached, settings_from_config
+from newsdesk._mkdocs import (
+    engine_logger,
+    page_cache_settings,
+    render_cached,
+    settings_from_config,
+)
 from newsdesk.a11y import theme_fixes
 from newsdesk.checks import fence_warning, link_line
 from newsdesk.config import NewsdeskConfig
@@ -39,7 +44,7 @@ log = logging.getLogger("mkdocs.plugins.newsdesk")
 # The logger the build engine logs under: "mkdocs", or "properdocs" when ProperDocs runs the
 # build (its `properdocs` command answers `import mkdocs` with itself and makes the
 # "mkdocs" logger, ours included, a child of "properdocs").
-ENGINE_LOGGER = BasePlugin.__module__.partition(".")[0]
+ENGINE_LOGGER = engine_logger()
 
 ASSETS = Path(__file__).parent / "assets"
 SITE_CSS = "assets/newsdesk/newsdesk.css"
