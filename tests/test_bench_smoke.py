@@ -9,6 +9,7 @@ from benchmarks.generate import WORK, html_pages, make_terms
 from bs4 import BeautifulSoup
 
 
+@pytest.mark.slow
 def test_generated_project_builds_with_terms_linked() -> None:
     section = bench_build.run(quick=True)  # builds both sites of 3 issues × 12 terms
     assert len(section.rows) == 1

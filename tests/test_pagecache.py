@@ -99,6 +99,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_warm_builds_are_byte_identical_after_every_kind_of_change(
     project: Path, tmp_path: Path
 ) -> None:

@@ -402,6 +402,7 @@ def test_old_cache_entries_do_not_replay_font_advice(tmp_path: Path) -> None:
     assert again.advice == []
 
 
+@pytest.mark.slow
 def test_failing_and_runaway_issues_do_not_stop_the_others(tmp_path: Path) -> None:
     make_site(tmp_path / "site")
     rows = "".join(f"<tr><td>{i}</td><td>row {i}</td><td>data</td></tr>" for i in range(4000))
