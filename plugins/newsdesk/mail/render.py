@@ -115,6 +115,23 @@ def plain_message(headers: list[bytes], text: str) -> bytes:
     )
 
 
+def notice_headers(
+    settings: EmailSettings, name: str, address: str, subject: str, kind: str
+) -> list[bytes]:
+    """The opening headers of a message to one person outside the issues (a confirmation, a
+    welcome): From, To, Reply-To, Subject, Date, and a Message-ID made for ``kind``."""
+    return [
+        mailbox_header("From", settings.from_),
+        address_header("To", name, address),
+        mailbox_header("Reply-To", settings.reply_to) if settings.reply_to else b"",
+        text_header("Subject", subject),
+        structured_header("Date", email.utils.formatdate(localtime=False, usegmt=True)),
+        structured_header(
+            "Message-ID", email.utils.make_msgid(kind, domain=message_domain(settings.from_))
+        ),
+    ]
+
+
 def message_domain(address: str) -> str:
     """The domain of a configured From address, for Message-IDs."""
     return _domain(address)

@@ -33,7 +33,7 @@ from newsdesk.mail.render import (
     issue_message,
 )
 from newsdesk.mail.store import Delivery, Store
-from newsdesk.mail.tokens import make_token
+from newsdesk.mail.tokens import make_token, verp_address
 from newsdesk.mail.transports import (
     CA_SETTING,
     DeliveryError,
@@ -192,7 +192,7 @@ def deliver_issue(
     ]
     for t in threads:
         t.start()
-    bounce_local, _, bounce_domain = (bounce_address or "").rpartition("@")
+    bounce_domain = (bounce_address or "").rpartition("@")[2]
     pending_iter = iter(todo)
     in_flight = 0
     halted = False
@@ -228,8 +228,7 @@ def deliver_issue(
                 continue
             envelope = prepared.envelope_from
             if bounce_domain:
-                vtoken = make_token(secret, "bounce", d.subscriber_id)
-                envelope = f"{bounce_local}+{vtoken}@{bounce_domain}"
+                envelope = verp_address(bounce_address or "", secret, d.subscriber_id)
             store.mark(slug, d.subscriber_id, "sending", attempt=True)
             jobs.put(Job(d.subscriber_id, d.email, envelope, data))
             in_flight += 1

@@ -100,6 +100,13 @@ def weakness(secret: bytes) -> str | None:
     return None
 
 
+def verp_address(bounce_address: str, secret: bytes, subscriber_id: int) -> str:
+    """The envelope sender for one subscriber's message: ``local+TOKEN@domain`` of
+    ``email.bounce_address``, so a bounce names its subscriber by a signed token."""
+    local, _, domain = bounce_address.rpartition("@")
+    return f"{local}+{make_token(secret, 'bounce', subscriber_id)}@{domain}"
+
+
 def _create_secret(path: Path) -> None:
     """Write a new random secret to ``path`` unless another process does so first.
 

@@ -9,19 +9,15 @@ so a link lying in a mailbox cannot undo a later unsubscribe.
 
 from __future__ import annotations
 
-import email.utils
 import time
 from dataclasses import dataclass
 
 from newsdesk.mail.dkim import sign_message
 from newsdesk.mail.headers import (
-    address_header,
-    mailbox_header,
     parse_mailbox,
     structured_header,
-    text_header,
 )
-from newsdesk.mail.render import message_domain, plain_message
+from newsdesk.mail.render import notice_headers, plain_message
 from newsdesk.mail.store import Store, Subscriber
 from newsdesk.mail.tokens import make_token, verify_token
 from newsdesk.mail.transports import transport_factory
@@ -76,14 +72,12 @@ def confirmation_message(settings: Settings, subscriber: Subscriber, url: str) -
     """
     name = settings.newsletter_name
     headers = [
-        mailbox_header("From", settings.email.from_),
-        address_header("To", subscriber.name, subscriber.email),
-        mailbox_header("Reply-To", settings.email.reply_to) if settings.email.reply_to else b"",
-        text_header("Subject", f"Confirm your subscription to {name}"),
-        structured_header("Date", email.utils.formatdate(localtime=False, usegmt=True)),
-        structured_header(
-            "Message-ID",
-            email.utils.make_msgid("confirm", domain=message_domain(settings.email.from_)),
+        *notice_headers(
+            settings.email,
+            subscriber.name,
+            subscriber.email,
+            f"Confirm your subscription to {name}",
+            "confirm",
         ),
         # RFC 3834: vacation responders must not answer it.
         structured_header("Auto-Submitted", "auto-generated"),

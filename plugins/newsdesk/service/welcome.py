@@ -27,7 +27,6 @@ copy (a rehearsal), never as a delivery.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -36,8 +35,6 @@ from urllib.parse import urljoin
 from newsdesk.errors import NewsdeskError
 from newsdesk.mail.headers import (
     HeaderError,
-    address_header,
-    mailbox_header,
     parse_mailbox,
     structured_header,
     text_header,
@@ -46,12 +43,12 @@ from newsdesk.mail.lock import SendLocked, send_lock
 from newsdesk.mail.render import (
     Recipient,
     issue_message,
-    message_domain,
+    notice_headers,
     plain_message,
     unsubscribe_links,
 )
 from newsdesk.mail.store import Store, Subscriber
-from newsdesk.mail.tokens import make_token
+from newsdesk.mail.tokens import make_token, verp_address
 from newsdesk.mail.transports import (
     DeliveryError,
     OutboxTransport,
@@ -232,8 +229,7 @@ def _envelope(settings: Settings, secret: bytes, sub: Subscriber, default: str =
     """The envelope sender: VERP as ``send`` does it when ``email.bounce_address`` is set."""
     bounce = settings.email.bounce_address
     if bounce:
-        local, _, domain = bounce.rpartition("@")
-        return f"{local}+{make_token(secret, 'bounce', sub.id)}@{domain}"
+        return verp_address(bounce, secret, sub.id)
     return default or parse_mailbox(settings.email.from_)[1]
 
 
@@ -244,15 +240,7 @@ def note(settings: Settings, sub: Subscriber, secret: bytes) -> bytes:
     targets = [u for u in (links.unsubscribe_url, links.unsubscribe_mailto) if u]
     archive = urljoin(settings.site_url, "issues/")
     headers = [
-        mailbox_header("From", settings.email.from_),
-        address_header("To", sub.name, sub.email),
-        mailbox_header("Reply-To", settings.email.reply_to) if settings.email.reply_to else b"",
-        text_header("Subject", f"Welcome to {name}"),
-        structured_header("Date", email.utils.formatdate(localtime=False, usegmt=True)),
-        structured_header(
-            "Message-ID",
-            email.utils.make_msgid("welcome", domain=message_domain(settings.email.from_)),
-        ),
+        *notice_headers(settings.email, sub.name, sub.email, f"Welcome to {name}", "welcome"),
         text_header("List-Id", settings.email.list_id) if settings.email.list_id else b"",
         structured_header("List-Archive", f"<{archive}>"),
         structured_header("List-Unsubscribe", ", ".join(f"<{u}>" for u in targets))
