@@ -783,8 +783,9 @@ class Store:
                         Rejected(line, raw, "forgotten on request; an import does not re-add")
                     )
                 elif existing is None:
-                    self._insert(conn, address, name, "active", "import")
-                    self.record_consent(address, "import", source=shown, reason=reason)
+                    sid = self._insert(conn, address, name, "active", "import")
+                    # By id: the address is normalised already (email-validator is slow).
+                    self.record_consent(sid, "import", source=shown, reason=reason)
                     result.imported += 1
                 elif existing[0] in ("unsubscribed", "bounced"):
                     result.skipped.append(
