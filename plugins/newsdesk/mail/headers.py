@@ -87,12 +87,10 @@ def _checked(name: str, text: str) -> bytes:
     """The header's bytes, after proving it is one header: ASCII, no bare CR or LF, every
     continuation line indented. A failure here is a bug in this module, never input."""
     data = text.encode("ascii")
-    body = data[:-2]
-    if not data.endswith(b"\r\n") or b"\r" in body.replace(b"\r\n", b""):
+    lines = data[:-2].split(b"\r\n")
+    if not data.endswith(b"\r\n") or any(b"\r" in line or b"\n" in line for line in lines):
         raise AssertionError(f"header {name!r} is not one line")
-    if b"\n" in body.replace(b"\r\n", b""):
-        raise AssertionError(f"header {name!r} is not one line")
-    for continuation in body.split(b"\r\n")[1:]:
+    for continuation in lines[1:]:
         if continuation[:1] not in (b" ", b"\t"):
             raise AssertionError(f"header {name!r} has an unindented line")
     return data
