@@ -7,7 +7,10 @@ so the message can name the file and line. Nothing here imports MkDocs.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 _FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 
@@ -70,3 +73,61 @@ def link_line(text: str, url: str) -> int | None:
         if match is not None:
             return text.count("\n", 0, match.start()) + 1
     return None
+
+
+_ENGINE_LINK = re.compile(
+    r"Doc file '(?P<src>[^']+)' contains (?P<kind>a link to|a link|an unrecognized relative "
+    r"link|an absolute link) '(?P<url>[^']+)'(?P<rest>.*)",
+    re.S,
+)
+
+
+class LinkLines(logging.Filter):
+    """Gives the site generator's link warnings the file and line where the author wrote
+    the link.
+
+    MkDocs (and ProperDocs) names only the page (``Doc file 'newsletters/x.md' contains a
+    link …``); this finds the link in the source and says ``newsletters/x.md:12: link to
+    'missing.md': …``. The adapter attaches it to the engine's page logger and tells it the
+    pages' files (:attr:`sources`) and how the author names a file (:attr:`name`).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: dict[str, str] = {}
+        """Page source URI → its file."""
+        self.name: Callable[[Path], str] = str
+        """The name the author knows a file by (relative to the project)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            message = record.getMessage()
+            match = _ENGINE_LINK.fullmatch(message)
+            if match is not None and match.group("src") in self.sources:
+                record.msg, record.args = self._describe(match), ()
+        return True
+
+    def _describe(self, match: re.Match[str]) -> str:
+        path = Path(self.sources[match.group("src")])
+        name = self.name(path)
+        url, kind, rest = match.group("url"), match.group("kind"), match.group("rest")
+        try:
+            line = link_line(path.read_text(encoding="utf-8-sig"), url)
+        except OSError:
+            line = None
+        where = f"{name}:{line}" if line else name
+        suggestion = ""
+        if " Did you mean " in rest:
+            rest, suggestion = rest.split(" Did you mean ", 1)
+            suggestion = " Did you mean " + suggestion
+        if kind == "an unrecognized relative link":
+            return (
+                f"{where}: link to '{url}' names no page of the site: link to an issue by its "
+                "file name (2026-11-19-dns.md) and to a page by its path under docs/ "
+                f"(../about.md).{suggestion}"
+            )
+        if kind == "an absolute link":
+            return f"{where}: absolute link '{url}'{rest}{suggestion}"
+        if rest.startswith(", but "):
+            rest = ": " + rest[len(", but ") :]
+        return f"{where}: link to '{url}'{rest}{suggestion}"

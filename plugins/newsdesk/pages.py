@@ -13,18 +13,22 @@ import posixpath
 from collections.abc import Callable, Sequence
 from html import escape
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
 from newsdesk.i18n import ENGLISH, Strings
 from newsdesk.issues import Issue
+from newsdesk.signup import SUBSCRIBE_MARKER, expand_subscribe_form
+
+if TYPE_CHECKING:
+    from newsdesk.sources import Sources
 
 ARCHIVE_PATH = "issues/index.md"
 GLOSSARY_PATH = "glossary/index.md"
 PORTS_PATH = "ports/index.md"
 LATEST_MARKER = "<!-- newsdesk:latest -->"
 RECENT_MARKER = "<!-- newsdesk:recent -->"
-SUBSCRIBE_MARKER = "<!-- newsdesk:subscribe-form -->"
 
 
 def long_date(date: dt.date, t: Strings = ENGLISH) -> str:
@@ -100,6 +104,54 @@ def archive_markdown(
             if issue.summary:
                 lines.append(f"  <br>{_md_text(issue.summary)}")
     return "\n".join(lines) + "\n"
+
+
+def archive_page(sources: Sources) -> str:
+    """The archive page's Markdown for the issues ``sources`` shows."""
+    site = sources.site
+    return archive_markdown(
+        sources.issues,
+        today=site.today,
+        pdf_href=lambda i: _pdf_link(sources, ARCHIVE_PATH, i),
+        t=site.strings,
+    )
+
+
+def expand_markers(markdown: str, source: str, sources: Sources) -> str:
+    """Fill the markers of a hand-written page (``source``): the sign-up form, the latest
+    issue and the recent issues."""
+    site = sources.site
+    if SUBSCRIBE_MARKER in markdown:
+        markdown = expand_subscribe_form(
+            markdown, site.settings.email.service_url, site.strings, page=f"site:{source}"
+        )
+    if LATEST_MARKER in markdown:
+        block = latest_markdown(
+            sources.issues,
+            from_src=source,
+            today=site.today,
+            pdf_href=lambda i: _pdf_link(sources, source, i),
+            t=site.strings,
+        )
+        markdown = markdown.replace(LATEST_MARKER, block)
+    if RECENT_MARKER in markdown:
+        block = recent_markdown(
+            sources.issues,
+            from_src=source,
+            today=site.today,
+            count=site.settings.recent,
+            archive_src=ARCHIVE_PATH,
+            t=site.strings,
+        )
+        markdown = markdown.replace(RECENT_MARKER, block)
+    return markdown
+
+
+def _pdf_link(sources: Sources, from_src: str, issue: Issue) -> str | None:
+    """A link target from the page ``from_src`` to ``issue``'s PDF, if the build makes one."""
+    if not sources.site.pdf_path(issue):
+        return None
+    return link_between(from_src, sources.site.pdf_source(issue))
 
 
 def latest_markdown(

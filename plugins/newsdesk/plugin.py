@@ -1,15 +1,24 @@
 """The MkDocs adapter: translates MkDocs events into calls on the newsdesk core.
 
 Nothing here decides what a page says; it only moves files, pages and settings between
-MkDocs and :class:`newsdesk.publication.Publication`.
+MkDocs and the build's phases, and hands each phase's value to the next:
+
+- ``on_files``: :func:`newsdesk.sources.read_sources` → :class:`~newsdesk.sources.Sources`
+  (the issues become MkDocs files);
+- ``on_page_content``: each page's rendered HTML is kept as a
+  :class:`~newsdesk.siteindex.RenderedPage`;
+- ``on_env`` (every page rendered): :func:`newsdesk.siteindex.index_site` →
+  :class:`~newsdesk.siteindex.SiteIndex`; :func:`newsdesk.finishing.finish_pages` →
+  each page's final content; :func:`newsdesk.latepages.late_pages` → the glossary and
+  ports pages, rendered here and finished by :func:`newsdesk.latepages.finish_late_page`;
+- ``on_post_build``: :func:`newsdesk.editions.issue_renderings` → feeds, PDFs, the
+  renderings the email is made from.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
-from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from html import escape
@@ -31,14 +40,18 @@ from newsdesk._mkdocs import (
     settings_from_config,
 )
 from newsdesk.a11y import theme_fixes
-from newsdesk.checks import fence_warning, link_line
+from newsdesk.checks import LinkLines, fence_warning
 from newsdesk.config import NewsdeskConfig
+from newsdesk.editions import issue_renderings
 from newsdesk.errors import NewsdeskError
+from newsdesk.finishing import FinishedPage, finish_pages
 from newsdesk.i18n import fallback_note
+from newsdesk.latepages import finish_late_page, late_pages, stand_in_markdown
 from newsdesk.pagecache import PageCache, Unstable, cache_dir, environment_salt
 from newsdesk.problems import BANNER_PLACES, BuildLog, banner_html, with_banner
-from newsdesk.publication import Publication
 from newsdesk.rendering import source_fingerprint, write_renderings
+from newsdesk.siteindex import RenderedPage, SiteIndex, index_site
+from newsdesk.sources import Site, Sources, read_sources
 
 log = logging.getLogger("mkdocs.plugins.newsdesk")
 # The logger the build engine logs under: "mkdocs", or "properdocs" when ProperDocs runs the
@@ -49,72 +62,26 @@ ENGINE_LOGGER = engine_logger()
 ASSETS = Path(__file__).parent / "assets"
 SITE_CSS = "assets/newsdesk/newsdesk.css"
 SITE_JS = "assets/newsdesk/newsdesk.js"
-_MKDOCS_LINK = re.compile(
-    r"Doc file '(?P<src>[^']+)' contains (?P<kind>a link to|a link|an unrecognized relative "
-    r"link|an absolute link) '(?P<url>[^']+)'(?P<rest>.*)",
-    re.S,
-)
-
-
-class _LinkLines(logging.Filter):
-    """Gives MkDocs' link warnings the file and line where the author wrote the link.
-
-    MkDocs names only the page (``Doc file 'newsletters/x.md' contains a link …``); this
-    finds the link in the source and says ``newsletters/x.md:12: link to 'missing.md': …``.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sources: dict[str, str] = {}
-        """Page source URI → its file."""
-        self.name: Callable[[Path], str] = str
-        """The name the author knows a file by (relative to the project)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.WARNING:
-            message = record.getMessage()
-            match = _MKDOCS_LINK.fullmatch(message)
-            if match is not None and match.group("src") in self.sources:
-                record.msg, record.args = self._describe(match), ()
-        return True
-
-    def _describe(self, match: re.Match[str]) -> str:
-        path = Path(self.sources[match.group("src")])
-        name = self.name(path)
-        url, kind, rest = match.group("url"), match.group("kind"), match.group("rest")
-        try:
-            line = link_line(path.read_text(encoding="utf-8-sig"), url)
-        except OSError:
-            line = None
-        where = f"{name}:{line}" if line else name
-        suggestion = ""
-        if " Did you mean " in rest:
-            rest, suggestion = rest.split(" Did you mean ", 1)
-            suggestion = " Did you mean " + suggestion
-        if kind == "an unrecognized relative link":
-            return (
-                f"{where}: link to '{url}' names no page of the site: link to an issue by its "
-                "file name (2026-11-19-dns.md) and to a page by its path under docs/ "
-                f"(../about.md).{suggestion}"
-            )
-        if kind == "an absolute link":
-            return f"{where}: absolute link '{url}'{rest}{suggestion}"
-        if rest.startswith(", but "):
-            rest = ": " + rest[len(", but ") :]
-        return f"{where}: link to '{url}'{rest}{suggestion}"
-
-
-_LINK_LINES = _LinkLines()
+_LINK_LINES = LinkLines()
 
 
 class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
-    """Builds the newsletter's issue pages, archive, feeds and more from ``newsletters/``."""
+    """Builds the newsletter's issue pages, archive, feeds and more from ``newsletters/``.
+
+    The hooks are listed in MkDocs' call order. Between events the plugin holds only the
+    values the phases returned (``site``, ``sources``, ``rendered``, ``index``,
+    ``finished``), each replaced at the start of every build.
+    """
 
     supports_multiple_instances = False
 
     def __init__(self) -> None:
         self.command = "build"
-        self.publication: Publication | None = None
+        self.site: Site | None = None
+        self.sources: Sources | None = None
+        self.rendered: dict[str, RenderedPage] = {}
+        self.index: SiteIndex | None = None
+        self.finished: dict[str, FinishedPage] = {}
         self.fingerprint: dict[str, Any] = {}
         self.problems = BuildLog()
         """Every warning and error of the current build: the preview's box shows them, and
@@ -127,18 +94,22 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         self._uncacheable = False
 
     def load_config(self, options: dict[str, Any], config_file_path: str | None = None):
+        """MkDocs validates the plugin's options: a mistyped option is an error here, not
+        a warning that silently does nothing."""
         errors, warnings = super().load_config(options, config_file_path)
-        # A mistyped option silently does nothing; make it an error, not a warning.
         unknown = [(k, w) for k, w in warnings if "Unrecognised configuration name" in str(w)]
         warnings = [w for w in warnings if w not in unknown]
         return errors + [(k, f"{w} (newsdesk)") for k, w in unknown], warnings
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
+        """Once per ``mkdocs`` command: remember it (``serve`` previews drafts) and start
+        listening to the engine's log (link lines, the build log)."""
         self.command = command
         logging.getLogger(f"{ENGINE_LOGGER}.structure.pages").addFilter(_LINK_LINES)
         self.problems.attach(ENGINE_LOGGER)
 
     def on_shutdown(self) -> None:
+        """The command ends: stop listening to the engine's log."""
         logging.getLogger(f"{ENGINE_LOGGER}.structure.pages").removeFilter(_LINK_LINES)
         self.problems.detach()
 
@@ -147,22 +118,23 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         return self.command == "serve" or self.unpublished_to is not None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        """Each build starts here: the settings become a :class:`~newsdesk.sources.Site`;
+        newsdesk's stylesheet and script join the theme's."""
         if not config.site_url:
             raise PluginError(
                 f"{config.config_file_path}: newsdesk needs 'site_url' (the address the site "
                 "is published at): feeds, PDFs and emails carry absolute links"
             )
-        # A new build (each rebuild of the live preview): its own messages only.
+        # A new build (each rebuild of the live preview): its own messages and values only.
         self.problems.clear()
         self._banner_count = 0
         self.page_cache = None
         self._uncacheable = False
+        self.sources, self.index, self.rendered, self.finished = None, None, {}, {}
         settings = settings_from_config(config, self.config)
         note = fallback_note(settings.language)
         if note:
             log.info(note)
-        pdfs = settings.pdf.enabled and (not self.preview or settings.pdf.on_serve)
-
         md = markdown.Markdown(
             extensions=config.markdown_extensions, extension_configs=config.mdx_configs
         )
@@ -170,11 +142,11 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         def markdown_to_html(text: str) -> str:
             return md.reset().convert(text)
 
-        self.publication = Publication(
+        self.site = Site(
             settings,
             today=dt.date.today(),
             preview=self.preview,
-            pdfs=pdfs,
+            pdfs=settings.pdf.enabled and (not self.preview or settings.pdf.on_serve),
             markdown_to_html=markdown_to_html,
             markdown_salt=repr(
                 (config.markdown_extensions, config.mdx_configs, markdown.__version__)
@@ -182,7 +154,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         )
         # Taken before the sources are read, so an edit during the build counts as newer.
         self.fingerprint = source_fingerprint(
-            settings, Path(config.config_file_path), today=self.publication.today
+            settings, Path(config.config_file_path), today=self.site.today
         )
         if SITE_CSS not in config.extra_css:
             config.extra_css.append(SITE_CSS)
@@ -191,54 +163,57 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         return config
 
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
-        pub = self._pub
+        """Phase 1, reading the sources: each shown issue (and its PDF, its images) becomes
+        a file of the site, and the generated pages join them."""
+        site = self._site
         try:
-            pub.load()
+            sources = self.sources = read_sources(site)
         except NewsdeskError as exc:
             raise PluginError(str(exc)) from None
         # A live preview keeps running: the errors show in the log and on every page.
-        for error in pub.errors:
+        for error in sources.errors:
             log.error(str(error))
-        self._log_warnings()
-
-        for issue in pub.issues:
+        self._log(warnings=sources.warnings)
+        for issue in sources.issues:
             f = File.generated(
                 config,
                 issue.source,
                 abs_src_path=str(issue.path),
                 inclusion=InclusionLevel.NOT_IN_NAV,
             )
-            f.dest_uri = pub.issue_dest(issue)
+            f.dest_uri = site.issue_dest(issue)
             files.append(f)
-            if pub.pdf_path(issue):
-                pdf = File.generated(config, pub.pdf_source(issue), content=b"")
-                pdf.dest_uri = pub.pdf_path(issue)
+            if site.pdf_path(issue):
+                pdf = File.generated(config, site.pdf_source(issue), content=b"")
+                pdf.dest_uri = site.pdf_path(issue)
                 files.append(pdf)
-        self._add_newsletter_assets(files, config)
-        _LINK_LINES.name = pub.settings.relative
+        for src_uri, path in sources.assets():
+            files.append(File.generated(config, src_uri, abs_src_path=str(path)))
+        _LINK_LINES.name = site.settings.relative
         _LINK_LINES.sources = {
             f.src_uri: f.abs_src_path for f in files.documentation_pages() if f.abs_src_path
         }
-        files.append(File.generated(config, pages.ARCHIVE_PATH, content=pub.archive_markdown()))
-        files.append(File.generated(config, pages.GLOSSARY_PATH, content=pub.glossary_markdown()))
-        files.append(File.generated(config, pages.PORTS_PATH, content=pub.ports_markdown()))
+        files.append(
+            File.generated(config, pages.ARCHIVE_PATH, content=pages.archive_page(sources))
+        )
+        for late in (pages.GLOSSARY_PATH, pages.PORTS_PATH):
+            files.append(
+                File.generated(config, late, content=stand_in_markdown(late, site.strings))
+            )
         files.append(File.generated(config, SITE_CSS, abs_src_path=str(ASSETS / "newsdesk.css")))
         files.append(File.generated(config, SITE_JS, abs_src_path=str(ASSETS / "newsdesk.js")))
         return files
 
-    def _add_newsletter_assets(self, files: Files, config: MkDocsConfig) -> None:
-        for src_uri, path in self._pub.assets():
-            files.append(File.generated(config, src_uri, abs_src_path=str(path)))
-
     def on_pre_page(self, page: Page, config: MkDocsConfig, files: Files) -> Page:
-        # Pages whose inputs did not change are not converted again (newsdesk.pagecache).
+        """Before a page is rendered: pages whose inputs did not change are not converted
+        again (:mod:`newsdesk.pagecache`)."""
         cache = self._page_cache(config)
         if cache is not None:
             page.render = partial(render_cached, page, cache=cache)  # type: ignore[method-assign]
         return page
 
     def _page_cache(self, config: MkDocsConfig) -> PageCache | None:
-        settings = self._pub.settings
+        settings = self._site.settings
         if self.page_cache is None and settings.cache and not self._uncacheable:
             try:
                 salt = environment_salt(page_cache_settings(config))
@@ -247,78 +222,88 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
                 self._uncacheable = True
                 return None
             self.page_cache = PageCache(cache_dir(settings.state_dir), salt)
-            self._pub.memo = self.page_cache
         return self.page_cache
 
     def on_page_markdown(
         self, markdown: str, page: Page, config: MkDocsConfig, files: Files
     ) -> str:
-        # Themes print these front-matter values into HTML unescaped.
+        """A page's Markdown: escape what themes print raw, check a hand-written page's
+        fences, fill the home-page and sign-up markers."""
         for key in ("title", "author", "description"):
             if isinstance(page.meta.get(key), str):
                 page.meta[key] = escape(page.meta[key])
+        sources = self._sources
         source = page.file.src_uri
-        if page.file.abs_src_path and self._pub.issue_for_source(source) is None:
+        if page.file.abs_src_path and sources.issue_for_source(source) is None:
             # A hand-written page; issues are checked when they are loaded.
             path = Path(page.file.abs_src_path)
             warning = fence_warning(
-                path.read_text(encoding="utf-8-sig"), self._pub.settings.relative(path)
+                path.read_text(encoding="utf-8-sig"), sources.settings.relative(path)
             )
             if warning:
                 log.warning(warning)
-        return self._pub.expand_markers(markdown, source)
+        return pages.expand_markers(markdown, source, sources)
 
     def on_page_content(self, html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-        self._pub.record(page.file.src_uri, page.url, html)
+        """A page's rendered HTML is kept until every page is rendered (phase 2 needs the
+        terms every issue defines)."""
+        self.rendered[page.file.src_uri] = RenderedPage(page.file.src_uri, page.url, html)
         return html
 
     def on_env(self, env, config: MkDocsConfig, files: Files):
-        pub = self._pub
-        known = len(pub.errors)
+        """Every page is rendered: phase 2 indexes the site, phase 3 finishes each page,
+        phase 4 makes the glossary and ports pages, which are rendered here."""
         try:
-            final = pub.finish()
-            late = pub.late_pages()
+            index = self.index = index_site(self._sources, self.rendered)
+            self.finished = finish_pages(self.rendered, index, self.page_cache)
+            late = late_pages(index, self.finished)
         except NewsdeskError as exc:
             raise PluginError(str(exc)) from None
-        for error in pub.errors[known:]:
+        for error in index.errors:
             log.error(str(error))
         for file in files.documentation_pages():
             page = file.page
-            if page is not None and file.src_uri in final:
-                page.content = final[file.src_uri]
-        for src_uri, text in late.items():
+            if page is not None and file.src_uri in self.finished:
+                page.content = self.finished[file.src_uri].content
+        for src_uri, text in late.markdown.items():
             file = files.get_file_from_path(src_uri)
             if file is None or file.page is None:
                 continue
-            # Glossary and ports are made from every other page, so they render last.
             file.page.markdown = text
             file.page.render(config, files)
-            file.page.content = pub.finish_late_page(src_uri, file.page.content)
-        self._log_warnings()
+            file.page.content = finish_late_page(
+                src_uri, file.page.url, file.page.content, index, late
+            )
+        self._log(notes=index.notes, warnings=index.warnings + late.warnings)
         return env
 
-    def _log_warnings(self) -> None:
-        for note in self._pub.notes:
+    def _log(self, *, notes: tuple[str, ...] = (), warnings: tuple[str, ...] = ()) -> None:
+        for note in notes:
             log.info(note)  # "newsletters/glossary.yml:12: 'MX record' replaces …"
-        self._pub.notes.clear()
-        for warning in self._pub.warnings:
+        for warning in warnings:
             log.warning(warning)
-        self._pub.warnings.clear()
 
     def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
-        pub = self._pub
-        head = feeds.head_links(pub.settings.site_url, config.site_name)
+        """A page's whole HTML: feed links, sharing metadata, the theme's accessibility
+        fixes and, in a preview, the box of this build's problems."""
+        site = self._site
+        head = feeds.head_links(site.settings.site_url, config.site_name)
         output = output.replace("</head>", head + "</head>", 1)
         share = sharing.page_share_meta(
-            pub, page.file.src_uri, page.url, page.title or "", config.site_description or ""
+            self._sources,
+            page.file.src_uri,
+            page.url,
+            page.title or "",
+            config.site_description or "",
         )
         output = sharing.add_share_meta(output, share)
-        return self._banner(theme_fixes(output, search_label=pub.strings("Search")))
+        return self._banner(theme_fixes(output, search_label=site.strings("Search")))
 
     def on_post_template(self, output_content: str, template_name: str, config: MkDocsConfig):
-        # The theme's 404 page: what the preview shows for an issue that failed to load.
+        """A page of the theme's own (its 404 page: what the preview shows for an issue
+        that failed to load) gets the same fixes and box."""
         if template_name.endswith(".html"):
-            label = self._pub.strings("Search")
+            label = self._site.strings("Search")
             return self._banner(theme_fixes(output_content, search_label=label))
         return output_content
 
@@ -327,8 +312,6 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         if self.preview:
             self._banner_count = self.problems.count
             return with_banner(output, banner_html(self.problems.errors, self.problems.warnings))
-        if self._pub.errors:  # pragma: no cover - a build with errors stops before pages
-            return with_banner(output, banner_html([str(e) for e in self._pub.errors], []))
         return output
 
     def _refresh_banners(self, site_dir: Path) -> None:
@@ -344,25 +327,29 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         self._banner_count = self.problems.count
 
     def on_post_build(self, config: MkDocsConfig) -> None:
-        pub = self._pub
-        renderings = pub.renderings()
+        """The site is written: phase 5 makes the renderings, from which the feeds, the
+        PDFs and (with ``send_on_build``) the emails are made."""
+        site, index = self._site, self.index
+        if index is None:  # pragma: no cover - MkDocs calls on_env before on_post_build
+            return
+        renderings = issue_renderings(index, self.finished)
         site_dir = Path(config.site_dir)
         fg = feeds.build_feed(
             renderings,
-            site_url=pub.settings.site_url,
+            site_url=site.settings.site_url,
             title=config.site_name,
             description=config.site_description or "",
-            limit=pub.settings.feed_limit,
-            language=pub.settings.language,
+            limit=site.settings.feed_limit,
+            language=site.settings.language,
         )
         feeds.write_feeds(fg, site_dir)
-        if pub.pdfs:
+        if site.pdfs:
             self._render_pdfs(renderings, site_dir)
         renderings = [replace(r, problems=self.problems.about(r.source)) for r in renderings]
         if not self.preview:
-            write_renderings(pub.settings.state_dir, renderings, self.fingerprint)
+            write_renderings(site.settings.state_dir, renderings, self.fingerprint)
         if self.unpublished_to is not None:
-            everything = pub.renderings(unpublished=True)
+            everything = issue_renderings(index, self.finished, unpublished=True)
             write_renderings(
                 self.unpublished_to,
                 [replace(r, problems=self.problems.about(r.source)) for r in everything],
@@ -370,7 +357,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         if self.page_cache is not None:
             self.page_cache.prune()
             log.info(self.page_cache.summary())
-        if pub.settings.email.send_on_build and not self.preview:
+        if site.settings.email.send_on_build and not self.preview:
             self._send(renderings)
         self._refresh_banners(site_dir)
 
@@ -379,7 +366,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         from newsdesk.mail.send import deliver_new_issues
 
         try:
-            report = deliver_new_issues(self._pub.settings, renderings)
+            report = deliver_new_issues(self._site.settings, renderings)
         except NewsdeskError as exc:
             raise PluginError(f"newsdesk: sending failed: {exc}") from None
         for note in report.notes:
@@ -391,7 +378,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         log.info(f"newsdesk: {report.summary()}")
 
     def _render_pdfs(self, renderings: list, site_dir: Path) -> None:
-        settings = self._pub.settings
+        settings = self._site.settings
         report = pdf.render_pdfs(
             renderings,
             site_dir=site_dir,
@@ -410,14 +397,21 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         log.info(report.summary)
 
     def on_serve(self, server, config: MkDocsConfig, builder):
-        pub = self._pub
-        server.watch(str(pub.settings.newsletters_dir))
-        if pub.settings.glossary.file.exists():
-            server.watch(str(pub.settings.glossary.file))
+        """``mkdocs serve``: watch the newsletters folder and the glossary file too."""
+        settings = self._site.settings
+        server.watch(str(settings.newsletters_dir))
+        if settings.glossary.file.exists():
+            server.watch(str(settings.glossary.file))
         return server
 
     @property
-    def _pub(self) -> Publication:
-        if self.publication is None:  # pragma: no cover - MkDocs always calls on_config first
+    def _site(self) -> Site:
+        if self.site is None:  # pragma: no cover - MkDocs always calls on_config first
             raise PluginError("newsdesk: the plugin was used before its configuration was loaded")
-        return self.publication
+        return self.site
+
+    @property
+    def _sources(self) -> Sources:
+        if self.sources is None:  # pragma: no cover - MkDocs calls on_files first
+            raise PluginError("newsdesk: a page was rendered before the sources were read")
+        return self.sources

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from html import escape, unescape
 
 from newsdesk import pages
-from newsdesk.publication import Publication
+from newsdesk.sources import Sources
 from newsdesk.urls import absolute_url
 
 HOME_PATH = "index.md"
@@ -72,15 +72,15 @@ def _plain(text: str) -> str:
 
 
 def page_share_meta(
-    pub: Publication, source: str, url: str, title: str, site_description: str = ""
+    sources: Sources, source: str, url: str, title: str, site_description: str = ""
 ) -> ShareMeta:
     """The metadata of the page built from ``source`` (``issues/index.md``, an issue's
     ``newsletters/…`` path, …) at ``url`` (relative to the site root), titled ``title``."""
-    settings = pub.settings
+    settings = sources.settings
     site_name = settings.site_name
     description = _plain(site_description)
     common = {"url": absolute_url(settings.site_url, url), "site_name": site_name}
-    issue = pub.issue_for_source(source)
+    issue = sources.issue_for_source(source)
     if issue is not None:
         return ShareMeta(
             title=_plain(issue.title),
@@ -90,7 +90,7 @@ def page_share_meta(
             tags=tuple(issue.tags),
             **common,
         )
-    issues = pub.issues
+    issues = sources.issues
     name = settings.newsletter_name
     if source == HOME_PATH:
         latest = issues[-1] if issues else None

@@ -9,12 +9,12 @@ carries the sign-up form (:func:`subscribe_form_html`, or the marker
 
 from __future__ import annotations
 
-from newsdesk.service.pages import (
+from newsdesk.settings import Settings
+from newsdesk.signup import (
     SUBSCRIBE_MARKER,
     expand_subscribe_form,
     subscribe_form_html,
 )
-from newsdesk.settings import Settings
 
 __all__ = [
     "SUBSCRIBE_MARKER",
