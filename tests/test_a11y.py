@@ -116,7 +116,7 @@ def test_no_serious_axe_violations_on_any_page(browser, site_url, scheme, viewpo
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_no_serious_axe_violations_in_the_email(browser, seed_site, scheme) -> None:
-    from newsdesk._mkdocs import load_settings
+    from newsdesk.adapter.engine import load_settings
     from newsdesk.mail.render import Recipient, prepare_message
     from newsdesk.rendering import read_renderings
 

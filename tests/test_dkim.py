@@ -155,7 +155,7 @@ def test_half_a_dkim_configuration_is_an_error():
 
 
 def test_keys_from_the_environment_through_mkdocs_yml(keyed, tmp_path, monkeypatch):
-    from newsdesk._mkdocs import load_settings
+    from newsdesk.adapter.engine import load_settings
 
     _, dkim_settings, _ = keyed
     (tmp_path / "docs").mkdir()

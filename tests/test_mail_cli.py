@@ -512,14 +512,14 @@ def test_send_refuses_an_issue_the_strict_build_rejects(letter):
     [("0", False), ("no", False), ("off", False), ("False", False), ("1", True), ("on", True)],
 )
 def test_booleans_from_the_environment_as_people_write_them(letter, monkeypatch, value, expected):
-    from newsdesk._mkdocs import load_settings
+    from newsdesk.adapter.engine import load_settings
 
     monkeypatch.setenv("NEWSDESK_LIVE_CHECK", value)
     assert load_settings(letter.root / "mkdocs.yml").email.live_check is expected
 
 
 def test_a_boolean_that_is_not_one_is_an_error_naming_the_option(letter, monkeypatch):
-    from newsdesk._mkdocs import load_settings
+    from newsdesk.adapter.engine import load_settings
     from newsdesk.errors import NewsdeskError
 
     monkeypatch.setenv("NEWSDESK_LIVE_CHECK", "maybe")
@@ -529,7 +529,7 @@ def test_a_boolean_that_is_not_one_is_an_error_naming_the_option(letter, monkeyp
 
 @pytest.mark.parametrize("password", ["12345678", "on", "null", "0x1F", "010", "1e3", " ~ "])
 def test_secrets_from_the_environment_are_always_their_exact_text(letter, monkeypatch, password):
-    from newsdesk._mkdocs import load_settings
+    from newsdesk.adapter.engine import load_settings
 
     monkeypatch.setenv("NEWSDESK_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("NEWSDESK_SMTP_USERNAME", "2024")

@@ -1,7 +1,8 @@
 """newsdesk: one set of Markdown issues becomes a website, a PDF per issue and an email.
 
-The core (issues, glossary, ports, pdf, mail) has no MkDocs imports; ``newsdesk.plugin`` is
-the thin MkDocs adapter and ``newsdesk.cli`` the command line.
+The core (issues, glossary, ports, pdf, mail) has no MkDocs imports; :mod:`newsdesk.adapter`
+is the thin MkDocs adapter and :mod:`newsdesk.cli` the command line. ``ARCHITECTURE.md``
+at the project's root shows how data flows between them.
 """
 
 from newsdesk.errors import NewsdeskError

@@ -25,7 +25,7 @@ from newsdesk.textsafe import spreadsheet_safe, terminal_safe
 
 def load_settings_for(args: argparse.Namespace) -> Settings:
     """The settings of the project named by ``-f`` (default ``./mkdocs.yml``)."""
-    from newsdesk._mkdocs import load_settings
+    from newsdesk.adapter.engine import load_settings
 
     return load_settings(Path(args.config_file))
 
@@ -60,7 +60,7 @@ def fresh_renderings(settings: Settings, config_file: Path) -> list:
     )
 
     if not renderings_are_current(settings, config_file):
-        from newsdesk._mkdocs import build_site
+        from newsdesk.adapter.engine import build_site
 
         # Taken before the build reads the sources, so a change during the build is seen
         # by the next run.
@@ -388,7 +388,7 @@ def find_rendering(settings: Settings, config_file: Path, slug: str | None):
     """The rendering of issue ``slug`` (``None``: the newest), drafts and scheduled issues
     included: a published issue comes from the last build, any other from a preview build.
     """
-    from newsdesk._mkdocs import build_preview
+    from newsdesk.adapter.engine import build_preview
     from newsdesk.rendering import read_renderings
 
     if slug is not None:
@@ -580,7 +580,7 @@ def cmd_cache_clear(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from newsdesk.service import serve
+    from newsdesk.service import serve  # noqa: TID251 - the command line starts the service
 
     settings = load_settings_for(args)
     serve(settings, host=args.host, port=args.port)

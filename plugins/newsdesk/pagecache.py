@@ -1,7 +1,7 @@
 """Per-page work remembered across builds: a page whose inputs did not change is not
 converted from Markdown again.
 
-A front end (the MkDocs adapter, :func:`newsdesk._mkdocs.render_cached`) asks
+A front end (the MkDocs adapter, :func:`newsdesk.adapter.engine.render_cached`) asks
 :meth:`PageCache.get` before converting a page and hands the result to
 :meth:`PageCache.put` after. What a conversion depends on is split in three:
 

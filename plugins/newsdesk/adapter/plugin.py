@@ -33,15 +33,15 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from newsdesk import feeds, pages, pdf, sharing
-from newsdesk._mkdocs import (
+from newsdesk.a11y import theme_fixes
+from newsdesk.adapter.config import NewsdeskConfig
+from newsdesk.adapter.engine import (
     engine_logger,
     page_cache_settings,
     render_cached,
     settings_from_config,
 )
-from newsdesk.a11y import theme_fixes
 from newsdesk.checks import LinkLines, fence_warning
-from newsdesk.config import NewsdeskConfig
 from newsdesk.editions import issue_renderings
 from newsdesk.errors import NewsdeskError
 from newsdesk.finishing import FinishedPage, finish_pages
@@ -59,7 +59,7 @@ log = logging.getLogger("mkdocs.plugins.newsdesk")
 # "mkdocs" logger, ours included, a child of "properdocs").
 ENGINE_LOGGER = engine_logger()
 
-ASSETS = Path(__file__).parent / "assets"
+ASSETS = Path(__file__).parent.parent / "assets"
 SITE_CSS = "assets/newsdesk/newsdesk.css"
 SITE_JS = "assets/newsdesk/newsdesk.js"
 _LINK_LINES = LinkLines()
@@ -87,7 +87,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         """Every warning and error of the current build: the preview's box shows them, and
         each rendering carries those naming its issue (``send`` refuses such an issue)."""
         self.unpublished_to: Path | None = None
-        """Set by :func:`newsdesk._mkdocs.build_preview`: a preview build that writes the
+        """Set by :func:`newsdesk.adapter.engine.build_preview`: a preview build that writes the
         renderings of every issue, drafts and scheduled ones too, under this folder."""
         self._banner_count = 0
         self.page_cache: PageCache | None = None
