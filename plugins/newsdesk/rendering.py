@@ -114,12 +114,13 @@ def source_fingerprint(
 
     The date (``today``, default :meth:`datetime.date.today`, as the build uses) matters
     because a build publishes the issues dated up to that day; the sources are every
-    ``*.md`` under the newsletters folder, the glossary file and ``config_file`` (default
-    ``mkdocs.yml`` in the project root), each as its path relative to the root, its size
-    and its modification time in nanoseconds, so a renamed, deleted or edited file changes
-    the fingerprint. The result is JSON-safe: :func:`write_renderings` stores it.
+    ``*.md`` under the newsletters folder, the glossary file and ``config_file`` (default:
+    the file the settings were loaded from, else ``mkdocs.yml`` in the project root), each
+    as its path relative to the root, its size and its modification time in nanoseconds, so
+    a renamed, deleted or edited file changes the fingerprint. The result is JSON-safe:
+    :func:`write_renderings` stores it.
     """
-    config = config_file if config_file is not None else settings.root / "mkdocs.yml"
+    config = config_file or settings.config_file or settings.root / "mkdocs.yml"
     paths = set()
     if settings.newsletters_dir.is_dir():
         paths.update(p for p in settings.newsletters_dir.rglob("*.md") if p.is_file())

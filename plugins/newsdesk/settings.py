@@ -133,6 +133,9 @@ class Settings:
     use_directory_urls: bool = True
     language: str = "en"
     """The theme's language (``theme.language``): the words newsdesk writes follow it."""
+    config_file: Path | None = None
+    """The configuration file the project was loaded from (``mkdocs.yml``, or what ``-f``
+    named): messages about an option name it (:attr:`config_name`)."""
     cache: bool = True
     """Remember each page's conversion in ``.newsdesk/page-cache`` (see
     :mod:`newsdesk.pagecache`)."""
@@ -152,6 +155,11 @@ class Settings:
         ``print.html`` there is used instead of newsdesk's."""
         return self.root / "overrides" / "newsdesk"
 
+    @property
+    def config_name(self) -> str:
+        """The configuration file as the author knows it, for messages."""
+        return self.relative(self.config_file) if self.config_file else "mkdocs.yml"
+
     def relative(self, path: Path) -> str:
         """``path`` as the author knows it: relative to the project root where possible."""
         try:
@@ -170,7 +178,8 @@ def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, An
 
     ``plugin`` holds every option (validation filled in the defaults, which are those of
     the dataclasses here); ``site`` holds ``site_url``, ``site_name``, ``site_dir``,
-    ``use_directory_urls`` and ``language`` (the theme's).
+    ``use_directory_urls``, ``language`` (the theme's) and ``config_file`` (the file they
+    were read from).
     """
     email = dict(plugin.get("email") or {})
     if "from" in email:
@@ -187,6 +196,7 @@ def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, An
     return Settings(
         root=root,
         site_url=site_url,
+        config_file=Path(site["config_file"]) if site.get("config_file") else None,
         site_name=site.get("site_name") or Settings.site_name,
         site_dir=_path(root, site.get("site_dir") or Settings.site_dir),
         newsletters_dir=_path(root, plugin["newsletters_dir"]),

@@ -25,6 +25,7 @@ def settings_from_config(config: Any, plugin_config: Any) -> Settings:
             "site_dir": config.site_dir,
             "use_directory_urls": config.use_directory_urls,
             "language": _theme_language(config),
+            "config_file": config.config_file_path,
         },
     )
 
