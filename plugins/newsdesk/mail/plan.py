@@ -20,6 +20,12 @@ class Plan:
     archive: list[IssueRendering] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def take_refused(self) -> list[IssueRendering]:
+        """Take the issues the strict build does not accept out of :attr:`send`; return them."""
+        refused = [r for r in self.send if r.problems]
+        self.send = [r for r in self.send if not r.problems]
+        return refused
+
 
 def plan_issues(
     store: Store,
@@ -90,3 +96,20 @@ def plan_issues(
         )
     plan.send += kept
     return plan
+
+
+def dry_run_notes(store: Store, plan: Plan, *, rehearsal: bool) -> list[str]:
+    """What ``send --dry-run`` says ``plan`` would do (``rehearsal``: into the outbox)."""
+    notes = [f"{r.slug}: would be archived" for r in plan.archive]
+    active = store.counts()["active"]
+    for r in plan.send:
+        rec = store.issue(r.slug)
+        if rec is not None and rec.state == "sending":
+            waiting = len(store.open_deliveries(r.slug))
+            notes.append(f"{r.slug}: would continue, {waiting} deliveries open")
+        elif rehearsal:
+            waiting = len(store.outbox_recipients(r.slug))
+            notes.append(f"{r.slug}: would be written to the outbox for {waiting}")
+        else:
+            notes.append(f"{r.slug}: would be sent to {active} active subscribers")
+    return notes
