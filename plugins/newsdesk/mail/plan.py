@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from newsdesk.errors import NewsdeskError
-from newsdesk.mail.store import Store
+from newsdesk.mail.store import IssueRecord, Store
 from newsdesk.rendering import IssueRendering
 
 
@@ -43,48 +43,13 @@ def plan_issues(
     """
     today = today or dt.date.today()
     published = [r for r in renderings if r.date <= today]
-    plan = Plan()
     records = {rec.slug: rec for rec in store.issues()}
     if only is not None:
-        chosen = next((r for r in published if r.slug == only), None)
-        if chosen is None:
-            known = ", ".join(r.slug for r in published) or "none"
-            raise NewsdeskError(f"no published issue '{only}' (published: {known})")
-        rec = records.get(only)
-        if rec is not None and rec.state == "sent":
-            plan.notes.append(f"{only}: already sent on {rec.finished_at}; nothing to do")
-        else:
-            plan.send.append(chosen)
-        return plan
-    by_slug = {r.slug: r for r in published}
-    for rec in records.values():
-        if rec.state == "sending":
-            if rec.slug in by_slug:
-                plan.send.append(by_slug[rec.slug])
-            else:
-                plan.notes.append(
-                    f"{rec.slug}: its sending was interrupted but it is no longer published; "
-                    "its remaining deliveries wait until it is"
-                )
+        return _plan_one(only, published, records)
+    plan = Plan()
+    _continue_interrupted(plan, published, records)
     new = [r for r in published if r.slug not in records]
-    kept = []
-    for r in new:
-        twin = next(
-            (
-                rec
-                for rec in records.values()
-                if rec.title == r.title and rec.date == r.date.isoformat()
-            ),
-            None,
-        )
-        if twin is not None:
-            plan.notes.append(
-                f"{r.slug}: not sent: it has the title and date of '{twin.slug}' "
-                f"({twin.state}), so it is probably that issue renamed; "
-                f"use --issue {r.slug} to send it anyway"
-            )
-        else:
-            kept.append(r)
+    kept = [r for r in new if not _renamed(plan, r, records)]
     if not records and len(kept) > 1:
         *older, newest = kept
         plan.archive = older
@@ -96,6 +61,53 @@ def plan_issues(
         )
     plan.send += kept
     return plan
+
+
+def _plan_one(only: str, published: list[IssueRendering], records: dict[str, IssueRecord]) -> Plan:
+    """The plan of ``send --issue ONLY``: that issue, unless it was sent already."""
+    plan = Plan()
+    chosen = next((r for r in published if r.slug == only), None)
+    if chosen is None:
+        known = ", ".join(r.slug for r in published) or "none"
+        raise NewsdeskError(f"no published issue '{only}' (published: {known})")
+    rec = records.get(only)
+    if rec is not None and rec.state == "sent":
+        plan.notes.append(f"{only}: already sent on {rec.finished_at}; nothing to do")
+    else:
+        plan.send.append(chosen)
+    return plan
+
+
+def _continue_interrupted(
+    plan: Plan, published: list[IssueRendering], records: dict[str, IssueRecord]
+) -> None:
+    """Add the issues whose sending was interrupted, if they are still published."""
+    by_slug = {r.slug: r for r in published}
+    for rec in records.values():
+        if rec.state != "sending":
+            continue
+        if rec.slug in by_slug:
+            plan.send.append(by_slug[rec.slug])
+        else:
+            plan.notes.append(
+                f"{rec.slug}: its sending was interrupted but it is no longer published; "
+                "its remaining deliveries wait until it is"
+            )
+
+
+def _renamed(plan: Plan, r: IssueRendering, records: dict[str, IssueRecord]) -> bool:
+    """Whether new issue ``r`` has the title and date of one in the ledger (a renamed
+    file); if so, say so in ``plan``."""
+    date = r.date.isoformat()
+    twin = next((rec for rec in records.values() if (rec.title, rec.date) == (r.title, date)), None)
+    if twin is None:
+        return False
+    plan.notes.append(
+        f"{r.slug}: not sent: it has the title and date of '{twin.slug}' "
+        f"({twin.state}), so it is probably that issue renamed; "
+        f"use --issue {r.slug} to send it anyway"
+    )
+    return True
 
 
 def dry_run_notes(store: Store, plan: Plan, *, rehearsal: bool) -> list[str]:

@@ -121,6 +121,11 @@ class SendReport:
     failed = _Total()
     pending = _Total()
 
+    def refuse(self, slug: str, why: str, problems: Sequence[str]) -> None:
+        """Note that issue ``slug`` is not sent, ``why``, and each of its ``problems``."""
+        self.refused.append(slug)
+        self.notes.append(f"{slug}: not sent: {why}:\n" + "\n".join(f"  {p}" for p in problems))
+
     @property
     def rejected(self) -> list[tuple[str, str]]:
         return [r for i in self.issues for r in i.rejected]
@@ -397,11 +402,7 @@ def send_issues(
     plan = plan_issues(store, renderings, only=only, today=today)
     report.notes += plan.notes
     for r in plan.take_refused():
-        report.refused.append(r.slug)
-        report.notes.append(
-            f"{r.slug}: not sent: the strict build does not accept it; fix these first:\n"
-            + "\n".join(f"  {p}" for p in r.problems)
-        )
+        report.refuse(r.slug, "the strict build does not accept it; fix these first", r.problems)
     smtp = settings.email.smtp
     rehearsal = make_transport is None and not smtp.host
     if rehearsal:
@@ -419,26 +420,17 @@ def send_issues(
         report.dry_run = True
         report.notes += dry_run_notes(store, plan, rehearsal=rehearsal)
         return report
-    if live_check is None:
-        live_check = settings.email.live_check
+    live = (settings.email.live_check if live_check is None else live_check) and bool(smtp.host)
+    connections = connections or default_connections
     sender = _Sender(
-        settings,
-        store,
-        secret,
-        make_transport,
-        connections or default_connections,
-        retry_delays,
-        stop,
-        progress,
+        settings, store, secret, make_transport, connections, retry_delays, stop, progress
     )
     sender.archive(plan.archive)
     for r in plan.send:
         if stop.is_set():
             report.interrupted = True
             break
-        if _cleared(r, report, preflight, live_check and bool(smtp.host)) and not sender.send(
-            r, report
-        ):
+        if _cleared(r, report, preflight, live) and not sender.send(r, report):
             break
     return report
 
@@ -456,11 +448,11 @@ def _cleared(
         report.warnings += [text for severity, text in findings if severity == "warning"]
         errors = [text for severity, text in findings if severity == "error"]
         if errors:
-            report.refused.append(r.slug)
-            report.notes.append(
-                f"{r.slug}: not sent: the pre-flight check found errors (newsdesk check "
-                f"{r.slug}); fix them, or use --no-check:\n" + "\n".join(f"  {e}" for e in errors)
+            why = (
+                f"the pre-flight check found errors (newsdesk check {r.slug}); fix them, "
+                "or use --no-check"
             )
+            report.refuse(r.slug, why, errors)
             return False
     problem = check_live(r.url) if live_check else None
     if problem:
