@@ -74,6 +74,8 @@ DEFAULT_RETRY_DELAYS = (1.0, 4.0, 15.0)
 
 @dataclass
 class IssueReport:
+    """What a run did with one issue."""
+
     slug: str
     recipients: int = 0
     sent: int = 0
@@ -246,6 +248,7 @@ class _IssueRun:
             self.dispatch()
 
     def going(self) -> bool:
+        """Whether to hand over more: not halted, aborted or stopped."""
         return not self.halted and not self.pool.abort.is_set() and not self.stop.is_set()
 
     def personalise(self, d: Delivery) -> bytes:
