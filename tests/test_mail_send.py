@@ -467,3 +467,36 @@ def test_one_send_lock_per_database_file_whatever_the_path(tmp_path):
         [sys.executable, "-c", other, spellings[0]], capture_output=True, text=True, timeout=60
     )
     assert free.stdout.strip() == "got the lock"
+
+
+def test_worker_pool_ends_its_threads_and_stops_retrying_on_a_crash():
+    """The pool's threads end when it closes; an exception on the way out (a second
+    Ctrl+C) sets ``abort`` first, so a worker waiting to retry gives up at once."""
+    from newsdesk.mail.pool import Job, WorkerPool
+    from newsdesk.mail.transports import DeliveryError
+
+    class Busy:
+        def send(self, envelope_from: str, recipient: str, data: bytes) -> None:
+            raise DeliveryError("temporary", "451 try later")
+
+        def close(self) -> None:
+            pass
+
+    with WorkerPool(Busy, 2, delays=(0.0,)) as pool:
+        pool.jobs.put(Job(1, "a@example.net", "list@example.org", b"x"))
+        outcome = pool.next_outcome(10)
+    assert outcome is not None and (outcome.state, outcome.error) == ("pending", "451 try later")
+    assert not pool.abort.is_set()
+    assert not any(t.is_alive() for t in pool.threads)
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), WorkerPool(Busy, 1, delays=(60.0,)) as pool:
+        pool.jobs.put(Job(1, "a@example.net", "list@example.org", b"x"))
+        time.sleep(0.2)  # the worker is waiting out its first retry delay
+        raise KeyboardInterrupt
+    assert pool.abort.is_set()
+    assert not any(t.is_alive() for t in pool.threads)
+    assert time.monotonic() - started < 30
+    outcome = pool.next_outcome(1)
+    assert outcome is not None and outcome.state == "pending"
+    assert pool.next_outcome(0) is None

@@ -68,10 +68,11 @@ class AuthenticationResults:
         return next((r for r in self.results if r.method == method), None)
 
 
-def _uncomment(value: str) -> tuple[str, bool]:
-    """``value`` with RFC 5322 comments (nested, with quoted pairs) replaced by a space,
-    quoted strings kept as they are; and whether every comment was closed (an unclosed one
-    runs to the end)."""
+def _segments(value: str) -> tuple[list[str], bool]:
+    """``value`` split at the semicolons outside quoted strings and comments, with RFC 5322
+    comments (nested, with quoted pairs) replaced by a space and quoted strings kept as they
+    are; and whether every comment was closed (an unclosed one runs to the end)."""
+    parts: list[str] = []
     out: list[str] = []
     depth = 0
     quoted = False
@@ -96,32 +97,15 @@ def _uncomment(value: str) -> tuple[str, bool]:
                 quoted = False
         elif ch == "(":
             depth = 1
+        elif ch == ";":
+            parts.append("".join(out))
+            out = []
         else:
             out.append(ch)
             quoted = ch == '"'
         i += 1
-    return "".join(out), depth == 0
-
-
-def _split(value: str) -> list[str]:
-    """``value`` split at the semicolons outside quoted strings."""
-    parts: list[str] = []
-    start = 0
-    quoted = False
-    i = 0
-    while i < len(value):
-        ch = value[i]
-        if quoted and ch == "\\":
-            i += 2
-            continue
-        if ch == '"':
-            quoted = not quoted
-        elif ch == ";" and not quoted:
-            parts.append(value[start:i])
-            start = i + 1
-        i += 1
-    parts.append(value[start:])
-    return parts
+    parts.append("".join(out))
+    return parts, depth == 0
 
 
 def _unquote(value: str) -> str:
@@ -163,8 +147,7 @@ def _resinfo(text: str) -> MethodResult | None:
 def parse(value: str) -> AuthenticationResults:
     """Parse one ``Authentication-Results`` field value. Never raises: what cannot be
     read is left out (a field without a readable authserv-id has ``authserv_id=None``)."""
-    text, closed = _uncomment(str(value))
-    parts = _split(text)
+    parts, closed = _segments(str(value))
     if not closed:  # the resinfo with the unclosed comment is cut short: leave it out
         parts[-1] = ""
     head = parts[0].split()

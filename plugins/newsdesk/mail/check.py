@@ -405,6 +405,17 @@ def _header_block(message: bytes) -> dict[str, list[str]]:
     return out
 
 
+class _Findings(list[Finding]):
+    """The findings of one issue, as each check adds them."""
+
+    def __init__(self, slug: str):
+        super().__init__()
+        self.slug = slug
+
+    def add(self, severity: str, what: str, why: str = "", fix: str = "") -> None:
+        self.append(Finding(severity, self.slug, what, why, fix))
+
+
 def check_issue(
     settings: Settings,
     rendering: IssueRendering,
@@ -414,23 +425,31 @@ def check_issue(
     lookup: TxtLookup | None = None,
 ) -> list[Finding]:
     """Every finding for one issue, errors first."""
-    slug = rendering.slug
-    found: list[Finding] = []
-
-    def add(severity: str, what: str, why: str = "", fix: str = "") -> None:
-        found.append(Finding(severity, slug, what, why, fix))
-
+    found = _Findings(rendering.slug)
     try:
         prepared, message = sample_message(settings, rendering)
     except NewsdeskError as exc:  # a missing DKIM key, say
-        add("error", str(exc), "nothing can be sent until this is fixed")
-        return found
+        found.add("error", str(exc), "nothing can be sent until this is fixed")
+        return list(found)
     page = prepared.html_for(SAMPLE_RECIPIENT, "t")
+    _check_size(found, message, prepared)
+    _check_links(found, settings, rendering, page, online=online)
+    _check_contrast(found, page)
+    headers = _header_block(message)
+    _check_unsubscribe(found, headers)
+    _check_signing(found, settings, message, prepared, headers)
+    sender, bounce_domain = _check_alignment(found, settings)
+    if dns:
+        _check_dns(found, settings, sender, bounce_domain, lookup)
+    order = {"error": 0, "warning": 1, "note": 2}
+    return sorted(found, key=lambda f: order.get(f.severity, 3))
 
-    # Size.
+
+def _check_size(found: _Findings, message: bytes, prepared: PreparedMessage) -> None:
+    """The message against Gmail's clipping limit."""
     size = len(message)
     if size > CLIP_LIMIT:
-        add(
+        found.add(
             "error",
             f"the message is {size / 1024:.0f} KB (HTML {prepared.html_size / 1024:.0f} KB)",
             "Gmail clips messages over 102 KB: the rest, with the unsubscribe link and "
@@ -439,16 +458,21 @@ def check_issue(
             "or split it into two issues",
         )
     elif size > 0.85 * CLIP_LIMIT:
-        add(
+        found.add(
             "warning",
             f"the message is {size / 1024:.0f} KB, close to Gmail's 102 KB clipping limit",
             "a little more text and Gmail hides the end of the message",
             "keep the issue shorter, or move long parts to the website",
         )
 
-    # Images and links: those of the message, and those of the issue that the email's
-    # sanitizer removed (a javascript: link never reaches the reader, but the author should
-    # know it is gone).
+
+def _check_links(
+    found: _Findings, settings: Settings, rendering: IssueRendering, page: str, *, online: bool
+) -> None:
+    """Images without alt text; relative, unusable and broken links; with ``online``, the
+    links that answer an error. The links are those of the message, and those of the issue
+    that the email's sanitizer removed (a javascript: link never reaches the reader, but
+    the author should know it is gone)."""
     links, no_alt = _links(page)
     if rendering.html.strip():
         source_links, _ = _links(rendering.html)
@@ -458,76 +482,89 @@ def check_issue(
             if urlsplit(url).scheme.lower() not in ("", "http", "https", "mailto", "tel", "data")
         ]
     for src in no_alt:
-        add(
+        found.add(
             "warning",
             f"image without alt text: {src}",
             "many mail clients block images until the reader allows them and show the alt "
             "text instead; screen readers read it out",
             "describe the image: ![What it shows](image.png) in Markdown",
         )
-    site_dir = settings.site_dir
-    built = (site_dir / "index.html").is_file()
-    service = (settings.email.service_url or "").rstrip("/") + "/"
+    built = (settings.site_dir / "index.html").is_file()
     checked: set[str] = set()
     web_links = []
     for tag, url in links:
         if url in checked:
             continue
         checked.add(url)
-        what = "image" if tag == "img" else "link"
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme in ("mailto", "tel") or (scheme == "data" and tag == "img"):
-            continue
-        if not url or not scheme or (scheme in ("http", "https") and not parts.netloc):
-            add(
-                "error",
-                f"relative {what}: {url or '(empty)'}",
-                "a relative address works on the website but leads nowhere in a mail client",
-                "set site_url in mkdocs.yml (emails carry absolute links) or write the full "
-                "https:// address",
-            )
-            continue
-        if scheme not in ("http", "https"):
-            add(
-                "error",
-                f"{what} with the scheme '{scheme}:': {url}",
-                "mail clients block or cannot open it",
-                "link to an https:// page instead",
-            )
-            continue
-        web_links.append(url)
-        if (
-            built
-            and url.startswith(settings.site_url)
-            and not (settings.email.service_url and url.startswith(service))
-            and _site_file(site_dir, settings.site_url, url) is None
-        ):
-            add(
-                "error",
-                f"broken {what}: {url} is not in the built site ({settings.relative(site_dir)}/)",
-                "readers who follow it get a 'page not found'",
-                "correct the link in the issue's Markdown (mkdocs build --strict names it)",
-            )
+        if _check_link(found, settings, tag, url, built=built):
+            web_links.append(url)
     if not built:
-        add(
+        found.add(
             "note",
-            f"links into the site not checked: {settings.relative(site_dir)}/ is not built",
+            f"links into the site not checked: {settings.relative(settings.site_dir)}/ is not "
+            "built",
             fix="run mkdocs build first",
         )
     if online:
-        to_check = [
-            u for u in web_links if not (settings.email.service_url and u.startswith(service))
-        ]
+        to_check = [u for u in web_links if not _into_service(settings, u)]
         for url, problem in sorted(check_online(to_check).items()):
-            add(
+            found.add(
                 "error" if re.search(r"answers (404|410)\b", problem) else "warning",
                 f"link {url} {problem}",
                 "readers who follow it get an error page",
                 "correct or remove the link (a page not deployed yet: deploy first)",
             )
 
-    # Contrast, light and dark.
+
+def _into_service(settings: Settings, url: str) -> bool:
+    """Whether ``url`` leads to the subscription service (``email.service_url``)."""
+    service = (settings.email.service_url or "").rstrip("/") + "/"
+    return bool(settings.email.service_url) and url.startswith(service)
+
+
+def _check_link(found: _Findings, settings: Settings, tag: str, url: str, *, built: bool) -> bool:
+    """The findings on one link or image (``tag`` ``a`` or ``img``); whether it is a web
+    link (http or https, absolute)."""
+    what = "image" if tag == "img" else "link"
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("mailto", "tel") or (scheme == "data" and tag == "img"):
+        return False
+    if not url or not scheme or (scheme in ("http", "https") and not parts.netloc):
+        found.add(
+            "error",
+            f"relative {what}: {url or '(empty)'}",
+            "a relative address works on the website but leads nowhere in a mail client",
+            "set site_url in mkdocs.yml (emails carry absolute links) or write the full "
+            "https:// address",
+        )
+        return False
+    if scheme not in ("http", "https"):
+        found.add(
+            "error",
+            f"{what} with the scheme '{scheme}:': {url}",
+            "mail clients block or cannot open it",
+            "link to an https:// page instead",
+        )
+        return False
+    site_dir = settings.site_dir
+    if (
+        built
+        and url.startswith(settings.site_url)
+        and not _into_service(settings, url)
+        and _site_file(site_dir, settings.site_url, url) is None
+    ):
+        found.add(
+            "error",
+            f"broken {what}: {url} is not in the built site ({settings.relative(site_dir)}/)",
+            "readers who follow it get a 'page not found'",
+            "correct the link in the issue's Markdown (mkdocs build --strict names it)",
+        )
+    return True
+
+
+def _check_contrast(found: _Findings, page: str) -> None:
+    """Text colours against their backgrounds, in light mode and in dark mode."""
     for mode, html_page, severity in (
         ("light mode", page, "error"),
         ("dark mode", dark_mode_page(page), "warning"),
@@ -535,7 +572,7 @@ def check_issue(
         if html_page is None:
             continue
         for ratio, needed, fg, bg, sample in contrast_failures(html_page):
-            add(
+            found.add(
                 severity,
                 f"low contrast in {mode}: text {_hex(fg)} on {_hex(bg)} is {ratio:.1f}:1 "
                 f"('{sample}')",
@@ -545,10 +582,11 @@ def check_issue(
                 "reverse) in the issue's inline style or in email.css",
             )
 
-    # List-Unsubscribe and the signature.
-    headers = _header_block(message)
+
+def _check_unsubscribe(found: _Findings, headers: dict[str, list[str]]) -> None:
+    """List-Unsubscribe, and its one-click form."""
     if "list-unsubscribe" not in headers:
-        add(
+        found.add(
             "error",
             "no List-Unsubscribe header",
             "Gmail and Yahoo require one-click unsubscribe from bulk senders and may "
@@ -556,15 +594,25 @@ def check_issue(
             "set email.service_url (one-click) or email.unsubscribe_mailto in mkdocs.yml",
         )
     elif "list-unsubscribe-post" not in headers:
-        add(
+        found.add(
             "warning",
             "List-Unsubscribe has no one-click (List-Unsubscribe-Post) form",
             "Gmail and Yahoo ask bulk senders for RFC 8058 one-click unsubscribe",
             "set email.service_url and run newsdesk serve",
         )
+
+
+def _check_signing(
+    found: _Findings,
+    settings: Settings,
+    message: bytes,
+    prepared: PreparedMessage,
+    headers: dict[str, list[str]],
+) -> None:
+    """The message is DKIM-signed, the signatures verify, the private keys are private."""
     dkim_settings = settings.email.dkim
     if not dkim_settings.enabled:
-        add(
+        found.add(
             "warning",
             "the messages are not DKIM-signed",
             "Gmail, Yahoo and Microsoft require DKIM (and DMARC) from bulk senders; "
@@ -572,28 +620,32 @@ def check_issue(
             "newsdesk dkim keygen --selector nd1 --domain YOUR-DOMAIN, publish the records "
             "it prints, then set email.dkim: {domain: YOUR-DOMAIN, selector: nd1}",
         )
-    else:
-        found += _signature_findings(slug, message, prepared, headers)
-        for key_file, pem in (
-            (dkim_settings.rsa_key_file, dkim_settings.rsa_key),
-            (dkim_settings.ed25519_key_file, dkim_settings.ed25519_key),
-        ):
-            if pem or key_file is None or not key_file.is_file():
-                continue
-            if key_file.stat().st_mode & 0o077:
-                add(
-                    "warning",
-                    f"the DKIM private key {settings.relative(key_file)} is readable by others",
-                    "whoever reads it can sign mail as your domain",
-                    f"chmod 600 {settings.relative(key_file)}",
-                )
+        return
+    found.extend(_signature_findings(found.slug, message, prepared, headers))
+    for key_file, pem in (
+        (dkim_settings.rsa_key_file, dkim_settings.rsa_key),
+        (dkim_settings.ed25519_key_file, dkim_settings.ed25519_key),
+    ):
+        if pem or key_file is None or not key_file.is_file():
+            continue
+        if key_file.stat().st_mode & 0o077:
+            found.add(
+                "warning",
+                f"the DKIM private key {settings.relative(key_file)} is readable by others",
+                "whoever reads it can sign mail as your domain",
+                f"chmod 600 {settings.relative(key_file)}",
+            )
 
-    # Alignment.
+
+def _check_alignment(found: _Findings, settings: Settings) -> tuple[str, str]:
+    """DMARC alignment of the DKIM domain and the envelope sender's with the From domain;
+    the From domain and the envelope sender's domain."""
+    dkim_settings = settings.email.dkim
     sender = from_domain(settings.email.from_)
     bounce = settings.email.bounce_address or parse_mailbox(settings.email.from_)[1]
     bounce_domain = bounce.rpartition("@")[2].lower()
     if dkim_settings.enabled and not aligned(sender, str(dkim_settings.domain)):
-        add(
+        found.add(
             "error",
             f"the DKIM domain {dkim_settings.domain} is not aligned with the From domain {sender}",
             "DMARC passes only when the signing domain shares the From address's domain",
@@ -601,7 +653,7 @@ def check_issue(
             f"address at {dkim_settings.domain}",
         )
     if not aligned(sender, bounce_domain):
-        add(
+        found.add(
             "warning" if dkim_settings.enabled else "error",
             f"the envelope sender's domain {bounce_domain} (email.bounce_address) is not "
             f"aligned with the From domain {sender}",
@@ -613,12 +665,7 @@ def check_issue(
             ),
             f"use a bounce address at {sender} or a subdomain of it",
         )
-
-    if dns:
-        found += _dns_findings(settings, slug, sender, bounce_domain, lookup)
-
-    order = {"error": 0, "warning": 1, "note": 2}
-    return sorted(found, key=lambda f: order.get(f.severity, 3))
+    return sender, bounce_domain
 
 
 def _signature_findings(
@@ -674,81 +721,101 @@ def _signature_findings(
     return found
 
 
-def _dns_findings(
+def _check_dns(
+    found: _Findings,
     settings: Settings,
-    slug: str,
     sender: str,
     bounce_domain: str,
     lookup: TxtLookup | None,
-) -> list[Finding]:
-    found: list[Finding] = []
-
-    def add(severity: str, what: str, why: str = "", fix: str = "") -> None:
-        found.append(Finding(severity, slug, what, why, fix))
-
+) -> None:
+    """The published DKIM keys, SPF and DMARC records; a note when DNS does not answer."""
     try:
         ask = lookup or dnspython_lookup(organisational_domain(sender))
-        dkim_settings = settings.email.dkim
-        if dkim_settings.enabled:
-            name = record_name(str(dkim_settings.selector), str(dkim_settings.domain))
-            published = [_tags(r) for r in ask(name) if "p=" in r]
-            signer = Signer(dkim_settings)
-            expected = key_records(signer.keys)
-            for alg in ALGORITHMS:
-                k = alg.split("-")[0]
-                want = _tags(expected[alg])["p"]
-                mine = [t for t in published if t.get("k", "rsa") == k]
-                if not mine:
-                    add(
-                        "error",
-                        f"no {k} DKIM key published at {name}",
-                        "receivers cannot verify the signature and treat the mail as unsigned",
-                        "publish the record newsdesk dkim keygen printed",
-                    )
-                elif not any(t.get("p") == want for t in mine):
-                    add(
-                        "error",
-                        f"the {k} DKIM key published at {name} is not the one newsdesk signs with",
-                        "every signature fails",
-                        "publish the record for the key in use (a new selector for new keys)",
-                    )
-        spf = [r for r in ask(bounce_domain) if r.lower().startswith("v=spf1")]
-        if not spf:
-            add(
-                "warning",
-                f"no SPF record at {bounce_domain}",
-                "receivers cannot tell whether the sending server may send for the domain",
-                f'publish {bounce_domain}. IN TXT "v=spf1 include:YOUR-PROVIDER ~all"',
-            )
-        elif len(spf) > 1:
-            add(
-                "error",
-                f"{len(spf)} SPF records at {bounce_domain}",
-                "more than one SPF record is a permanent error (RFC 7208): SPF fails",
-                "merge them into one v=spf1 record",
-            )
-        dmarc_name = f"_dmarc.{sender}"
-        dmarc = [r for r in ask(dmarc_name) if r.upper().startswith("V=DMARC1")]
-        if not dmarc and organisational_domain(sender) != sender:
-            dmarc_name = f"_dmarc.{organisational_domain(sender)}"
-            dmarc = [r for r in ask(dmarc_name) if r.upper().startswith("V=DMARC1")]
-        if not dmarc:
-            add(
-                "warning",
-                f"no DMARC record for {sender}",
-                "Gmail and Yahoo require a DMARC record from bulk senders",
-                f'publish _dmarc.{organisational_domain(sender)}. IN TXT "v=DMARC1; p=none; '
-                f'rua=mailto:dmarc-reports@{organisational_domain(sender)}"',
-            )
-        elif _tags(dmarc[0]).get("p", "none") == "none":
-            add(
-                "note",
-                f"DMARC at {dmarc_name} is p=none (monitoring only)",
-                fix="once the reports show your mail passing, move to p=quarantine",
-            )
+        if settings.email.dkim.enabled:
+            _check_dkim_records(found, settings, ask)
+        _check_spf(found, bounce_domain, ask)
+        _check_dmarc(found, sender, ask)
     except DnsUnavailable as exc:
-        add("note", f"DNS checks skipped: no DNS answer ({exc}); offline?")
-    return found
+        found.add("note", f"DNS checks skipped: no DNS answer ({exc}); offline?")
+
+
+def _records(ask: TxtLookup, name: str, version: str) -> list[str]:
+    """The TXT records at ``name`` that start with ``version`` (``v=spf1``; any case)."""
+    return [r for r in ask(name) if r.lower().startswith(version)]
+
+
+def _unpublished(found: _Findings, record: str, why: str, publish: str) -> None:
+    """A warning that no ``record`` is published; the fix: publish ``publish``."""
+    found.add("warning", f"no {record}", why, f"publish {publish}")
+
+
+def _check_dkim_records(found: _Findings, settings: Settings, ask: TxtLookup) -> None:
+    """Each key newsdesk signs with is the one published at the selector."""
+    dkim_settings = settings.email.dkim
+    name = record_name(str(dkim_settings.selector), str(dkim_settings.domain))
+    published = [_tags(r) for r in ask(name) if "p=" in r]
+    expected = key_records(Signer(dkim_settings).keys)
+    for alg in ALGORITHMS:
+        k = alg.split("-")[0]
+        want = _tags(expected[alg])["p"]
+        mine = [t for t in published if t.get("k", "rsa") == k]
+        if not mine:
+            found.add(
+                "error",
+                f"no {k} DKIM key published at {name}",
+                "receivers cannot verify the signature and treat the mail as unsigned",
+                "publish the record newsdesk dkim keygen printed",
+            )
+        elif not any(t.get("p") == want for t in mine):
+            found.add(
+                "error",
+                f"the {k} DKIM key published at {name} is not the one newsdesk signs with",
+                "every signature fails",
+                "publish the record for the key in use (a new selector for new keys)",
+            )
+
+
+def _check_spf(found: _Findings, bounce_domain: str, ask: TxtLookup) -> None:
+    """One SPF record at the envelope sender's domain."""
+    spf = _records(ask, bounce_domain, "v=spf1")
+    if not spf:
+        _unpublished(
+            found,
+            f"SPF record at {bounce_domain}",
+            "receivers cannot tell whether the sending server may send for the domain",
+            f'{bounce_domain}. IN TXT "v=spf1 include:YOUR-PROVIDER ~all"',
+        )
+    elif len(spf) > 1:
+        found.add(
+            "error",
+            f"{len(spf)} SPF records at {bounce_domain}",
+            "more than one SPF record is a permanent error (RFC 7208): SPF fails",
+            "merge them into one v=spf1 record",
+        )
+
+
+def _check_dmarc(found: _Findings, sender: str, ask: TxtLookup) -> None:
+    """A DMARC record for the From domain (or its organisational domain), not p=none."""
+    organisation = organisational_domain(sender)
+    dmarc_name = f"_dmarc.{sender}"
+    dmarc = _records(ask, dmarc_name, "v=dmarc1")
+    if not dmarc and organisation != sender:
+        dmarc_name = f"_dmarc.{organisation}"
+        dmarc = _records(ask, dmarc_name, "v=dmarc1")
+    if not dmarc:
+        _unpublished(
+            found,
+            f"DMARC record for {sender}",
+            "Gmail and Yahoo require a DMARC record from bulk senders",
+            f'_dmarc.{organisation}. IN TXT "v=DMARC1; p=none; '
+            f'rua=mailto:dmarc-reports@{organisation}"',
+        )
+    elif _tags(dmarc[0]).get("p", "none") == "none":
+        found.add(
+            "note",
+            f"DMARC at {dmarc_name} is p=none (monitoring only)",
+            fix="once the reports show your mail passing, move to p=quarantine",
+        )
 
 
 # -- the command -----------------------------------------------------------------------------

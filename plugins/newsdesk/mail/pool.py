@@ -96,3 +96,53 @@ def worker(
     finally:
         if transport is not None:
             transport.close()
+
+
+class WorkerPool:
+    """``size`` :func:`worker` threads sharing one job queue, one result queue, one rate
+    limit and one ``abort`` event (set: stop retrying). Use as a context manager: the
+    threads start on entry; on exit each is told to end and is waited for, and an
+    exception on the way out (a second Ctrl+C, a crash) sets ``abort`` first."""
+
+    def __init__(
+        self,
+        make: Callable[[], Transport],
+        size: int,
+        *,
+        rate: float = 0,
+        delays: Sequence[float] = (),
+    ):
+        self.size = size
+        self.jobs: queue.Queue[Job | None] = queue.Queue()
+        self.results: queue.Queue[Outcome] = queue.Queue()
+        self.abort = threading.Event()
+        limiter = RateLimiter(rate)
+        self.threads = [
+            threading.Thread(
+                target=worker,
+                args=(make, self.jobs, self.results, self.abort, limiter, delays),
+                name=f"newsdesk-smtp-{i}",
+                daemon=True,
+            )
+            for i in range(size)
+        ]
+
+    def __enter__(self) -> WorkerPool:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is not None:
+            self.abort.set()
+        for _ in self.threads:
+            self.jobs.put(None)
+        for t in self.threads:
+            t.join(timeout=60)
+
+    def next_outcome(self, timeout: float) -> Outcome | None:
+        """The next job's outcome, or ``None`` when none came within ``timeout`` seconds."""
+        try:
+            return self.results.get(timeout=timeout)
+        except queue.Empty:
+            return None

@@ -530,114 +530,34 @@ def prepare_message(
     name = one_line(newsletter_name or rendering.newsletter_name or "Newsletter")
     site = site_url or rendering.site_url or rendering.url
     mark = issue_mark(rendering, test=test)
-    subject = _subject(rendering, name, mark)
     nonce = secrets.token_hex(8)
-    markers = {slot: f"ndslot{nonce}{slot}" for slot in _SLOTS}
-    warnings: list[str] = []
-    if not settings.service_url and not settings.unsubscribe_mailto:
-        warnings.append(
-            "neither email.service_url nor email.unsubscribe_mailto is set: the messages "
-            "carry no List-Unsubscribe header, and large providers may reject them"
-        )
-
-    content = _clean_content(rendering.html, rendering.url)
-    folders = [str(overrides)] if overrides and Path(overrides).is_dir() else []
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([*folders, str(_TEMPLATES)]),
-        autoescape=True,
-        keep_trailing_newline=True,
-    )
-    t = Strings(rendering.language)
-    template = env.get_template("email.html")
-    archive_url = urljoin(site, "issues/")
-    page = template.render(
-        t=t,
-        issue=rendering,
-        subject=subject,
-        css=jinja2.utils.markupsafe.Markup(_CSS.read_text(encoding="utf-8")),
-        content=jinja2.utils.markupsafe.Markup(content),
-        view_url=rendering.url,
-        pdf_url=rendering.pdf_url,
-        site_url=site,
-        site_host=urlsplit(site).netloc or site,
-        site_link=jinja2.utils.markupsafe.Markup('<a href="{}">{}</a>').format(
-            site, urlsplit(site).netloc or site
-        ),
-        archive_url=archive_url,
+    frame = _Frame(
         newsletter_name=name,
-        date_text=t.date(rendering.date),
-        postal_address=settings.postal_address,
-        slot_email=markers["email"],
-        slot_unsubscribe=markers["unsubscribe"],
+        subject=_subject(rendering, name, mark),
+        site=site,
+        archive_url=urljoin(site, "issues/"),
         mark=mark,
-        welcome=one_line(welcome),
+        welcome=welcome,
+        markers={slot: f"ndslot{nonce}{slot}" for slot in _SLOTS},
+        t=Strings(rendering.language),
     )
-    inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
-    page = inliner.inline(page)
+    content = _clean_content(rendering.html, rendering.url)
+    page = _html_page(rendering, content, frame, settings.postal_address, overrides)
     html_size = len(page.encode("utf-8"))
-    if html_size > GMAIL_CLIP:
-        warnings.append(
-            f"the HTML of {rendering.slug} is {html_size // 1024} KB: Gmail clips messages "
-            "over 100 KB behind a 'View entire message' link"
-        )
-
-    plain = _plain_text(rendering, content, name, subject, settings, markers, site, t)
-    if welcome:
-        plain = f"{one_line(welcome)}\n\n{plain}"
-    if mark:
-        plain = f"*** {mark} ***\n\n{plain}"
-
-    date = now or dt.datetime.now(dt.UTC)
-    boundary = (
-        "=_nd_"
-        + hashlib.sha256(f"{rendering.slug}{rendering.content_hash}".encode()).hexdigest()[:24]
-    )
-    from_addr = settings.from_
-    headers = [
-        mailbox_header("From", from_addr),
-        mailbox_header("Reply-To", settings.reply_to) if settings.reply_to else b"",
-        text_header("Subject", subject),
-        structured_header("Date", email.utils.format_datetime(date)),
-        structured_header("MIME-Version", "1.0"),
-        text_header("List-Id", settings.list_id) if settings.list_id else b"",
-        structured_header("List-Archive", f"<{archive_url}>"),
-        structured_header("X-Newsdesk-Issue", rendering.slug),
-        structured_header("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
-        b"\r\n",
-        b"This is a multi-part message in MIME format.\r\n",
-    ]
-    part_head = (
-        '--{b}\r\nContent-Type: text/{t}; charset="utf-8"\r\n'
-        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-    )
-    plain_pieces = _split(plain, markers)
-    html_pieces = _split(page, markers)
-    body: list[bytes | tuple[str, str]] = [b"".join(headers)]
-    body.append(part_head.format(b=boundary, t="plain").encode("ascii"))
-    body += _encode_pieces("plain", plain_pieces)
-    body.append(b"\r\n" + part_head.format(b=boundary, t="html").encode("ascii"))
-    body += _encode_pieces("html", html_pieces)
-    body.append(f"\r\n--{boundary}--\r\n".encode("ascii"))
-
-    # Merge adjacent static pieces so personalising joins as few objects as possible.
-    merged: list[bytes | tuple[str, str]] = []
-    for piece in body:
-        if isinstance(piece, bytes) and merged and isinstance(merged[-1], bytes):
-            merged[-1] = merged[-1] + piece
-        else:
-            merged.append(piece)
-    static_headers = merged.pop(0) if isinstance(merged[0], bytes) else b""
-    envelope = envelope_from or parse_mailbox(from_addr)[1]
+    plain = _plain_text(rendering, content, frame, settings)
+    html_pieces = _split(page, frame.markers)
+    head = _issue_headers(rendering, settings, frame, now or dt.datetime.now(dt.UTC))
+    static_headers, body = _mime_body(head, _split(plain, frame.markers), html_pieces)
     prepared = PreparedMessage(
         slug=rendering.slug,
-        subject=subject,
-        envelope_from=envelope,
+        subject=frame.subject,
+        envelope_from=envelope_from or parse_mailbox(settings.from_)[1],
         html_size=html_size,
-        warnings=warnings,
+        warnings=_warnings(rendering, settings, html_size),
         _static_headers=static_headers,
         _msgid_prefix=f"{rendering.slug}.newsdesk",
-        _msgid_domain=_domain(from_addr),
-        _body=merged,
+        _msgid_domain=_domain(settings.from_),
+        _body=body,
         _html_pieces=[p if isinstance(p, str) else ("html", p[1]) for p in html_pieces],
         _email_settings=settings,
     )
@@ -645,17 +565,138 @@ def prepare_message(
     return prepared
 
 
-def _plain_text(
+@dataclass(frozen=True)
+class _Frame:
+    """What both parts of an issue's message say around the issue's content."""
+
+    newsletter_name: str
+    subject: str
+    site: str
+    archive_url: str
+    mark: str
+    """:func:`issue_mark`: a test, a draft, a scheduled issue; empty for the real thing."""
+    welcome: str
+    """The line above the issue in a new subscriber's welcome, or empty (as given)."""
+    markers: dict[str, str]
+    """The marker of each per-reader slot (``email``, ``unsubscribe``) in the text."""
+    t: Strings
+
+
+def _warnings(rendering: IssueRendering, settings: EmailSettings, html_size: int) -> list[str]:
+    """What the sender should know about the message: no unsubscribe, clipped by Gmail."""
+    warnings = []
+    if not settings.service_url and not settings.unsubscribe_mailto:
+        warnings.append(
+            "neither email.service_url nor email.unsubscribe_mailto is set: the messages "
+            "carry no List-Unsubscribe header, and large providers may reject them"
+        )
+    if html_size > GMAIL_CLIP:
+        warnings.append(
+            f"the HTML of {rendering.slug} is {html_size // 1024} KB: Gmail clips messages "
+            "over 100 KB behind a 'View entire message' link"
+        )
+    return warnings
+
+
+def _html_page(
     rendering: IssueRendering,
     content: str,
-    name: str,
-    subject: str,
-    settings: EmailSettings,
-    markers: dict[str, str],
-    site: str,
-    t: Strings | None = None,
+    frame: _Frame,
+    postal_address: str,
+    overrides: Path | None,
 ) -> str:
-    t = t or Strings(rendering.language)
+    """The HTML part: the template (``email.html``, from ``overrides`` if it has one)
+    around the issue's ``content``, with the CSS inlined."""
+    folders = [str(overrides)] if overrides and Path(overrides).is_dir() else []
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([*folders, str(_TEMPLATES)]),
+        autoescape=True,
+        keep_trailing_newline=True,
+    )
+    markup = jinja2.utils.markupsafe.Markup
+    site, t = frame.site, frame.t
+    page = env.get_template("email.html").render(
+        t=t,
+        issue=rendering,
+        subject=frame.subject,
+        css=markup(_CSS.read_text(encoding="utf-8")),
+        content=markup(content),
+        view_url=rendering.url,
+        pdf_url=rendering.pdf_url,
+        site_url=site,
+        site_host=urlsplit(site).netloc or site,
+        site_link=markup('<a href="{}">{}</a>').format(site, urlsplit(site).netloc or site),
+        archive_url=frame.archive_url,
+        newsletter_name=frame.newsletter_name,
+        date_text=t.date(rendering.date),
+        postal_address=postal_address,
+        slot_email=frame.markers["email"],
+        slot_unsubscribe=frame.markers["unsubscribe"],
+        mark=frame.mark,
+        welcome=one_line(frame.welcome),
+    )
+    inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+    return inliner.inline(page)
+
+
+def _issue_headers(
+    rendering: IssueRendering, settings: EmailSettings, frame: _Frame, date: dt.datetime
+) -> tuple[bytes, str]:
+    """The headers every reader's copy shares, up to the preamble; and the MIME boundary."""
+    boundary = (
+        "=_nd_"
+        + hashlib.sha256(f"{rendering.slug}{rendering.content_hash}".encode()).hexdigest()[:24]
+    )
+    headers = [
+        mailbox_header("From", settings.from_),
+        mailbox_header("Reply-To", settings.reply_to) if settings.reply_to else b"",
+        text_header("Subject", frame.subject),
+        structured_header("Date", email.utils.format_datetime(date)),
+        structured_header("MIME-Version", "1.0"),
+        text_header("List-Id", settings.list_id) if settings.list_id else b"",
+        structured_header("List-Archive", f"<{frame.archive_url}>"),
+        structured_header("X-Newsdesk-Issue", rendering.slug),
+        structured_header("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+        b"\r\n",
+        b"This is a multi-part message in MIME format.\r\n",
+    ]
+    return b"".join(headers), boundary
+
+
+def _mime_body(
+    head: tuple[bytes, str],
+    plain_pieces: list[str | tuple[str, str]],
+    html_pieces: list[str | tuple[str, str]],
+) -> tuple[bytes, list[bytes | tuple[str, str]]]:
+    """The shared headers (``head``: the headers and the boundary) split off the rest of
+    the message: the two parts, quoted-printable, as static bytes and slots. Adjacent
+    static pieces are merged, so personalising joins as few objects as possible."""
+    headers, boundary = head
+    part_head = (
+        '--{b}\r\nContent-Type: text/{t}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    )
+    body: list[bytes | tuple[str, str]] = [headers]
+    body.append(part_head.format(b=boundary, t="plain").encode("ascii"))
+    body += _encode_pieces("plain", plain_pieces)
+    body.append(b"\r\n" + part_head.format(b=boundary, t="html").encode("ascii"))
+    body += _encode_pieces("html", html_pieces)
+    body.append(f"\r\n--{boundary}--\r\n".encode("ascii"))
+    merged: list[bytes | tuple[str, str]] = []
+    for piece in body:
+        if isinstance(piece, bytes) and merged and isinstance(merged[-1], bytes):
+            merged[-1] = merged[-1] + piece
+        else:
+            merged.append(piece)
+    static_headers = merged.pop(0) if isinstance(merged[0], bytes) else b""
+    return static_headers, merged
+
+
+def _plain_text(
+    rendering: IssueRendering, content: str, frame: _Frame, settings: EmailSettings
+) -> str:
+    """The text/plain part, with the slot markers of :attr:`_Frame.markers`."""
+    t, name, markers, site = frame.t, frame.newsletter_name, frame.markers, frame.site
     lines = [name, "=" * len(name), ""]
     meta = []
     if rendering.number is not None:
@@ -688,4 +729,9 @@ def _plain_text(
     ]
     if settings.postal_address:
         lines.append(one_line(settings.postal_address))
-    return "\n".join(lines) + "\n"
+    plain = "\n".join(lines) + "\n"
+    if frame.welcome:
+        plain = f"{one_line(frame.welcome)}\n\n{plain}"
+    if frame.mark:
+        plain = f"*** {frame.mark} ***\n\n{plain}"
+    return plain

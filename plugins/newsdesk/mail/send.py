@@ -13,10 +13,8 @@ each own one SMTP connection, reused for many messages.
 from __future__ import annotations
 
 import datetime as dt
-import queue
-import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,8 +22,8 @@ from newsdesk.errors import EX_ERROR, EX_OK, EX_TEMPFAIL
 from newsdesk.mail.headers import HeaderError
 from newsdesk.mail.live import check_live
 from newsdesk.mail.lock import SendLocked, send_lock
-from newsdesk.mail.plan import Plan, plan_issues
-from newsdesk.mail.pool import Job, Outcome, RateLimiter, worker
+from newsdesk.mail.plan import Plan, dry_run_notes, plan_issues
+from newsdesk.mail.pool import Job, Outcome, WorkerPool
 from newsdesk.mail.render import (
     PreparedMessage,
     Recipient,
@@ -76,6 +74,8 @@ DEFAULT_RETRY_DELAYS = (1.0, 4.0, 15.0)
 
 @dataclass
 class IssueReport:
+    """What a run did with one issue."""
+
     slug: str
     recipients: int = 0
     sent: int = 0
@@ -89,6 +89,16 @@ class IssueReport:
     """Why sending stopped before the end (the server cannot be reached)."""
     fatal: str | None = None
     """A configuration error that stopped the run (certificate, authentication)."""
+
+
+class _Total:
+    """A count of :class:`SendReport`: the same count of its issues, summed."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, report: SendReport, owner: type | None = None) -> int:
+        return sum(getattr(issue, self.name) for issue in report.issues)
 
 
 @dataclass
@@ -108,21 +118,15 @@ class SendReport:
     """Issues not sent because the strict build does not accept them."""
     dry_run: bool = False
 
-    @property
-    def outbox(self) -> int:
-        return sum(i.outbox for i in self.issues)
+    outbox = _Total()
+    sent = _Total()
+    failed = _Total()
+    pending = _Total()
 
-    @property
-    def sent(self) -> int:
-        return sum(i.sent for i in self.issues)
-
-    @property
-    def failed(self) -> int:
-        return sum(i.failed for i in self.issues)
-
-    @property
-    def pending(self) -> int:
-        return sum(i.pending for i in self.issues)
+    def refuse(self, slug: str, why: str, problems: Sequence[str]) -> None:
+        """Note that issue ``slug`` is not sent, ``why``, and each of its ``problems``."""
+        self.refused.append(slug)
+        self.notes.append(f"{slug}: not sent: {why}:\n" + "\n".join(f"  {p}" for p in problems))
 
     @property
     def rejected(self) -> list[tuple[str, str]]:
@@ -166,126 +170,149 @@ def deliver_issue(
     progress: Progress | None = None,
 ) -> IssueReport:
     """Send an already started issue to its open deliveries; record each outcome."""
-    stop = stop or threading.Event()
     slug = prepared.slug
     report = IssueReport(slug)
     todo = store.open_deliveries(slug)
     counts = next((c for c in store.issue_counts() if c.slug == slug), None)
     report.recipients = counts.recipients if counts else len(todo)
-    done_before = (counts.sent + counts.failed + counts.skipped) if counts else 0
     if not todo:
         store.finish_issue(slug)
         return report
-    jobs: queue.Queue[Job | None] = queue.Queue()
-    results: queue.Queue[Outcome] = queue.Queue()
-    limiter = RateLimiter(rate)
-    abort = threading.Event()  # workers stop retrying: interrupted, or a fatal error
-    n = max(1, min(connections, len(todo)))
-    threads = [
-        threading.Thread(
-            target=worker,
-            args=(make_transport, jobs, results, abort, limiter, retry_delays),
-            name=f"newsdesk-smtp-{i}",
-            daemon=True,
-        )
-        for i in range(n)
-    ]
-    for t in threads:
-        t.start()
-    bounce_domain = (bounce_address or "").rpartition("@")[2]
-    pending_iter = iter(todo)
-    in_flight = 0
-    halted = False
-    done = done_before
+    size = max(1, min(connections, len(todo)))
+    with WorkerPool(make_transport, size, rate=rate, delays=retry_delays) as pool:
+        _IssueRun(
+            store,
+            prepared,
+            pool,
+            report,
+            secret=secret,
+            bounce_address=bounce_address,
+            stop=stop or threading.Event(),
+            done=(counts.sent + counts.failed + counts.skipped) if counts else 0,
+        ).run(todo, progress)
+    report.pending = len(store.open_deliveries(slug))
+    store.finish_issue(slug)
+    return report
 
-    # The next delivery, personalised (and signed) while the connections talk, so that
-    # this CPU time overlaps the SMTP round trips instead of adding to them.
-    ahead: list[tuple[Delivery, bytes | None]] = []
 
-    def personalise(d: Delivery) -> bytes:
-        token = make_token(secret, "unsubscribe", d.subscriber_id)
-        return prepared.personalise(Recipient(d.subscriber_id, d.email, d.name), token)
+class _IssueRun:
+    """One issue's deliveries through a :class:`WorkerPool`: each open delivery is checked
+    (is the subscriber still active?), personalised, committed as ``sending`` and handed
+    to a connection; each outcome is recorded in the ledger and in the report."""
 
-    def dispatch() -> None:
-        nonlocal in_flight, done
-        while in_flight < n and not halted and not abort.is_set() and not stop.is_set():
-            d, data = ahead.pop() if ahead else (next(pending_iter, None), None)
+    def __init__(
+        self,
+        store: Store,
+        prepared: PreparedMessage,
+        pool: WorkerPool,
+        report: IssueReport,
+        *,
+        secret: bytes,
+        bounce_address: str | None,
+        stop: threading.Event,
+        done: int,
+    ):
+        self.store = store
+        self.prepared = prepared
+        self.slug = prepared.slug
+        self.pool = pool
+        self.report = report
+        self.secret = secret
+        self.bounce_address = bounce_address or ""
+        self.verp = bool(self.bounce_address.rpartition("@")[2])
+        self.stop = stop
+        self.in_flight = 0
+        self.done = done
+        """Deliveries that ended (this run's and earlier runs'), for ``progress``."""
+        self.halted = False
+        """The server cannot be reached, or a fatal error: hand over no more."""
+        self.pending: Iterator[Delivery] = iter(())
+        # The next delivery, personalised (and signed) while the connections talk, so that
+        # this CPU time overlaps the SMTP round trips instead of adding to them.
+        self.ahead: list[tuple[Delivery, bytes | None]] = []
+
+    def run(self, todo: list[Delivery], progress: Progress | None) -> None:
+        """Deliver ``todo`` until all ended, the server fails or ``stop`` is set."""
+        self.pending = iter(todo)
+        self.dispatch()
+        while self.in_flight:
+            outcome = self.pool.next_outcome(0.2)
+            if self.stop.is_set():
+                self.pool.abort.set()
+            if outcome is None:
+                continue
+            self.in_flight -= 1
+            self.record(outcome)
+            if progress:
+                progress(self.slug, self.done, self.report.recipients)
+            self.dispatch()
+
+    def going(self) -> bool:
+        """Whether to hand over more: not halted, aborted or stopped."""
+        return not self.halted and not self.pool.abort.is_set() and not self.stop.is_set()
+
+    def personalise(self, d: Delivery) -> bytes:
+        token = make_token(self.secret, "unsubscribe", d.subscriber_id)
+        return self.prepared.personalise(Recipient(d.subscriber_id, d.email, d.name), token)
+
+    def dispatch(self) -> None:
+        """Fill the idle connections, then personalise the next delivery ahead."""
+        store, slug = self.store, self.slug
+        while self.in_flight < self.pool.size and self.going():
+            d, data = self.ahead.pop() if self.ahead else (next(self.pending, None), None)
             if d is None:
                 return
             status = store.subscriber_status(d.subscriber_id)
             if status != "active":
-                store.mark(slug, d.subscriber_id, "skipped", f"{status} before delivery")
-                report.skipped += 1
-                done += 1
+                self.ended(d.subscriber_id, d.email, "skipped", f"{status} before delivery")
                 continue
             try:
-                data = data if data is not None else personalise(d)
+                data = data if data is not None else self.personalise(d)
             except HeaderError as exc:  # an address stored before it was checked this well
-                store.mark(slug, d.subscriber_id, "failed", str(exc))
-                report.failed += 1
-                report.rejected.append((d.email, str(exc)))
-                done += 1
+                self.ended(d.subscriber_id, d.email, "failed", str(exc))
                 continue
-            envelope = prepared.envelope_from
-            if bounce_domain:
-                envelope = verp_address(bounce_address or "", secret, d.subscriber_id)
+            envelope = self.prepared.envelope_from
+            if self.verp:
+                envelope = verp_address(self.bounce_address, self.secret, d.subscriber_id)
             store.mark(slug, d.subscriber_id, "sending", attempt=True)
-            jobs.put(Job(d.subscriber_id, d.email, envelope, data))
-            in_flight += 1
-        if not ahead and not halted and not abort.is_set() and not stop.is_set():
-            d = next(pending_iter, None)
+            self.pool.jobs.put(Job(d.subscriber_id, d.email, envelope, data))
+            self.in_flight += 1
+        if not self.ahead and self.going():
+            d = next(self.pending, None)
             if d is not None:
                 try:
-                    ahead.append((d, personalise(d)))
+                    self.ahead.append((d, self.personalise(d)))
                 except HeaderError:
-                    ahead.append((d, None))  # refused again, and recorded, when its turn comes
+                    self.ahead.append((d, None))  # refused again, and recorded, when its turn comes
 
-    try:
-        dispatch()
-        while in_flight:
-            try:
-                outcome = results.get(timeout=0.2)
-            except queue.Empty:
-                if stop.is_set():
-                    abort.set()
-                continue
-            if stop.is_set():
-                abort.set()
-            in_flight -= 1
-            sid = outcome.job.subscriber_id
-            if outcome.state == "sent":
-                store.mark(slug, sid, "sent")
-                report.sent += 1
-                done += 1
-            elif outcome.state == "failed":
-                store.mark(slug, sid, "failed", outcome.error)
-                report.failed += 1
-                report.rejected.append((outcome.job.email, outcome.error))
-                done += 1
-                if outcome.bounce:
-                    store.set_status(sid, "bounced", "bounce", f"{slug}: {outcome.error}")
-            else:
-                store.mark(slug, sid, "pending", outcome.error)
-                if outcome.state == "fatal":
-                    halted = True
-                    report.fatal = outcome.error
-                    abort.set()
-                elif outcome.connect:
-                    halted = True
-                    report.note = outcome.error
-            if progress:
-                progress(slug, done, report.recipients)
-            dispatch()
-    finally:
-        if sys.exc_info()[0] is not None:  # a second Ctrl+C or a crash: stop retrying
-            abort.set()
-        for _ in threads:
-            jobs.put(None)
-        for t in threads:
-            t.join(timeout=60)
-    report.pending = len(store.open_deliveries(slug))
-    store.finish_issue(slug)
-    return report
+    def ended(self, subscriber_id: int, email: str, state: str, detail: str = "") -> None:
+        """Record a delivery that ended: ``sent``, ``failed`` or ``skipped``."""
+        self.store.mark(self.slug, subscriber_id, state, detail)
+        self.done += 1
+        if state == "sent":
+            self.report.sent += 1
+        elif state == "failed":
+            self.report.failed += 1
+            self.report.rejected.append((email, detail))
+        else:
+            self.report.skipped += 1
+
+    def record(self, outcome: Outcome) -> None:
+        """Record what a connection did with a job."""
+        sid = outcome.job.subscriber_id
+        if outcome.state in ("sent", "failed"):
+            self.ended(sid, outcome.job.email, outcome.state, outcome.error)
+            if outcome.bounce:
+                self.store.set_status(sid, "bounced", "bounce", f"{self.slug}: {outcome.error}")
+            return
+        self.store.mark(self.slug, sid, "pending", outcome.error)
+        if outcome.state == "fatal":
+            self.halted = True
+            self.report.fatal = outcome.error
+            self.pool.abort.set()
+        elif outcome.connect:
+            self.halted = True
+            self.report.note = outcome.error
 
 
 def rehearse_issue(
@@ -377,16 +404,10 @@ def send_issues(
     report = SendReport()
     plan = plan_issues(store, renderings, only=only, today=today)
     report.notes += plan.notes
+    for r in plan.take_refused():
+        report.refuse(r.slug, "the strict build does not accept it; fix these first", r.problems)
     smtp = settings.email.smtp
     rehearsal = make_transport is None and not smtp.host
-    refused = [r for r in plan.send if r.problems]
-    for r in refused:
-        report.refused.append(r.slug)
-        report.notes.append(
-            f"{r.slug}: not sent: the strict build does not accept it; fix these first:\n"
-            + "\n".join(f"  {p}" for p in r.problems)
-        )
-    plan.send = [r for r in plan.send if not r.problems]
     if rehearsal:
         report.outbox_path = settings.relative(settings.email.outbox) + "/"
         if not dry_run:
@@ -398,86 +419,108 @@ def send_issues(
         make_transport, default_connections = transport_factory(settings)
     else:
         default_connections = max(1, smtp.connections)
-    connections = connections or default_connections
-    if live_check is None:
-        live_check = settings.email.live_check
-    live_check = live_check and bool(smtp.host)
     if dry_run:
         report.dry_run = True
-        active = store.counts()["active"]
-        for r in plan.archive:
-            report.notes.append(f"{r.slug}: would be archived")
-        for r in plan.send:
-            rec = store.issue(r.slug)
-            if rec is not None and rec.state == "sending":
-                waiting = len(store.open_deliveries(r.slug))
-                report.notes.append(f"{r.slug}: would continue, {waiting} deliveries open")
-            elif rehearsal:
-                waiting = len(store.outbox_recipients(r.slug))
-                report.notes.append(f"{r.slug}: would be written to the outbox for {waiting}")
-            else:
-                report.notes.append(f"{r.slug}: would be sent to {active} active subscribers")
+        report.notes += dry_run_notes(store, plan, rehearsal=rehearsal)
         return report
-    for r in plan.archive:
-        store.archive_issue(r.slug, r.number, r.title, r.date.isoformat(), r.url)
-    # A welcome (newsdesk serve) that crashed mid-delivery is never retried here.
-    store.settle_interrupted_welcomes()
+    live = (settings.email.live_check if live_check is None else live_check) and bool(smtp.host)
+    connections = connections or default_connections
+    sender = _Sender(
+        settings, store, secret, make_transport, connections, retry_delays, stop, progress
+    )
+    sender.archive(plan.archive)
     for r in plan.send:
         if stop.is_set():
             report.interrupted = True
             break
-        if preflight is not None:
-            findings = preflight(r)
-            report.warnings += [text for severity, text in findings if severity == "warning"]
-            errors = [text for severity, text in findings if severity == "error"]
-            if errors:
-                report.refused.append(r.slug)
-                report.notes.append(
-                    f"{r.slug}: not sent: the pre-flight check found errors (newsdesk check "
-                    f"{r.slug}); fix them, or use --no-check:\n"
-                    + "\n".join(f"  {e}" for e in errors)
-                )
-                continue
-        if live_check:
-            problem = check_live(r.url)
-            if problem:
-                report.held.append(r.slug)
-                report.notes.append(
-                    f"{r.slug}: not sent: the issue is not online yet ({problem}); deploy the "
-                    "site first, or use --no-live-check"
-                )
-                continue
-        recipients = store.start_issue(
+        if _cleared(r, report, preflight, live) and not sender.send(r, report):
+            break
+    return report
+
+
+def _cleared(
+    r: IssueRendering,
+    report: SendReport,
+    preflight: Callable[[IssueRendering], list[tuple[str, str]]] | None,
+    live_check: bool,
+) -> bool:
+    """Whether issue ``r`` may be mailed: the pre-flight check found no errors and (with
+    ``live_check``) the issue is online. What holds it back is noted in ``report``."""
+    if preflight is not None:
+        findings = preflight(r)
+        report.warnings += [text for severity, text in findings if severity == "warning"]
+        errors = [text for severity, text in findings if severity == "error"]
+        if errors:
+            why = (
+                f"the pre-flight check found errors (newsdesk check {r.slug}); fix them, "
+                "or use --no-check"
+            )
+            report.refuse(r.slug, why, errors)
+            return False
+    problem = check_live(r.url) if live_check else None
+    if problem:
+        report.held.append(r.slug)
+        report.notes.append(
+            f"{r.slug}: not sent: the issue is not online yet ({problem}); deploy the "
+            "site first, or use --no-live-check"
+        )
+        return False
+    return True
+
+
+@dataclass
+class _Sender:
+    """How :func:`send_issues` mails each issue it cleared, one after the other."""
+
+    settings: Settings
+    store: Store
+    secret: bytes
+    make_transport: Callable[[], Transport]
+    connections: int
+    retry_delays: Sequence[float]
+    stop: threading.Event
+    progress: Progress | None
+
+    def archive(self, issues: Sequence[IssueRendering]) -> None:
+        """Record the back catalogue as never to be mailed; settle crashed welcomes."""
+        for r in issues:
+            self.store.archive_issue(r.slug, r.number, r.title, r.date.isoformat(), r.url)
+        # A welcome (newsdesk serve) that crashed mid-delivery is never retried here.
+        self.store.settle_interrupted_welcomes()
+
+    def send(self, r: IssueRendering, report: SendReport) -> bool:
+        """Start issue ``r`` in the ledger and deliver it; false when the run must stop."""
+        recipients = self.store.start_issue(
             r.slug, r.number, r.title, r.date.isoformat(), r.url, r.content_hash
         )
         if not recipients:
             report.notes.append(f"{r.slug}: not sent: there are no active subscribers")
-            continue
-        prepared = issue_message(settings, r)
+            return True
+        prepared = issue_message(self.settings, r)
         report.warnings += prepared.warnings
-        issue_report = deliver_issue(
-            store,
+        smtp = self.settings.email.smtp
+        issue = deliver_issue(
+            self.store,
             prepared,
-            secret=secret,
-            make_transport=make_transport,
-            connections=connections,
+            secret=self.secret,
+            make_transport=self.make_transport,
+            connections=self.connections,
             rate=smtp.rate if smtp.host else 0,
-            bounce_address=settings.email.bounce_address,
-            retry_delays=retry_delays,
-            stop=stop,
-            progress=progress,
+            bounce_address=self.settings.email.bounce_address,
+            retry_delays=self.retry_delays,
+            stop=self.stop,
+            progress=self.progress,
         )
-        report.issues.append(issue_report)
-        if issue_report.fatal:
-            report.fatal = issue_report.fatal
-            break
-        if issue_report.note:
-            report.notes.append(f"{r.slug}: stopped early: {issue_report.note}")
-            break
-        if stop.is_set():
+        report.issues.append(issue)
+        if issue.fatal:
+            report.fatal = issue.fatal
+        elif issue.note:
+            report.notes.append(f"{r.slug}: stopped early: {issue.note}")
+        elif self.stop.is_set():
             report.interrupted = True
-            break
-    return report
+        else:
+            return True
+        return False
 
 
 def deliver_new_issues(

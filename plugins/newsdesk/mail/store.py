@@ -29,13 +29,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TypeVar
 
 from newsdesk.errors import NewsdeskError
 from newsdesk.mail.addresses import InvalidAddress, clean_name, normalise_email
@@ -409,17 +411,6 @@ class Store:
 
     # -- subscribers ---------------------------------------------------------------------
 
-    def _row_to_subscriber(self, row: sqlite3.Row) -> Subscriber:
-        return Subscriber(
-            id=row["id"],
-            email=row["email"],
-            name=row["name"],
-            status=row["status"],
-            source=row["source"],
-            created_at=row["created_at"],
-            soft_bounces=row["soft_bounces"],
-        )
-
     def get(self, key: int | str) -> Subscriber | None:
         """The subscriber with this id or (normalised) address."""
         if isinstance(key, int):
@@ -432,7 +423,7 @@ class Store:
             row = self.conn.execute(
                 "SELECT * FROM subscribers WHERE email = ?", (email,)
             ).fetchone()
-        return self._row_to_subscriber(row) if row else None
+        return _record(Subscriber, row) if row else None
 
     def subscribers(self, status: str | None = None) -> list[Subscriber]:
         """All subscribers (or those with ``status``), in the order they joined."""
@@ -444,7 +435,7 @@ class Store:
             rows = self.conn.execute(
                 "SELECT * FROM subscribers WHERE status = ? ORDER BY id", (status,)
             )
-        return [self._row_to_subscriber(r) for r in rows]
+        return [_record(Subscriber, r) for r in rows]
 
     def counts(self) -> dict[str, int]:
         """Number of subscribers per status."""
@@ -686,17 +677,7 @@ class Store:
         rows = self.conn.execute(
             "SELECT * FROM events WHERE subscriber_id = ? ORDER BY id", (sub.id,)
         )
-        return [
-            Event(
-                r["subscriber_id"],
-                r["at"],
-                r["old_status"],
-                r["new_status"],
-                r["source"],
-                r["detail"],
-            )
-            for r in rows
-        ]
+        return [_record(Event, r) for r in rows]
 
     def import_csv(
         self,
@@ -717,107 +698,26 @@ class Store:
         CSV with that header raises :class:`NewsdeskError`.
         """
         shown = display or str(path)
-        try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except FileNotFoundError:
-            raise NewsdeskError("no such file", shown) from None
-        except OSError as exc:
-            raise NewsdeskError(f"cannot read the file: {exc.strerror or exc}", shown) from None
-        except UnicodeDecodeError as exc:
-            line = path.read_bytes()[: exc.start].count(b"\n") + 1
-            raise NewsdeskError("the file is not UTF-8 text", shown, line) from None
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        try:
-            header = next(reader, None)
-        except csv.Error as exc:
-            raise NewsdeskError(f"not a CSV file: {exc}", shown, 1) from None
-        if header is None:
-            raise NewsdeskError("the file is empty (expected a header row 'email,name')", shown)
-        columns = [h.strip().lower() for h in header]
+        columns, rows = _csv_rows(path, shown)
         if "email" not in columns:
             raise NewsdeskError("the header row must name the columns 'email' and 'name'", shown, 1)
-        email_col = columns.index("email")
-        name_col = columns.index("name") if "name" in columns else None
-        result = ImportResult()
-        seen: dict[str, int] = {}
         with self.transaction() as conn:
-            line = 1
-            while True:
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    line = reader.line_num
-                    raise NewsdeskError(f"not a valid CSV row: {exc}", shown, line) from None
-                line = reader.line_num
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                raw = row[email_col] if email_col < len(row) else ""
-                if len(row) != len(columns):
-                    result.rejected.append(
-                        Rejected(line, raw, f"expected {len(columns)} columns, found {len(row)}")
-                    )
-                    continue
-                try:
-                    address = normalise_email(raw)
-                    name = clean_name(row[name_col] if name_col is not None else "")
-                except InvalidAddress as exc:
-                    result.rejected.append(Rejected(line, raw, str(exc)))
-                    continue
-                if address in seen:
-                    result.rejected.append(
-                        Rejected(line, raw, f"duplicate of line {seen[address]}")
-                    )
-                    continue
-                seen[address] = line
-                existing = conn.execute(
-                    "SELECT status FROM subscribers WHERE email = ?", (address,)
-                ).fetchone()
-                if (
-                    existing is None
-                    and suppression_key
-                    and self.is_suppressed(address, suppression_key)
-                ):
-                    result.skipped.append(
-                        Rejected(line, raw, "forgotten on request; an import does not re-add")
-                    )
-                elif existing is None:
-                    sid = self._insert(conn, address, name, "active", "import")
-                    # By id: the address is normalised already (email-validator is slow).
-                    self.record_consent(sid, "import", source=shown, reason=reason)
-                    result.imported += 1
-                elif existing[0] in ("unsubscribed", "bounced"):
-                    result.skipped.append(
-                        Rejected(line, raw, f"{existing[0]} earlier; an import does not reactivate")
-                    )
-                else:
-                    result.existing += 1
-        return result
+            run = _CsvImport(self, conn, columns, shown, reason, suppression_key)
+            for line, row in rows:
+                run.row(line, row)
+        return run.result
 
     # -- the ledger ----------------------------------------------------------------------
-
-    def _row_to_issue(self, row: sqlite3.Row) -> IssueRecord:
-        return IssueRecord(
-            slug=row["slug"],
-            number=row["number"],
-            title=row["title"],
-            date=row["date"],
-            url=row["url"],
-            state=row["state"],
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-        )
 
     def issue(self, slug: str) -> IssueRecord | None:
         """The ledger's record of an issue, or ``None`` if it was never sent or archived."""
         row = self.conn.execute("SELECT * FROM issues WHERE slug = ?", (slug,)).fetchone()
-        return self._row_to_issue(row) if row else None
+        return _record(IssueRecord, row) if row else None
 
     def issues(self) -> list[IssueRecord]:
         """Every issue in the ledger, oldest first."""
         rows = self.conn.execute("SELECT * FROM issues ORDER BY date, number, slug")
-        return [self._row_to_issue(r) for r in rows]
+        return [_record(IssueRecord, r) for r in rows]
 
     def archive_issue(
         self, slug: str, number: int | None, title: str, date: str, url: str = ""
@@ -993,7 +893,7 @@ class Store:
             " ORDER BY s.id",
             (slug,),
         )
-        return [self._row_to_subscriber(r) for r in rows]
+        return [_record(Subscriber, r) for r in rows]
 
     def record_outbox_copy(self, slug: str, subscriber_id: int) -> None:
         """Remember that ``slug`` was written to the outbox for this subscriber."""
@@ -1067,3 +967,120 @@ def ledger_numbers(path: Path) -> dict[str, int]:
     finally:
         conn.close()
     return {str(slug): int(number) for slug, number in rows}
+
+
+_R = TypeVar("_R")
+
+
+def _record(cls: type[_R], row: sqlite3.Row) -> _R:
+    """A record (a dataclass) from a row that has a column for each of its fields."""
+    return cls(**{name: row[name] for name in _field_names(cls)})
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _csv_rows(path: Path, shown: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The column names of a CSV file's header row (trimmed, lower-case) and its other
+    rows, each with its line number, blank rows left out. A file that cannot be read, is
+    not UTF-8 or not CSV raises :class:`NewsdeskError` naming ``shown`` and the line."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise NewsdeskError("no such file", shown) from None
+    except OSError as exc:
+        raise NewsdeskError(f"cannot read the file: {exc.strerror or exc}", shown) from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise NewsdeskError("the file is not UTF-8 text", shown, line) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise NewsdeskError(f"not a CSV file: {exc}", shown, 1) from None
+    if header is None:
+        raise NewsdeskError("the file is empty (expected a header row 'email,name')", shown)
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise NewsdeskError(f"not a valid CSV row: {exc}", shown, reader.line_num) from None
+            if row and any(cell.strip() for cell in row):
+                yield reader.line_num, row
+
+    return [h.strip().lower() for h in header], rows()
+
+
+class _CsvImport:
+    """One :meth:`Store.import_csv` inside its transaction: each row is checked, then its
+    subscriber added, counted as existing, or skipped (they left, bounced, were forgotten)."""
+
+    def __init__(
+        self,
+        store: Store,
+        conn: sqlite3.Connection,
+        columns: list[str],
+        source: str,
+        reason: str,
+        suppression_key: bytes | None,
+    ):
+        self.store = store
+        self.conn = conn
+        self.width = len(columns)
+        self.email_col = columns.index("email")
+        self.name_col = columns.index("name") if "name" in columns else None
+        self.source = source
+        self.reason = reason
+        self.suppression_key = suppression_key
+        self.result = ImportResult()
+        self.seen: dict[str, int] = {}
+        """The line of each address so far."""
+
+    def row(self, line: int, row: list[str]) -> None:
+        raw = row[self.email_col] if self.email_col < len(row) else ""
+        if len(row) != self.width:
+            reject = f"expected {self.width} columns, found {len(row)}"
+            self.result.rejected.append(Rejected(line, raw, reject))
+            return
+        try:
+            address = normalise_email(raw)
+            name = clean_name(row[self.name_col] if self.name_col is not None else "")
+        except InvalidAddress as exc:
+            self.result.rejected.append(Rejected(line, raw, str(exc)))
+            return
+        if address in self.seen:
+            self.result.rejected.append(
+                Rejected(line, raw, f"duplicate of line {self.seen[address]}")
+            )
+            return
+        self.seen[address] = line
+        self.add(line, raw, address, name)
+
+    def add(self, line: int, raw: str, address: str, name: str) -> None:
+        """Add a checked row's subscriber, unless the list knows (or forgot) them."""
+        result, store = self.result, self.store
+        existing = self.conn.execute(
+            "SELECT status FROM subscribers WHERE email = ?", (address,)
+        ).fetchone()
+        key = self.suppression_key
+        if existing is None and key and store.is_suppressed(address, key):
+            result.skipped.append(
+                Rejected(line, raw, "forgotten on request; an import does not re-add")
+            )
+        elif existing is None:
+            sid = store._insert(self.conn, address, name, "active", "import")
+            # By id: the address is normalised already (email-validator is slow).
+            store.record_consent(sid, "import", source=self.source, reason=self.reason)
+            result.imported += 1
+        elif existing[0] in ("unsubscribed", "bounced"):
+            result.skipped.append(
+                Rejected(line, raw, f"{existing[0]} earlier; an import does not reactivate")
+            )
+        else:
+            result.existing += 1

@@ -30,6 +30,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from urllib.parse import urljoin
 
 from newsdesk.errors import NewsdeskError
@@ -111,21 +112,22 @@ def welcome(
         today = today or dt.date.today()
         issues = [r for r in renderings if r.date <= today and not r.draft and not r.problems]
     database = settings.email.database
+    job = _Welcome(settings, secret, subscriber_id, issues, make_transport)
     if rehearsal:
         with Store.open(database, must_exist=True) as store:
-            return _rehearse(settings, store, secret, subscriber_id, issues, make_transport)
+            return job.rehearse(store)
     deadline = time.monotonic() + lock_wait
     while True:
         try:
             with send_lock(database), Store.open(database, must_exist=True) as store:
-                return _deliver(settings, store, secret, subscriber_id, issues, make_transport)
+                return job.deliver(store)
         except SendLocked:
             if time.monotonic() >= deadline:
                 break
             time.sleep(0.5)
     log.warning("welcome: a 'newsdesk send' is running; sending the note instead of an issue")
     with Store.open(database, must_exist=True) as store:
-        return _deliver(settings, store, secret, subscriber_id, (), make_transport, locked=False)
+        return replace(job, issues=()).deliver(store, locked=False)
 
 
 def _newest_mailed(
@@ -138,73 +140,75 @@ def _newest_mailed(
     return next((r for r in reversed(issues) if r.slug in mailed), None)
 
 
-def _deliver(
-    settings: Settings,
-    store: Store,
-    secret: bytes,
-    subscriber_id: int,
-    issues: Sequence[IssueRendering],
-    make_transport: Callable[[], Transport],
-    *,
-    locked: bool = True,
-) -> str:
-    """Deliver the welcome over SMTP. With ``issues`` (the candidates), ``locked`` must be
-    true: the send lock is held, so no other welcome or ``send`` is in flight."""
-    if locked:
-        store.settle_interrupted_welcomes()
-    sub = store.get(subscriber_id)
-    if sub is None or sub.status != "active":
-        return "nothing"
-    issue = _newest_mailed(store, issues, outbox=False)
-    if issue is not None:
-        prepared = issue_message(settings, issue, welcome=welcome_line(settings))
-        try:
-            data = prepared.personalise(_recipient(sub), _token(secret, sub))
-        except HeaderError as exc:
-            raise DeliveryError("permanent", str(exc)) from None
-        if store.claim_welcome_delivery(issue.slug, sub.id):
-            envelope = _envelope(settings, secret, sub, prepared.envelope_from)
+@dataclass(frozen=True)
+class _Welcome:
+    """One subscriber's welcome: who, the list's secret, the candidate issues (the newest
+    one mailed to the list is sent), and how to hand the message over."""
+
+    settings: Settings
+    secret: bytes
+    subscriber_id: int
+    issues: Sequence[IssueRendering]
+    make_transport: Callable[[], Transport]
+
+    def _active(self, store: Store) -> Subscriber | None:
+        """The subscriber, if still active."""
+        sub = store.get(self.subscriber_id)
+        return sub if sub is not None and sub.status == "active" else None
+
+    def deliver(self, store: Store, *, locked: bool = True) -> str:
+        """Deliver the welcome over SMTP. With ``issues`` (the candidates), ``locked`` must
+        be true: the send lock is held, so no other welcome or ``send`` is in flight."""
+        settings, secret, make_transport = self.settings, self.secret, self.make_transport
+        if locked:
+            store.settle_interrupted_welcomes()
+        sub = self._active(store)
+        if sub is None:
+            return "nothing"
+        issue = _newest_mailed(store, self.issues, outbox=False)
+        if issue is not None:
+            prepared = issue_message(settings, issue, welcome=welcome_line(settings))
             try:
-                _hand_over(make_transport, envelope, sub.email, data)
-            except Exception as exc:
-                why = exc.message if isinstance(exc, DeliveryError) else repr(exc)
-                store.mark(
-                    issue.slug,
-                    sub.id,
-                    "failed",
-                    f"welcome not delivered, or not confirmed ({why}); not sent again",
-                )
-                raise
-            store.mark(issue.slug, sub.id, "sent")
-            return f"issue {issue.slug}"
-    data = note(settings, sub, secret)
-    _hand_over(make_transport, _envelope(settings, secret, sub), sub.email, data)
-    return "note"
+                data = prepared.personalise(_recipient(sub), _token(secret, sub))
+            except HeaderError as exc:
+                raise DeliveryError("permanent", str(exc)) from None
+            if store.claim_welcome_delivery(issue.slug, sub.id):
+                envelope = _envelope(settings, secret, sub, prepared.envelope_from)
+                try:
+                    _hand_over(make_transport, envelope, sub.email, data)
+                except Exception as exc:
+                    why = exc.message if isinstance(exc, DeliveryError) else repr(exc)
+                    store.mark(
+                        issue.slug,
+                        sub.id,
+                        "failed",
+                        f"welcome not delivered, or not confirmed ({why}); not sent again",
+                    )
+                    raise
+                store.mark(issue.slug, sub.id, "sent")
+                return f"issue {issue.slug}"
+        data = note(settings, sub, secret)
+        _hand_over(make_transport, _envelope(settings, secret, sub), sub.email, data)
+        return "note"
 
-
-def _rehearse(
-    settings: Settings,
-    store: Store,
-    secret: bytes,
-    subscriber_id: int,
-    issues: Sequence[IssueRendering],
-    make_transport: Callable[[], Transport],
-) -> str:
-    sub = store.get(subscriber_id)
-    if sub is None or sub.status != "active":
-        return "nothing"
-    box = OutboxTransport(settings.email.outbox)
-    issue = _newest_mailed(store, issues, outbox=True)
-    if issue is not None and sub.id not in {s.id for s in store.outbox_recipients(issue.slug)}:
-        issue = None  # they have a copy already
-    if issue is not None:
-        prepared = issue_message(settings, issue, welcome=welcome_line(settings))
-        data = prepared.personalise(_recipient(sub), _token(secret, sub))
-        box.send(prepared.envelope_from, sub.email, data)
-        store.record_outbox_copy(issue.slug, sub.id)
-        return f"outbox issue {issue.slug}"
-    box.send(_envelope(settings, secret, sub), sub.email, note(settings, sub, secret))
-    return "outbox note"
+    def rehearse(self, store: Store) -> str:
+        """Write the welcome into the outbox (no SMTP server), recorded as an outbox copy."""
+        settings, secret = self.settings, self.secret
+        sub = self._active(store)
+        if sub is None:
+            return "nothing"
+        box = OutboxTransport(settings.email.outbox)
+        issue = _newest_mailed(store, self.issues, outbox=True)
+        if issue is not None and sub.id not in {s.id for s in store.outbox_recipients(issue.slug)}:
+            issue = None  # they have a copy already
+        if issue is not None:
+            prepared = issue_message(settings, issue, welcome=welcome_line(settings))
+            data = prepared.personalise(_recipient(sub), _token(secret, sub))
+            box.send(prepared.envelope_from, sub.email, data)
+            store.record_outbox_copy(issue.slug, sub.id)
+            return f"outbox issue {issue.slug}"
+        box.send(_envelope(settings, secret, sub), sub.email, note(settings, sub, secret))
+        return "outbox note"
 
 
 def _hand_over(
