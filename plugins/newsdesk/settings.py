@@ -1,6 +1,6 @@
 """Plain settings the core works with, free of MkDocs.
 
-The MkDocs adapter validates ``mkdocs.yml`` (see :mod:`newsdesk.config`) and hands the
+The MkDocs adapter validates ``mkdocs.yml`` (see :mod:`newsdesk.adapter.config`) and hands the
 result to :func:`from_mapping`; tests and other front ends can build these directly.
 Relative paths are resolved against the project root (the folder of ``mkdocs.yml``).
 """
