@@ -5,6 +5,7 @@ every problem names its file and line and a file's problems are reported togethe
 
 * :func:`load_yaml` parses once (libyaml's parser where PyYAML has it: a 1,000-issue build
   reads 1,000 front matters) and keeps the node tree beside the data;
+* :func:`compose_yaml` gives the node tree alone, for lines;
 * :func:`key_lines` and :func:`item_lines` give the lines of a mapping's keys and a
   list's items from that tree;
 * :func:`check` reads a mapping against a table of :class:`Field`\\ s and returns every
@@ -70,6 +71,15 @@ def load_yaml(
     finally:
         loader.dispose()
     return Document(data, node)
+
+
+def compose_yaml(text: str) -> yaml.Node | None:
+    """The node tree of ``text`` alone, for its lines: no value is built, so tags the safe
+    loader does not know (``!ENV`` in ``mkdocs.yml``) do no harm. None when it is not YAML."""
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
 
 
 def key_lines(node: yaml.Node | None, first_line: int = 1) -> dict[str, int]:
