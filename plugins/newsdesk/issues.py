@@ -308,8 +308,31 @@ def number_issues(issues: Iterable[Issue], sent: Mapping[str, int] | None = None
 
     Raises when two issues share a slug or a number.
     """
-    sent = sent or {}
     ordered = sorted(issues, key=lambda i: (i.date, i.slug))
+    errors = _duplicate_slugs(ordered)
+    by_number: dict[int, Issue] = {}
+    fixed = _fixed_numbers(ordered, sent or {}, by_number, errors)
+    numbered: list[Issue] = []
+    following = 1
+    for issue in ordered:
+        number = fixed.get(issue.source)
+        if number is None and not issue.draft:
+            number = following
+            while number in by_number:
+                number += 1
+            by_number[number] = issue
+        if number is not None:
+            following = max(following, number + 1)
+            if number != issue.number:
+                issue = _replace(issue, number=number)
+        numbered.append(issue)
+    if errors:
+        raise NewsdeskErrors(errors)
+    return numbered
+
+
+def _duplicate_slugs(ordered: Sequence[Issue]) -> list[NewsdeskError]:
+    """An error for each issue whose slug an earlier one has."""
     errors: list[NewsdeskError] = []
     by_slug: dict[str, Issue] = {}
     for issue in ordered:
@@ -323,10 +346,18 @@ def number_issues(issues: Iterable[Issue], sent: Mapping[str, int] | None = None
             )
         else:
             by_slug[issue.slug] = issue
+    return errors
 
-    # Fixed numbers first: explicit, then mailed; each taken once.
+
+def _fixed_numbers(
+    ordered: Sequence[Issue],
+    sent: Mapping[str, int],
+    by_number: dict[int, Issue],
+    errors: list[NewsdeskError],
+) -> dict[str, int]:
+    """The numbers that cannot move, by source: explicit ones, then mailed ones; each is
+    taken once (``by_number``), a second claim is an error."""
     fixed: dict[str, int] = {}
-    by_number: dict[int, Issue] = {}
     for issue in ordered:
         if issue.number is None:
             continue
@@ -359,24 +390,7 @@ def number_issues(issues: Iterable[Issue], sent: Mapping[str, int] | None = None
             continue
         by_number[number] = issue
         fixed[issue.source] = number
-
-    numbered: list[Issue] = []
-    following = 1
-    for issue in ordered:
-        number = fixed.get(issue.source)
-        if number is None and not issue.draft:
-            number = following
-            while number in by_number:
-                number += 1
-            by_number[number] = issue
-        if number is not None:
-            following = max(following, number + 1)
-            if number != issue.number:
-                issue = _replace(issue, number=number)
-        numbered.append(issue)
-    if errors:
-        raise NewsdeskErrors(errors)
-    return numbered
+    return fixed
 
 
 def _number_line(issue: Issue) -> int | None:
