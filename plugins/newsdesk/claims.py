@@ -38,6 +38,8 @@ from functools import lru_cache
 from newsdesk.ports import (
     LEADING_PORT,
     PORT_LIST,
+    PORT_WORD,
+    WORD_PORT,
     NameFinder,
     Registry,
     default_names,
@@ -129,7 +131,7 @@ def _patterns(alternation: str) -> tuple[re.Pattern[str], ...]:
     # subjects, left out in _phrase_claims.
     start = r"(?:^|(?<=[.!?;:,(–—]))\s*(?:(?:and|but|while|whereas|so)\s+)?(?:[Tt]he\s+)?"
     listed = rf"(?P<list>{PORT_LIST})(?:/(?:tcp|udp))?\b(?![.,]?\d)"
-    port_first = rf"\b[Pp]orts?\s+(?:(?:number|no\.)\s+)?{listed}\s+"
+    port_first = rf"\b{PORT_WORD}{listed}\s+"
     phrasings = [
         # IMAP uses port 993 / the SMTP server listens on port 25 / IMAP is port 143
         rf"{start}{name}{_QUALIFIER},?(?:\s+{_ADVERB})?\s+(?P<verb>{_VERB})\s+"
@@ -166,7 +168,7 @@ def _listed_before(alternation: str) -> re.Pattern[str]:
 
 # "ports 25 (SMTP), 587 (submission) and 993 (IMAPS)": numbers each tagged with a name.
 _TAGGED = re.compile(
-    r"\b[Pp]orts?\s+(?:(?:number|no\.)\s+)?"
+    rf"\b{PORT_WORD}"
     r"(?P<chain>\d{1,5}(?:/(?:tcp|udp))?\s*\([^()\n]{1,60}\)"
     r"(?:\s*(?:,|;|\band\b|\bor\b)\s*(?:and\s+|or\s+)?"
     r"\d{1,5}(?:/(?:tcp|udp))?\s*\([^()\n]{1,60}\))*)"
@@ -482,7 +484,7 @@ def _columns(cells: list[str]) -> dict[str, int]:
     for i, cell in enumerate(c.casefold() for c in cells):
         if re.fullmatch(r"[*_`]*(?:protocol|service|proto)s?[*_`]*", cell):
             table.setdefault("protocol", i)
-        elif re.search(r"\bports?\b", cell) and "port" not in table:
+        elif WORD_PORT.search(cell) and "port" not in table:
             table["port"] = i
     return table
 

@@ -166,14 +166,16 @@ class Registry:
 PORT_LIST = r"\d{1,5}(?:\s*(?:,|/|\band\b|\bor\b|&(?:amp;)?)\s*\d{1,5})*"
 """Port numbers as people list them: ``25``, ``143 and 993``, ``25, 465 & 587``, ``80/443``
 (``&amp;`` too, for HTML)."""
-PORT_MENTION = re.compile(
-    r"\b(?P<word>[Pp]orts?)(?P<gap>\s+(?:(?:number|no\.)\s+)?)"
-    rf"(?P<list>{PORT_LIST})\b(?![.,]?\d)"
-)
-"""``port 993``, ``ports 143 and 993``, ``port number 25``: the one pattern for a port
-mentioned in prose, used to link mentions (:func:`link_port_mentions`) and to find claims
-(:mod:`newsdesk.claims`). Never a bare number ("25 years")."""
+PORT_WORD = r"[Pp]orts?\s+(?:(?:number|no\.)\s+)?"
+"""The words that introduce port numbers in prose: ``port``, ``Ports``, ``port number``,
+``port no.``."""
+PORT_MENTION = re.compile(rf"\b(?P<word>{PORT_WORD})(?P<list>{PORT_LIST})\b(?![.,]?\d)")
+"""``port 993``, ``ports 143 and 993``, ``port number 25``: a port mentioned in prose, as
+:func:`link_port_mentions` links it (the claim check builds its phrasings from
+:data:`PORT_WORD` and :data:`PORT_LIST`). Never a bare number ("25 years")."""
 NUMBER = re.compile(r"\d{1,5}")
+WORD_PORT = re.compile(r"\bports?\b", re.I)
+"""The word "port" or "ports", in any case: a heading about ports, a table's port column."""
 LEADING_PORT = re.compile(
     r"\s*[*_`]*(?:(?:TCP\s+|UDP\s+)?[Pp]ort\s+)?[*_`]*(?P<port>\d{1,5})[*_`]*"
     r"(?=\s|$|[–—:,-]|/(?:tcp|udp))",
@@ -756,8 +758,6 @@ _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _VOID = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 )
-_ANY_PORT_WORD = re.compile(r"\bports?\b", re.I)
-_PORTS_HEADING = re.compile(r"\bports?\b", re.I)
 
 
 class _TextFinder(HTMLParser):
@@ -814,7 +814,7 @@ class _TextFinder(HTMLParser):
         kind = "prose"
         if self._item_start and data.strip():
             self._item_start = False
-            if _PORTS_HEADING.search(self.heading):
+            if WORD_PORT.search(self.heading):
                 kind = "item-start"
         self.runs.append((self._offset(), data, kind, self.heading))
 
@@ -828,7 +828,7 @@ def link_port_mentions(html: str, registry: Registry, ports_url: str) -> str:
     naming a protocol, a port shared by several protocols links to that protocol's row.
     """
     # Both kinds need the word "port" somewhere; a plain substring test is the cheap sieve.
-    if "port" not in html.lower() or not _ANY_PORT_WORD.search(html):
+    if "port" not in html.lower() or not WORD_PORT.search(html):
         return html
     edits: list[tuple[int, int, str]] = []
     protocols = registry.protocols()
