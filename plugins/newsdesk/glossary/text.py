@@ -32,10 +32,16 @@ def is_acronym(text: str) -> bool:
     return any(c.isalpha() for c in text) and text == text.upper()
 
 
+def ascii_slug(text: str) -> str:
+    """Lower-case ASCII letters and digits joined by single hyphens (accents dropped):
+    ``Über SMTP & POP`` → ``uber-smtp-pop``; empty when nothing is left."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
 def slugify(text: str) -> str:
     """The HTML id of a term: ``POP`` → ``pop``, ``port number`` → ``port-number``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    slug = ascii_slug(text)
     if not slug:
         slug = re.sub(r"[^\w]+", "-", text.lower()).strip("-")
     return slug or "term"
