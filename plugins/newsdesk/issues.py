@@ -261,12 +261,12 @@ def load_issues(
     list is given (a live preview), the problems go there instead and the valid issues
     are returned (of two issues sharing a slug, the older).
     """
-    root = root or directory.parent
+    resolved_root = (root or directory.parent).resolve()  # once: a build reads every issue
     issues: list[Issue] = []
     found: list[NewsdeskError] = []
     warnings: list[str] = []
     for path in issue_files(directory):
-        source = _relative(path, root)
+        source = _relative(path, resolved_root)
         try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -414,8 +414,8 @@ def _replace(issue: Issue, **changes: Any) -> Issue:
     return replace(issue, **changes)
 
 
-def _relative(path: Path, root: Path) -> str:
+def _relative(path: Path, resolved_root: Path) -> str:
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return path.resolve().relative_to(resolved_root).as_posix()
     except ValueError:
         return path.as_posix()
