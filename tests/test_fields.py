@@ -9,6 +9,7 @@ from newsdesk.fields import (
     Field,
     Invalid,
     check,
+    compose_yaml,
     item_lines,
     key_lines,
     load_yaml,
@@ -43,6 +44,13 @@ def test_dates_stay_text_only_when_asked() -> None:
     assert load_yaml("d: 2026-01-01\n", "f").data["d"].isoformat() == "2026-01-01"
     assert load_yaml("d: 2026-13-01\n", "f", dates_as_text=True).data == {"d": "2026-13-01"}
     assert load_yaml("", "f") == (None, None)
+
+
+def test_compose_yaml_gives_lines_even_for_tags_the_safe_loader_lacks() -> None:
+    node = compose_yaml("a: 1\nb: !ENV [HOME, x]\nc: !!python/name:os.path\n")
+    assert key_lines(node) == {"a": 1, "b": 2, "c": 3}
+    assert compose_yaml("a: [1\n") is None
+    assert compose_yaml("") is None
 
 
 def _size(value: object) -> int:

@@ -11,12 +11,14 @@ import yaml
 from bs4 import BeautifulSoup
 
 from newsdesk.errors import NewsdeskError, NewsdeskErrors
+from newsdesk.fields import node_line
 from newsdesk.ports import (
     DATA_FILE,
     SECURITY,
     TRANSPORTS,
     Registry,
     discussed_protocols,
+    extra_nodes,
     glossary_ports_markdown,
     link_port_mentions,
     load_registry,
@@ -298,6 +300,8 @@ def test_extra_rows_name_their_line_in_mkdocs_yml(tmp_path):
         load_registry(rows)
     assert info.value.line is None
     assert load_registry(rows[:1], extra_file=config).rows_for("SSH")[0].port == 22
+    assert [node_line(n) for n in extra_nodes(config)] == [9, 14]
+    assert extra_nodes(tmp_path / "missing.yml") == []
     assert load_registry(extra_file=tmp_path / "missing.yml").rows == load_registry().rows
 
 
