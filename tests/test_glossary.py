@@ -11,7 +11,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from newsdesk.errors import NewsdeskError
+from newsdesk.errors import NewsdeskError, NewsdeskErrors
 from newsdesk.glossary import (
     Entry,
     Glossary,
@@ -304,6 +304,27 @@ def test_malformed_files_name_the_file_and_line(tmp_path, text, message, line):
     assert match, str(error)
     assert match[0].path == "newsletters/glossary.yml"
     assert match[0].line == line
+
+
+def test_every_problem_of_the_file_is_reported_at_once(tmp_path):
+    text = (
+        "- term: POP\n  aliases: {a: 1}\n  colour: red\n"
+        "- term: '42'\n  mode: extend\n"
+        "- [x]\n"
+        "- definition: None\n"
+    )
+    with pytest.raises(NewsdeskErrors) as info:
+        load(tmp_path, text)
+    assert [str(e) for e in info.value.errors] == [
+        "newsletters/glossary.yml:3: entry 1: unknown key 'colour' (known: term, expansion, "
+        "aliases, definition, fallback, related, mode)",
+        "newsletters/glossary.yml:2: entry 'POP': 'aliases' must be a list of terms",
+        "newsletters/glossary.yml:4: entry '42': a term needs at least one letter",
+        "newsletters/glossary.yml:5: entry '42': 'mode' must be one of replace, add, not 'extend'",
+        "newsletters/glossary.yml:6: entry 3 must be a mapping with 'term:' and optional "
+        "expansion, aliases, definition, fallback, related, mode",
+        "newsletters/glossary.yml:7: entry 4 has no 'term'",
+    ]
 
 
 # --- Merging ------------------------------------------------------------------------------

@@ -103,6 +103,22 @@ def test_several_errors_reported_together(tmp_path: Path) -> None:
     assert "c.md" not in text
 
 
+def test_every_problem_of_one_front_matter_is_reported_at_once() -> None:
+    meta = "title: [T]\ndate: 2026-02-30\ndraft: maybe\ntags: {a: 1}\nsumary: typo"
+    with pytest.raises(NewsdeskErrors) as info:
+        parse_issue(issue_text(meta), "newsletters/x.md")
+    assert [(e.line, e.message.split(":")[0]) for e in info.value.errors] == [
+        (2, "'title' must be text"),
+        (3, "invalid date '2026-02-30'"),
+        (4, "'draft' must be true or false, not 'maybe'"),
+        (5, "'tags' must be a list of words"),
+    ]
+    # An invalid slug from the file name points at line 1, where 'slug:' would go.
+    with pytest.raises(NewsdeskError) as slug:
+        parse_issue(issue_text("title: T\ndate: 2026-01-01"), "newsletters/Bad Name.md")
+    assert (slug.value.line, slug.value.message.split(":")[0]) == (1, "invalid slug 'Bad Name'")
+
+
 def test_numbers_follow_date_order_and_skip_drafts(tmp_path: Path) -> None:
     folder = tmp_path / "newsletters"
     folder.mkdir()

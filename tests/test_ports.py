@@ -10,13 +10,15 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from newsdesk.errors import NewsdeskError
+from newsdesk.errors import NewsdeskError, NewsdeskErrors
+from newsdesk.fields import node_line
 from newsdesk.ports import (
     DATA_FILE,
     SECURITY,
     TRANSPORTS,
     Registry,
     discussed_protocols,
+    extra_nodes,
     glossary_ports_markdown,
     link_port_mentions,
     load_registry,
@@ -216,6 +218,91 @@ def test_broken_data_file_is_reported(tmp_path):
     with pytest.raises(NewsdeskError) as info:
         load_registry(data_file=bad)
     assert info.value.path == str(bad) and "missing field(s)" in str(info.value)
+
+
+def test_every_problem_of_every_extra_row_is_reported_at_once():
+    bad = EXTRA | {"port": 70000, "transport": "SCTP", "rfc": "9051"}
+    with pytest.raises(NewsdeskErrors) as info:
+        load_registry([bad, {"protocol": "X", "colour": "red"}], extra_source="mkdocs.yml")
+    messages = [e.message for e in info.value.errors]
+    assert messages == [
+        "ports.extra[0] (imap): 'port' must be a number from 1 to 65535, or null when none "
+        "is assigned (got 70000)",
+        "ports.extra[0] (imap): 'transport' must be one of TCP, UDP, TCP, UDP (got 'SCTP')",
+        "ports.extra[0] (imap): 'rfc' must look like 'RFC 8314' (got '9051')",
+        "ports.extra[1] (X): unknown field(s) 'colour'; a port row has protocol, port, "
+        "transport, security, service, purpose, rfc, rfc_url, note",
+        "ports.extra[1] (X): missing field(s) port, transport, security, purpose",
+    ]
+    assert {e.path for e in info.value.errors} == {"mkdocs.yml"}
+
+
+def test_problems_in_the_data_file_name_file_and_line(tmp_path):
+    bad = tmp_path / "ports.yml"
+    bad.write_text(
+        "ports:\n"
+        "  - protocol: X\n    port: 1\n    transport: TCP\n    security: none\n"
+        "    purpose: Ok\n"
+        "  - protocol: Y\n    port: 0\n    transport: TCP\n    security: none\n"
+        "    purpose: Y\n    rfc_url: http://x\n"
+        "  - protocol: X\n    port: 1\n    transport: TCP\n    security: none\n"
+        "    purpose: Again\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(NewsdeskErrors) as info:
+        load_registry(data_file=bad)
+    assert [(e.path, e.line) for e in info.value.errors] == [
+        (str(bad), 8),
+        (str(bad), 12),
+        (str(bad), 13),
+    ]
+    assert "'port' must be a number" in info.value.errors[0].message
+    assert "'rfc_url' must be an https:// URL" in info.value.errors[1].message
+    assert info.value.errors[2].message == "ports[2]: X port 1 is listed twice (also ports[0])"
+    bad.write_text("ports:\n  - protocol: [X\n", encoding="utf-8")
+    with pytest.raises(NewsdeskError) as syntax:
+        load_registry(data_file=bad)
+    assert syntax.value.message.startswith("cannot read the port registry: ")
+    assert syntax.value.line in (2, 3)
+
+
+def test_extra_rows_name_their_line_in_mkdocs_yml(tmp_path):
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(
+        "site_name: x\n"
+        "theme:\n  name: !ENV [THEME, material]\n"
+        "plugins:\n"
+        "  - search\n"
+        "  - newsdesk:\n"
+        "      ports:\n"
+        "        extra:\n"
+        "          - protocol: SSH\n"
+        "            port: 22\n"
+        "            transport: TCP\n"
+        "            security: SSH\n"
+        "            purpose: Shell\n"
+        "          - protocol: Gopher\n"
+        "            port: 70\n"
+        "            transport: TCP\n"
+        "            security: none\n"
+        "            purpose: [menus]\n",
+        encoding="utf-8",
+    )
+    extra = yaml.safe_load(config.read_text().replace("!ENV ", ""))["plugins"][1]["newsdesk"]
+    rows = extra["ports"]["extra"]
+    with pytest.raises(NewsdeskError) as info:
+        load_registry(rows, extra_file=config)
+    assert str(info.value) == (
+        "mkdocs.yml:18: ports.extra[1] (Gopher): 'purpose' must be text (got ['menus'])"
+    )
+    # Without the file (or when the rows do not match it) messages go without a line.
+    with pytest.raises(NewsdeskError) as info:
+        load_registry(rows)
+    assert info.value.line is None
+    assert load_registry(rows[:1], extra_file=config).rows_for("SSH")[0].port == 22
+    assert [node_line(n) for n in extra_nodes(config)] == [9, 14]
+    assert extra_nodes(tmp_path / "missing.yml") == []
+    assert load_registry(extra_file=tmp_path / "missing.yml").rows == load_registry().rows
 
 
 # --- the ports/ page -------------------------------------------------------------------

@@ -30,6 +30,7 @@ paragraph without closing punctuation (``IMAP Port Numbers``). Nothing here impo
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -37,6 +38,8 @@ from functools import lru_cache
 from newsdesk.ports import (
     LEADING_PORT,
     PORT_LIST,
+    PORT_WORD,
+    WORD_PORT,
     NameFinder,
     Registry,
     default_names,
@@ -128,7 +131,7 @@ def _patterns(alternation: str) -> tuple[re.Pattern[str], ...]:
     # subjects, left out in _phrase_claims.
     start = r"(?:^|(?<=[.!?;:,(–—]))\s*(?:(?:and|but|while|whereas|so)\s+)?(?:[Tt]he\s+)?"
     listed = rf"(?P<list>{PORT_LIST})(?:/(?:tcp|udp))?\b(?![.,]?\d)"
-    port_first = rf"\b[Pp]orts?\s+(?:(?:number|no\.)\s+)?{listed}\s+"
+    port_first = rf"\b{PORT_WORD}{listed}\s+"
     phrasings = [
         # IMAP uses port 993 / the SMTP server listens on port 25 / IMAP is port 143
         rf"{start}{name}{_QUALIFIER},?(?:\s+{_ADVERB})?\s+(?P<verb>{_VERB})\s+"
@@ -165,7 +168,7 @@ def _listed_before(alternation: str) -> re.Pattern[str]:
 
 # "ports 25 (SMTP), 587 (submission) and 993 (IMAPS)": numbers each tagged with a name.
 _TAGGED = re.compile(
-    r"\b[Pp]orts?\s+(?:(?:number|no\.)\s+)?"
+    rf"\b{PORT_WORD}"
     r"(?P<chain>\d{1,5}(?:/(?:tcp|udp))?\s*\([^()\n]{1,60}\)"
     r"(?:\s*(?:,|;|\band\b|\bor\b)\s*(?:and\s+|or\s+)?"
     r"\d{1,5}(?:/(?:tcp|udp))?\s*\([^()\n]{1,60}\))*)"
@@ -363,94 +366,127 @@ def check_claims(
     finder = NameFinder({**default_names(registry), **(names or {})}, registry)
     if finder.pattern is None or not finder.pattern.search(markdown):
         return []
-    phrasings = _patterns(finder.alternation)
+    phrases = _Phrases(finder)
     text = _mask(markdown)
-    line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
+    check = _Found(registry, source, first_line, text)
+    where = _Where()
+    for block, quiet in _silenced_blocks(_blocks(text), _nocheck_ends(markdown)):
+        body = text[block.start : block.end]
+        names_here = where.enter(block, body, finder)
+        if quiet:
+            if block.kind == "item":
+                where.parents.append((block.indent, names_here))
+            continue
+        offset = _content_start(block, body)
+        for spelled, port, at, phrase in phrases.claims(text, offset, block.end):
+            check(port, finder.protocol(spelled), at, f'the text says "{phrase}"')
+        if block.kind == "item":
+            _check_item(text, block, offset, where, check)
+            where.parents.append((block.indent, names_here))
+        elif block.kind == "row":
+            cells = _cells(body)
+            if where.table is None:
+                where.table = _columns(cells)
+                continue
+            _check_row(cells, block, text, where.table, where.heading, finder, check)
+    return sorted(check.problems.values(), key=lambda p: (p.line, p.port))
 
-    def line_of(offset: int) -> int:
-        lo, hi = 0, len(line_starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if line_starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return first_line + lo
 
-    found: dict[tuple[int, int], ClaimProblem] = {}  # (offset, port) -> problem
+class _Found:
+    """The contradictions found in one text, at most one per (offset, port); calling it
+    checks one claim: ``check(port, protocol, offset of the port, what the text says)``."""
 
-    def check(port: int, protocol: str, offset: int, said: str) -> None:
+    def __init__(self, registry: Registry, source: str, first_line: int, text: str):
+        self.registry = registry
+        self.source = source
+        self.first_line = first_line
+        self.line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
+        self.problems: dict[tuple[int, int], ClaimProblem] = {}
+
+    def line_of(self, offset: int) -> int:
+        return self.first_line + bisect_right(self.line_starts, offset) - 1
+
+    def __call__(self, port: int, protocol: str, offset: int, said: str) -> None:
+        registry = self.registry
         rows = registry.rows_for_port(port)
-        if not rows or not registry.rows_for(protocol) or (offset, port) in found:
+        if not rows or not registry.rows_for(protocol) or (offset, port) in self.problems:
             return
         if any(r.protocol == protocol for r in rows):
             return
         own = registry.ports_of(protocol)
         uses = f"{protocol} uses {', '.join(map(str, own))}" if own else f"{protocol} has no port"
         what = " and ".join(r.describe() for r in rows)
-        found[(offset, port)] = ClaimProblem(
-            source=source,
-            line=line_of(offset),
+        self.problems[(offset, port)] = ClaimProblem(
+            source=self.source,
+            line=self.line_of(offset),
             said=said,
             registry_says=f"port {port} is {what} in the registry ({uses})",
             port=port,
             protocol=protocol,
         )
 
-    silenced = _silenced_blocks(_blocks(text), _nocheck_ends(markdown))
-    heading: tuple[str, str] | None = None  # the port list's (protocol, spelling)
-    parents: list[tuple[int, dict[str, str]]] = []  # enclosing list items: (indent, names)
-    table: dict[str, int] | None = None  # column of "protocol" and "port" in this table
-    for block, quiet in silenced:
-        body = text[block.start : block.end]
+
+@dataclass
+class _Where:
+    """Where the walk through the blocks is: under which port list, list items, table."""
+
+    heading: tuple[str, str] | None = None
+    """The (protocol, spelling) of the port list the blocks stand under."""
+    parents: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    """The enclosing list items: (indent, the protocols each names)."""
+    table: dict[str, int] | None = None
+    """The column of "protocol" and "port" in the current table."""
+
+    def enter(self, block: _Block, body: str, finder: NameFinder) -> dict[str, str]:
+        """Move on to ``block``; returns the protocols it names."""
         names_here = finder.find(body)
         if block.kind == "heading" or block.pseudo:
-            heading = _list_heading_protocol(body, finder)
-        elif block.kind == "paragraph" and any(p != (heading or ("",))[0] for p in names_here):
-            heading = None  # prose about another protocol ends the list
+            self.heading = _list_heading_protocol(body, finder)
+        elif block.kind == "paragraph" and any(p != (self.heading or ("",))[0] for p in names_here):
+            self.heading = None  # prose about another protocol ends the list
         if block.kind != "row":
-            table = None
+            self.table = None
         if block.kind == "item":
-            parents = [(i, n) for i, n in parents if i < block.indent]
-        if quiet:
-            if block.kind == "item":
-                parents.append((block.indent, names_here))
-            continue
+            self.parents = [(i, n) for i, n in self.parents if i < block.indent]
+        return names_here
 
-        offset = block.start
-        if block.kind == "item":
-            marker = _ITEM.match(body)
-            assert marker is not None
-            offset += marker.end()
-        elif block.kind == "heading" and body.lstrip().startswith("#"):
-            offset += len(body) - len(body.lstrip().lstrip("#"))
-        for spelled, port, at, phrase in _phrase_claims(text, offset, block.end, phrasings, finder):
-            check(port, finder.protocol(spelled), at, f'the text says "{phrase}"')
 
-        if block.kind == "item":
-            lead = LEADING_PORT.match(text, offset, block.end)
-            parent_names = {p for _, n in parents for p in n}
-            if lead and heading and parent_names <= {heading[0]}:
-                protocol, spelled = heading
-                check(
-                    int(lead.group("port")),
-                    protocol,
-                    lead.start("port"),
-                    f"'{lead.group('port')}' is listed under the {spelled} heading",
-                )
-            parents.append((block.indent, names_here))
-        elif block.kind == "row":
-            cells = _cells(body)
-            if table is None:
-                table = {}
-                for i, cell in enumerate(c.casefold() for c in cells):
-                    if re.fullmatch(r"[*_`]*(?:protocol|service|proto)s?[*_`]*", cell):
-                        table.setdefault("protocol", i)
-                    elif re.search(r"\bports?\b", cell) and "port" not in table:
-                        table["port"] = i
-                continue
-            _check_row(cells, block, text, table, heading, finder, check)
-    return sorted(found.values(), key=lambda p: (p.line, p.port))
+def _content_start(block: _Block, body: str) -> int:
+    """The offset of a block's words: after a list item's marker or a heading's ``#``."""
+    if block.kind == "item":
+        marker = _ITEM.match(body)
+        assert marker is not None
+        return block.start + marker.end()
+    if block.kind == "heading" and body.lstrip().startswith("#"):
+        return block.start + len(body) - len(body.lstrip().lstrip("#"))
+    return block.start
+
+
+def _check_item(text: str, block: _Block, offset: int, where: _Where, check: _Found) -> None:
+    """A list item opening with a port, under a port list's heading and no other
+    protocol's list item, claims that port for the heading's protocol."""
+    lead = LEADING_PORT.match(text, offset, block.end)
+    parent_names = {p for _, n in where.parents for p in n}
+    if lead and where.heading and parent_names <= {where.heading[0]}:
+        protocol, spelled = where.heading
+        port = lead.group("port")
+        check(
+            int(port),
+            protocol,
+            lead.start("port"),
+            f"'{port}' is listed under the {spelled} heading",
+        )
+
+
+def _columns(cells: list[str]) -> dict[str, int]:
+    """A table's header row: the column of the protocol and of the port, where there is one."""
+    table: dict[str, int] = {}
+    for i, cell in enumerate(c.casefold() for c in cells):
+        if re.fullmatch(r"[*_`]*(?:protocol|service|proto)s?[*_`]*", cell):
+            table.setdefault("protocol", i)
+        elif WORD_PORT.search(cell) and "port" not in table:
+            table["port"] = i
+    return table
 
 
 _Check = Callable[[int, str, int, str], None]
@@ -494,62 +530,57 @@ def _check_row(
             check(port, protocol, offset, f"'{port}' is listed under the {spelled} heading")
 
 
-def _phrase_claims(
-    text: str,
-    start: int,
-    end: int,
-    phrasings: tuple[re.Pattern[str], ...],
-    finder: NameFinder,
-) -> Iterator[tuple[str, int, int, str]]:
-    """Claims made in the words of one block: (spelling of the protocol, port, offset of
-    the port, the phrase as written). Each paragraph of a list item reads on its own."""
-    pos = start
-    for gap in [*_BLANK_LINE.finditer(text, start, end), None]:
-        stop = gap.start() if gap else end
-        yield from _paragraph_claims(text, pos, stop, phrasings, finder)
-        pos = gap.end() if gap else end
-
-
 _BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
 
 
-def _paragraph_claims(
-    text: str,
-    start: int,
-    end: int,
-    phrasings: tuple[re.Pattern[str], ...],
-    finder: NameFinder,
-) -> Iterator[tuple[str, int, int, str]]:
-    body = text[start:end]
-    listed_before = _listed_before(finder.alternation)
-    for pattern in phrasings:
-        for m in pattern.finditer(body):
-            if "qual" in pattern.groupindex and m.group("qual"):
-                others = set(finder.find(m.group("qual"))) - {finder.protocol(m.group("proto"))}
-                if others:  # "IMAP (and POP) use …": no single subject
+class _Phrases:
+    """The claims made in words, for one set of protocol spellings (see :func:`_patterns`)."""
+
+    def __init__(self, finder: NameFinder):
+        self.finder = finder
+        self.patterns = _patterns(finder.alternation)
+        self.listed_before = _listed_before(finder.alternation)
+
+    def claims(self, text: str, start: int, end: int) -> Iterator[tuple[str, int, int, str]]:
+        """Claims made in the words of one block: (spelling of the protocol, port, offset of
+        the port, the phrase as written). Each paragraph of a list item reads on its own."""
+        pos = start
+        for gap in [*_BLANK_LINE.finditer(text, start, end), None]:
+            stop = gap.start() if gap else end
+            yield from self._paragraph(text, pos, stop)
+            pos = gap.end() if gap else end
+
+    def _paragraph(self, text: str, start: int, end: int) -> Iterator[tuple[str, int, int, str]]:
+        body = text[start:end]
+        finder, listed_before = self.finder, self.listed_before
+        for pattern in self.patterns:
+            for m in pattern.finditer(body):
+                if "qual" in pattern.groupindex and m.group("qual"):
+                    others = set(finder.find(m.group("qual"))) - {finder.protocol(m.group("proto"))}
+                    if others:  # "IMAP (and POP) use …": no single subject
+                        continue
+                role = "role" in pattern.groupindex and m.group("role")
+                if role and not _OWN_PORT_VERB.match(m.group("verb")):
+                    continue  # "SMTP servers use port 53 …": the software, not SMTP
+                if listed_before.search(body, 0, m.start("proto")):
+                    continue  # "POP, IMAP, and SMTP use ports …": several subjects
+                bare = "word" in pattern.groupindex and not m.group("word")
+                if bare and not _BARE_END.match(body, m.end()):
+                    continue  # a number without "port" must end the phrase
+                phrase = " ".join(re.sub(r"[*_`]", "", m.group()).split()).lstrip(".!?;:,(–— ")
+                for port, offset in port_numbers(m.group("list")):
+                    at = start + m.start("list") + offset
+                    yield m.group("proto"), port, at, phrase
+        for m in _TAGGED.finditer(body):
+            for tag in _TAG.finditer(m.group("chain")):
+                named = finder.find(tag.group(2))
+                if len(named) != 1:
                     continue
-            role = "role" in pattern.groupindex and m.group("role")
-            if role and not _OWN_PORT_VERB.match(m.group("verb")):
-                continue  # "SMTP servers use port 53 …": the software, not SMTP
-            if listed_before.search(body, 0, m.start("proto")):
-                continue  # "POP, IMAP, and SMTP use ports …": several subjects
-            bare = "word" in pattern.groupindex and not m.group("word")
-            if bare and not _BARE_END.match(body, m.end()):
-                continue  # a number without "port" must end the phrase
-            phrase = " ".join(re.sub(r"[*_`]", "", m.group()).split()).lstrip(".!?;:,(–— ")
-            for port, offset in port_numbers(m.group("list")):
-                at = start + m.start("list") + offset
-                yield m.group("proto"), port, at, phrase
-    for m in _TAGGED.finditer(body):
-        for tag in _TAG.finditer(m.group("chain")):
-            named = finder.find(tag.group(2))
-            if len(named) != 1:
-                continue
-            spelled = next(iter(named.values()))
-            if not re.match(rf"\W*{re.escape(spelled)}\b", tag.group(2)):
-                continue  # "port 993 (not POP)" names POP without saying 993 is POP's
-            at = start + m.start("chain") + tag.start(1)
-            yield spelled, int(tag.group(1)), at, " ".join(tag.group().split())
+                spelled = next(iter(named.values()))
+                if not re.match(rf"\W*{re.escape(spelled)}\b", tag.group(2)):
+                    continue  # "port 993 (not POP)" names POP without saying 993 is POP's
+                at = start + m.start("chain") + tag.start(1)
+                yield spelled, int(tag.group(1)), at, " ".join(tag.group().split())
 
 
 def _silenced_blocks(blocks: list[_Block], nocheck: list[int]) -> list[tuple[_Block, bool]]:

@@ -10,15 +10,14 @@ import datetime as dt
 import functools
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from newsdesk.checks import fence_warning
 from newsdesk.errors import NewsdeskError, NewsdeskErrors
+from newsdesk.fields import Field, Invalid, check, key_lines, load_yaml
 
 FIELDS = ("title", "date", "summary", "author", "tags", "number", "draft", "slug")
 """Front-matter fields an issue understands; anything else is reported as a likely typo."""
@@ -30,17 +29,6 @@ _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 WORDS_PER_MINUTE = 220
-
-
-#: libyaml's parser where PyYAML was built with it: front matter is read for every issue.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_SafeLoader):  # type: ignore[misc, valid-type]
-    """Safe YAML, with dates left as text so an impossible date is our message, not YAML's."""
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
 
 
 @dataclass(frozen=True)
@@ -111,19 +99,103 @@ def default_slug(filename: str) -> str:
     return _DATE_PREFIX.sub("", stem)
 
 
-def _key_lines(yaml_text: str, first_line: int) -> dict[str, int]:
-    """The line of each top-level key, to point messages at the right place."""
+def _text(key: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        value = value or ""
+        if not isinstance(value, str):
+            raise Invalid(f"'{key}' must be text")
+        return value.strip()
+
+    return convert
+
+
+def _title(value: Any) -> str:
+    if not isinstance(value, str | int | float):
+        raise Invalid("'title' must be text")
+    return str(value).strip()
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
     try:
-        node = yaml.compose(yaml_text, Loader=_SafeLoader)
-    except yaml.YAMLError:
-        return {}
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {
-        str(k.value): first_line + k.start_mark.line
-        for k, _ in node.value
-        if isinstance(k, yaml.ScalarNode)
-    }
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.fromisoformat(text).date()
+    except ValueError:
+        raise Invalid(f"invalid date {value!r}: use an ISO date such as 2026-11-26") from None
+
+
+def _slug(value: Any) -> str:
+    if not isinstance(value, str) or not _SLUG.match(value):
+        raise Invalid(f"invalid slug {value!r}: use lower-case letters, digits and single hyphens")
+    return value
+
+
+def _number(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise Invalid(f"'number' must be a whole number from 1 up, not {value!r}")
+    return value
+
+
+def _draft(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid(f"'draft' must be true or false, not {value!r}")
+    return value
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [t.strip() for t in value.split(",") if t.strip()]
+    if not isinstance(value, list) or not all(isinstance(t, str | int) for t in value):
+        raise Invalid("'tags' must be a list of words")
+    return tuple(str(t) for t in value)
+
+
+def _blank_text(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+#: The front-matter fields in the order their problems are reported.
+_TABLE = (
+    Field(
+        "title", _title, required=True, missing="missing required field 'title'", blank=_blank_text
+    ),
+    Field(
+        "date",
+        _date,
+        required=True,
+        missing="missing required field 'date' (an ISO date such as 2026-11-26)",
+        blank=lambda value: value is None,
+    ),
+    Field("slug", _slug),
+    Field("number", _number),
+    Field("draft", _draft, default=False),
+    Field("tags", _tags, default=()),
+    Field("summary", _text("summary"), default=""),
+    Field("author", _text("author"), default=""),
+)
+
+
+def read_front_matter(yaml_text: str, source: str) -> tuple[dict[Any, Any], dict[str, int]]:
+    """The front matter (YAML that starts on line 2 of ``source``) as a mapping, with the
+    line of each key. Raises :class:`NewsdeskError` when it is not a YAML mapping."""
+    document = load_yaml(
+        yaml_text,
+        source,
+        first_line=2,
+        problem="front matter is not valid YAML",
+        dates_as_text=True,
+    )
+    meta = document.data if document.data is not None else {}
+    if not isinstance(meta, dict):
+        raise NewsdeskError("front matter must be a mapping of 'field: value' lines", source, 2)
+    return meta, key_lines(document.node, 2)
 
 
 def parse_issue(text: str, source: str, path: Path | None = None) -> tuple[Issue, list[str]]:
@@ -131,7 +203,6 @@ def parse_issue(text: str, source: str, path: Path | None = None) -> tuple[Issue
 
     Every invalid field is collected, so the author sees all problems of a file at once.
     """
-    path = path or Path(source)
     yaml_text, body, body_line = split_front_matter(text)
     if yaml_text is None:
         raise NewsdeskError(
@@ -139,108 +210,26 @@ def parse_issue(text: str, source: str, path: Path | None = None) -> tuple[Issue
             source,
             1,
         )
-    try:
-        meta = yaml.load(yaml_text, Loader=_Loader) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = 2 + mark.line if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise NewsdeskError(f"front matter is not valid YAML: {problem}", source, line) from None
-    if not isinstance(meta, dict):
-        raise NewsdeskError("front matter must be a mapping of 'field: value' lines", source, 2)
-
-    lines = _key_lines(yaml_text, 2)
-    errors: list[NewsdeskError] = []
-    warnings: list[str] = []
-
-    def error(message: str, key: str | None = None) -> None:
-        errors.append(NewsdeskError(message, source, lines.get(key or "", 1 if key is None else 2)))
-
-    title = meta.get("title")
-    if title is None or (isinstance(title, str) and not title.strip()):
-        error("missing required field 'title'")
-    elif not isinstance(title, str | int | float):
-        error("'title' must be text", "title")
-    title = str(title).strip() if title is not None else ""
-
-    raw_date = meta.get("date")
-    date: dt.date | None = None
-    if raw_date is None:
-        error("missing required field 'date' (an ISO date such as 2026-11-26)")
-    elif isinstance(raw_date, dt.datetime):
-        date = raw_date.date()
-    elif isinstance(raw_date, dt.date):
-        date = raw_date
-    else:
-        text = str(raw_date).strip()
-        try:
-            date = dt.date.fromisoformat(text)
-        except ValueError:
-            try:
-                date = dt.datetime.fromisoformat(text).date()
-            except ValueError:
-                error(f"invalid date {raw_date!r}: use an ISO date such as 2026-11-26", "date")
-
-    slug = meta.get("slug", default_slug(Path(source).name))
-    if not isinstance(slug, str) or not _SLUG.match(slug):
-        error(
-            f"invalid slug {slug!r}: use lower-case letters, digits and single hyphens",
-            "slug" if "slug" in meta else None,
-        )
-        slug = str(slug)
-
-    number = meta.get("number")
-    bad_number = isinstance(number, bool) or not isinstance(number, int) or number < 1
-    if number is not None and bad_number:
-        error(f"'number' must be a whole number from 1 up, not {number!r}", "number")
-        number = None
-
-    draft = meta.get("draft", False)
-    if not isinstance(draft, bool):
-        error(f"'draft' must be true or false, not {draft!r}", "draft")
-        draft = False
-
-    tags = meta.get("tags", [])
-    if isinstance(tags, str):
-        tags = [t.strip() for t in tags.split(",") if t.strip()]
-    if not isinstance(tags, list) or not all(isinstance(t, str | int) for t in tags):
-        error("'tags' must be a list of words", "tags")
-        tags = []
-
-    summary = meta.get("summary") or ""
-    author = meta.get("author") or ""
-    for key, value in (("summary", summary), ("author", author)):
-        if not isinstance(value, str):
-            error(f"'{key}' must be text", key)
-
-    for key in meta:
-        if key not in FIELDS and key not in MKDOCS_FIELDS:
-            warnings.append(
-                f"{source}:{lines.get(str(key), 2)}: unknown front-matter field {key!r} "
-                f"(known: {', '.join(FIELDS)})"
-            )
-
+    meta, lines = read_front_matter(yaml_text, source)
+    # An invalid slug from the file name is reported on line 1, where 'slug:' would go.
+    data = meta if "slug" in meta else {**meta, "slug": default_slug(Path(source).name)}
+    checked = check(data, _TABLE, source=source, line=1, lines=lines, known=MKDOCS_FIELDS)
+    warnings = [
+        f"{source}:{lines.get(str(key), 2)}: unknown front-matter field {key!r} "
+        f"(known: {', '.join(FIELDS)})"
+        for key in checked.unknown
+    ]
     fence = fence_warning(body, source, body_line)
     if fence:
         warnings.append(fence)
-
-    if errors:
-        raise NewsdeskErrors(errors) if len(errors) > 1 else errors[0]
-    assert date is not None
+    checked.raise_errors()
     issue = Issue(
         source=source,
-        path=path,
-        title=title,
-        date=date,
-        slug=slug,
+        path=path or Path(source),
         body=body,
         body_line=body_line,
-        summary=str(summary).strip(),
-        author=str(author).strip(),
-        tags=tuple(str(t) for t in tags),
-        number=number,
-        draft=draft,
         extra={k: v for k, v in meta.items() if k not in FIELDS},
+        **checked.values,
     )
     return issue, warnings
 
@@ -272,12 +261,12 @@ def load_issues(
     list is given (a live preview), the problems go there instead and the valid issues
     are returned (of two issues sharing a slug, the older).
     """
-    root = root or directory.parent
+    resolved_root = (root or directory.parent).resolve()  # once: a build reads every issue
     issues: list[Issue] = []
     found: list[NewsdeskError] = []
     warnings: list[str] = []
     for path in issue_files(directory):
-        source = _relative(path, root)
+        source = _relative(path, resolved_root)
         try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -319,8 +308,31 @@ def number_issues(issues: Iterable[Issue], sent: Mapping[str, int] | None = None
 
     Raises when two issues share a slug or a number.
     """
-    sent = sent or {}
     ordered = sorted(issues, key=lambda i: (i.date, i.slug))
+    errors = _duplicate_slugs(ordered)
+    by_number: dict[int, Issue] = {}
+    fixed = _fixed_numbers(ordered, sent or {}, by_number, errors)
+    numbered: list[Issue] = []
+    following = 1
+    for issue in ordered:
+        number = fixed.get(issue.source)
+        if number is None and not issue.draft:
+            number = following
+            while number in by_number:
+                number += 1
+            by_number[number] = issue
+        if number is not None:
+            following = max(following, number + 1)
+            if number != issue.number:
+                issue = _replace(issue, number=number)
+        numbered.append(issue)
+    if errors:
+        raise NewsdeskErrors(errors)
+    return numbered
+
+
+def _duplicate_slugs(ordered: Sequence[Issue]) -> list[NewsdeskError]:
+    """An error for each issue whose slug an earlier one has."""
     errors: list[NewsdeskError] = []
     by_slug: dict[str, Issue] = {}
     for issue in ordered:
@@ -334,10 +346,18 @@ def number_issues(issues: Iterable[Issue], sent: Mapping[str, int] | None = None
             )
         else:
             by_slug[issue.slug] = issue
+    return errors
 
-    # Fixed numbers first: explicit, then mailed; each taken once.
+
+def _fixed_numbers(
+    ordered: Sequence[Issue],
+    sent: Mapping[str, int],
+    by_number: dict[int, Issue],
+    errors: list[NewsdeskError],
+) -> dict[str, int]:
+    """The numbers that cannot move, by source: explicit ones, then mailed ones; each is
+    taken once (``by_number``), a second claim is an error."""
     fixed: dict[str, int] = {}
-    by_number: dict[int, Issue] = {}
     for issue in ordered:
         if issue.number is None:
             continue
@@ -370,33 +390,17 @@ def number_issues(issues: Iterable[Issue], sent: Mapping[str, int] | None = None
             continue
         by_number[number] = issue
         fixed[issue.source] = number
-
-    numbered: list[Issue] = []
-    following = 1
-    for issue in ordered:
-        number = fixed.get(issue.source)
-        if number is None and not issue.draft:
-            number = following
-            while number in by_number:
-                number += 1
-            by_number[number] = issue
-        if number is not None:
-            following = max(following, number + 1)
-            if number != issue.number:
-                issue = _replace(issue, number=number)
-        numbered.append(issue)
-    if errors:
-        raise NewsdeskErrors(errors)
-    return numbered
+    return fixed
 
 
 def _number_line(issue: Issue) -> int | None:
     """The line of ``number:`` in the issue's front matter, for messages about it."""
     try:
         yaml_text, _, _ = split_front_matter(issue.path.read_text(encoding="utf-8-sig"))
-    except OSError:
+        _, lines = read_front_matter(yaml_text or "", issue.source)
+    except (OSError, NewsdeskError):
         return None
-    return _key_lines(yaml_text or "", 2).get("number")
+    return lines.get("number")
 
 
 def published(issues: Sequence[Issue], today: dt.date) -> list[Issue]:
@@ -410,8 +414,8 @@ def _replace(issue: Issue, **changes: Any) -> Issue:
     return replace(issue, **changes)
 
 
-def _relative(path: Path, root: Path) -> str:
+def _relative(path: Path, resolved_root: Path) -> str:
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return path.resolve().relative_to(resolved_root).as_posix()
     except ValueError:
         return path.as_posix()

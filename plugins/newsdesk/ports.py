@@ -24,7 +24,17 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from newsdesk.errors import NewsdeskError, NewsdeskErrors
+from newsdesk.errors import NewsdeskError
+from newsdesk.fields import (
+    Field,
+    Invalid,
+    check,
+    compose_yaml,
+    key_lines,
+    load_yaml,
+    node_line,
+    raise_all,
+)
 from newsdesk.glossary import slugify
 from newsdesk.i18n import ENGLISH, Strings
 
@@ -39,7 +49,6 @@ TRANSPORTS = ("TCP", "UDP", "TCP, UDP")
 MODES = ("auto", "marker", "off")
 
 _FIELDS = ("protocol", "port", "transport", "security", "service", "purpose", "rfc", "rfc_url")
-_REQUIRED = ("protocol", "port", "transport", "security", "purpose")
 _RFC = re.compile(r"^RFC ?(\d{1,5})$", re.I)
 _RFC_URL = "https://www.rfc-editor.org/rfc/rfc{}"
 
@@ -157,14 +166,16 @@ class Registry:
 PORT_LIST = r"\d{1,5}(?:\s*(?:,|/|\band\b|\bor\b|&(?:amp;)?)\s*\d{1,5})*"
 """Port numbers as people list them: ``25``, ``143 and 993``, ``25, 465 & 587``, ``80/443``
 (``&amp;`` too, for HTML)."""
-PORT_MENTION = re.compile(
-    r"\b(?P<word>[Pp]orts?)(?P<gap>\s+(?:(?:number|no\.)\s+)?)"
-    rf"(?P<list>{PORT_LIST})\b(?![.,]?\d)"
-)
-"""``port 993``, ``ports 143 and 993``, ``port number 25``: the one pattern for a port
-mentioned in prose, used to link mentions (:func:`link_port_mentions`) and to find claims
-(:mod:`newsdesk.claims`). Never a bare number ("25 years")."""
+PORT_WORD = r"[Pp]orts?\s+(?:(?:number|no\.)\s+)?"
+"""The words that introduce port numbers in prose: ``port``, ``Ports``, ``port number``,
+``port no.``."""
+PORT_MENTION = re.compile(rf"\b(?P<word>{PORT_WORD})(?P<list>{PORT_LIST})\b(?![.,]?\d)")
+"""``port 993``, ``ports 143 and 993``, ``port number 25``: a port mentioned in prose, as
+:func:`link_port_mentions` links it (the claim check builds its phrasings from
+:data:`PORT_WORD` and :data:`PORT_LIST`). Never a bare number ("25 years")."""
 NUMBER = re.compile(r"\d{1,5}")
+WORD_PORT = re.compile(r"\bports?\b", re.I)
+"""The word "port" or "ports", in any case: a heading about ports, a table's port column."""
 LEADING_PORT = re.compile(
     r"\s*[*_`]*(?:(?:TCP\s+|UDP\s+)?[Pp]ort\s+)?[*_`]*(?P<port>\d{1,5})[*_`]*"
     r"(?=\s|$|[–—:,-]|/(?:tcp|udp))",
@@ -239,111 +250,145 @@ class NameFinder:
 # --- loading ---------------------------------------------------------------------------
 
 
-def _row_from_mapping(data: Any, where: str, source: str) -> PortRow:
-    """Validate one row; ``where`` names it in messages (``row 3``, ``ports.extra[0]``)."""
-    if not isinstance(data, Mapping):
-        raise NewsdeskError(f"{where}: a port row must be a mapping of fields", source)
-    if isinstance(data.get("protocol"), str) and data["protocol"].strip():
-        where = f"{where} ({data['protocol'].strip()})"
-    unknown = sorted(set(data) - set(_FIELDS) - {"note"})
-    if unknown:
-        raise NewsdeskError(
-            f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; "
-            f"a port row has {', '.join(_FIELDS)}, note",
-            source,
-        )
-    missing = [f for f in _REQUIRED if f not in data]
-    if missing:
-        raise NewsdeskError(f"{where}: missing field(s) {', '.join(missing)}", source)
+def _protocol(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("'protocol' must be a name such as IMAP")
+    return value.strip()
 
-    protocol = data["protocol"]
-    if not isinstance(protocol, str) or not protocol.strip():
-        raise NewsdeskError(f"{where}: 'protocol' must be a name such as IMAP", source)
-    protocol = protocol.strip()
 
-    port = data["port"]
-    if port is not None and (
-        isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535
+def _port(value: Any) -> int | None:
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535
     ):
-        raise NewsdeskError(
-            f"{where}: 'port' must be a number from 1 to 65535, or null when none is "
-            f"assigned (got {port!r})",
-            source,
+        raise Invalid(
+            "'port' must be a number from 1 to 65535, or null when none is "
+            f"assigned (got {value!r})"
         )
+    return value
 
-    transport = str(data["transport"]).upper().replace(" ", "")
-    transport = {"TCP": "TCP", "UDP": "UDP", "TCP,UDP": "TCP, UDP", "UDP,TCP": "TCP, UDP"}.get(
-        transport, ""
-    )
-    if not transport:
-        raise NewsdeskError(
-            f"{where}: 'transport' must be one of {', '.join(TRANSPORTS)} "
-            f"(got {data['transport']!r})",
-            source,
-        )
 
-    raw = data["security"]
+_TRANSPORT_SPELLINGS = {"TCP": "TCP", "UDP": "UDP", "TCP,UDP": "TCP, UDP", "UDP,TCP": "TCP, UDP"}
+
+
+def _transport(value: Any) -> str:
+    transport = _TRANSPORT_SPELLINGS.get(str(value).upper().replace(" ", ""))
+    if transport is None:
+        raise Invalid(f"'transport' must be one of {', '.join(TRANSPORTS)} (got {value!r})")
+    return transport
+
+
+def _security(value: Any) -> str:
     # YAML reads ``security: no`` / ``off`` as false: no transport security.
-    label = "none" if raw is False else "" if raw is True else " ".join(str(raw or "").split())
+    label = (
+        "none" if value is False else "" if value is True else " ".join(str(value or "").split())
+    )
     if not label:
-        raise NewsdeskError(
-            f"{where}: 'security' must name the transport security: {', '.join(SECURITY)}, "
-            f"or another label such as SSH (got {data['security']!r})",
-            source,
+        raise Invalid(
+            f"'security' must name the transport security: {', '.join(SECURITY)}, "
+            f"or another label such as SSH (got {value!r})"
         )
     # The known labels in their own spelling; any other label as written.
-    security = next((s for s in SECURITY if s.casefold() == label.casefold()), label)
+    return next((s for s in SECURITY if s.casefold() == label.casefold()), label)
 
-    texts: dict[str, str] = {}
-    for name in ("service", "purpose", "rfc", "rfc_url", "note"):
-        value = data.get(name)
+
+def _text_field(name: str, check: Callable[[str], str] | None = None) -> Callable[[Any], str]:
+    """A text field, whitespace collapsed; ``check`` judges a non-empty text further."""
+
+    def convert(value: Any) -> str:
         if value is None:
-            texts[name] = ""
+            text = ""
         elif isinstance(value, str):
-            texts[name] = " ".join(value.split())
+            text = " ".join(value.split())
         else:
-            raise NewsdeskError(f"{where}: '{name}' must be text (got {value!r})", source)
-    if not texts["purpose"]:
-        raise NewsdeskError(f"{where}: 'purpose' must say what the port is for", source)
+            raise Invalid(f"'{name}' must be text (got {value!r})")
+        return check(text) if check is not None and text else text
 
-    rfc, rfc_url = texts["rfc"], texts["rfc_url"]
-    if rfc:
-        match = _RFC.match(rfc)
-        if not match:
-            raise NewsdeskError(f"{where}: 'rfc' must look like 'RFC 8314' (got {rfc!r})", source)
-        number = str(int(match.group(1)))
-        rfc = f"RFC {number}"
-        rfc_url = rfc_url or _RFC_URL.format(number)
-    if rfc_url:
-        parts = urlsplit(rfc_url)
-        if parts.scheme != "https" or not parts.netloc:
-            raise NewsdeskError(
-                f"{where}: 'rfc_url' must be an https:// URL (got {rfc_url!r})", source
-            )
-    return PortRow(
-        protocol=protocol,
-        port=port,
-        transport=transport,
-        security=security,
-        service=texts["service"],
-        purpose=texts["purpose"],
-        rfc=rfc,
-        rfc_url=rfc_url,
-        note=texts["note"],
-    )
+    return convert
 
 
-def _rows_from(items: Any, label: Callable[[int], str], source: str) -> list[PortRow]:
+def _purpose(value: Any) -> str:
+    text = _text_field("purpose")(value)
+    if not text:
+        raise Invalid("'purpose' must say what the port is for")
+    return text
+
+
+def _rfc(text: str) -> str:
+    match = _RFC.match(text)
+    if not match:
+        raise Invalid(f"'rfc' must look like 'RFC 8314' (got {text!r})")
+    return f"RFC {int(match.group(1))}"
+
+
+def _rfc_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme != "https" or not parts.netloc:
+        raise Invalid(f"'rfc_url' must be an https:// URL (got {text!r})")
+    return text
+
+
+_ROW = (
+    Field("protocol", _protocol, required=True),
+    Field("port", _port, required=True),
+    Field("transport", _transport, required=True),
+    Field("security", _security, required=True),
+    Field("service", _text_field("service"), default=""),
+    Field("purpose", _purpose, required=True),
+    Field("rfc", _text_field("rfc", _rfc), default=""),
+    Field("rfc_url", _text_field("rfc_url", _rfc_url), default=""),
+    Field("note", _text_field("note"), default=""),
+)
+"""A port row's fields, in the order their problems are reported."""
+
+
+def _row_from_mapping(
+    data: Any, where: str, source: str, node: yaml.Node | None = None
+) -> tuple[PortRow | None, list[NewsdeskError]]:
+    """Validate one row; ``where`` names it in messages (``row 3``, ``ports.extra[0]``),
+    ``node`` (when known) gives the lines. Returns the row, or None and every problem."""
+    line = node_line(node) if node is not None else None
+    if not isinstance(data, Mapping):
+        return None, [
+            NewsdeskError(f"{where}: a port row must be a mapping of fields", source, line)
+        ]
+    if isinstance(data.get("protocol"), str) and data["protocol"].strip():
+        where = f"{where} ({data['protocol'].strip()})"
+    checked = check(data, _ROW, source=source, line=line, lines=key_lines(node), where=where)
+    errors = checked.errors
+    if checked.unknown:
+        unknown = ", ".join(map(repr, sorted(checked.unknown)))
+        message = f"{where}: unknown field(s) {unknown}; a port row has {', '.join(_FIELDS)}, note"
+        errors.insert(0, NewsdeskError(message, source, line))
+    if errors:
+        return None, errors
+    values = checked.values
+    if values["rfc"] and not values["rfc_url"]:
+        values["rfc_url"] = _RFC_URL.format(values["rfc"].removeprefix("RFC "))
+    return PortRow(**values), []
+
+
+def _rows_from(
+    items: Any,
+    label: Callable[[int], str],
+    source: str,
+    nodes: Sequence[yaml.Node] = (),
+    line: int | None = None,
+) -> list[PortRow]:
+    """The rows of a list, each checked; every problem of every row raised at once.
+    ``nodes`` are the rows' YAML nodes when known (for lines), ``line`` the list's."""
     if not isinstance(items, list | tuple):
-        raise NewsdeskError(f"{label(0).removesuffix('[0]')} must be a list of port rows", source)
+        raise NewsdeskError(
+            f"{label(0).removesuffix('[0]')} must be a list of port rows", source, line
+        )
+    if len(nodes) != len(items):
+        nodes = [None] * len(items)
     errors: list[NewsdeskError] = []
     rows: list[PortRow] = []
     seen: dict[tuple[str, int | None], str] = {}
-    for i, item in enumerate(items):
-        try:
-            row = _row_from_mapping(item, label(i), source)
-        except NewsdeskError as exc:
-            errors.append(exc)
+    for i, (item, node) in enumerate(zip(items, nodes, strict=True)):
+        row, problems = _row_from_mapping(item, label(i), source, node)
+        errors += problems
+        if row is None:
             continue
         if row.key in seen:
             errors.append(
@@ -351,38 +396,75 @@ def _rows_from(items: Any, label: Callable[[int], str], source: str) -> list[Por
                     f"{label(i)}: {row.protocol} port {row.port} is listed twice "
                     f"(also {seen[row.key]})",
                     source,
+                    node_line(node) if node is not None else None,
                 )
             )
             continue
         seen[row.key] = label(i)
         rows.append(row)
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise NewsdeskErrors(errors)
+    raise_all(errors)
     return rows
+
+
+def _data_rows(data_file: Path) -> list[PortRow]:
+    """The rows of the shipped data file (or another in its format), with their lines."""
+    data_source = DATA_SOURCE if data_file == DATA_FILE else str(data_file)
+    try:
+        text = data_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise NewsdeskError(f"cannot read the port registry: {exc}", data_source) from None
+    document = load_yaml(text, data_source, problem="cannot read the port registry")
+    if not isinstance(document.data, Mapping) or "ports" not in document.data:
+        raise NewsdeskError("the port registry needs a top-level 'ports:' list", data_source)
+    node = _value_node(document.node, "ports")
+    nodes = node.value if isinstance(node, yaml.SequenceNode) else ()
+    line = node_line(node) if node is not None else None
+    return _rows_from(document.data["ports"], lambda i: f"ports[{i}]", data_source, nodes, line)
+
+
+def _value_node(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    """The node of ``key``'s value in a mapping node, or None."""
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return v
+    return None
+
+
+def extra_nodes(config_file: Path) -> list[yaml.Node]:
+    """The YAML nodes of the ``ports.extra`` rows in ``mkdocs.yml`` (under the newsdesk
+    plugin), for their lines; empty when the file cannot be read or has none."""
+    try:
+        node = compose_yaml(config_file.read_text(encoding="utf-8-sig"))
+    except OSError:
+        return []
+    plugins = _value_node(node, "plugins")
+    items = plugins.value if isinstance(plugins, yaml.SequenceNode) else ()
+    for item in items:
+        extra = _value_node(_value_node(_value_node(item, "newsdesk"), "ports"), "extra")
+        if isinstance(extra, yaml.SequenceNode):
+            return list(extra.value)
+    return []
 
 
 def load_registry(
     extra: Sequence[Mapping[str, Any]] = (),
     extra_source: str = "mkdocs.yml",
     data_file: Path = DATA_FILE,
+    *,
+    extra_file: Path | None = None,
 ) -> Registry:
     """The shipped registry with ``extra`` rows (``ports.extra`` in mkdocs.yml) applied.
 
     An extra row with the protocol and port of an existing row replaces it in place (the
     protocol's letter case follows the existing row); others are appended. Invalid rows
-    raise :class:`NewsdeskError` naming ``extra_source`` and the entry (``ports.extra[2]``).
+    raise :class:`NewsdeskError` naming ``extra_source`` and the entry (``ports.extra[2]``),
+    every problem at once; with ``extra_file`` (the ``mkdocs.yml`` the rows were read
+    from) each names its line too, as problems in the data file always do.
     """
-    data_source = DATA_SOURCE if data_file == DATA_FILE else str(data_file)
-    try:
-        data = yaml.safe_load(data_file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise NewsdeskError(f"cannot read the port registry: {exc}", data_source) from None
-    if not isinstance(data, Mapping) or "ports" not in data:
-        raise NewsdeskError("the port registry needs a top-level 'ports:' list", data_source)
-    rows = _rows_from(data["ports"], lambda i: f"ports[{i}]", data_source)
-    extras = _rows_from(list(extra), lambda i: f"ports.extra[{i}]", extra_source)
+    rows = _data_rows(data_file)
+    nodes = extra_nodes(extra_file) if extra_file is not None else []
+    extras = _rows_from(list(extra), lambda i: f"ports.extra[{i}]", extra_source, nodes)
 
     by_key = {row.key: i for i, row in enumerate(rows)}
     spelling = {row.protocol.casefold(): row.protocol for row in rows}
@@ -676,8 +758,6 @@ _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _VOID = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 )
-_ANY_PORT_WORD = re.compile(r"\bports?\b", re.I)
-_PORTS_HEADING = re.compile(r"\bports?\b", re.I)
 
 
 class _TextFinder(HTMLParser):
@@ -734,7 +814,7 @@ class _TextFinder(HTMLParser):
         kind = "prose"
         if self._item_start and data.strip():
             self._item_start = False
-            if _PORTS_HEADING.search(self.heading):
+            if WORD_PORT.search(self.heading):
                 kind = "item-start"
         self.runs.append((self._offset(), data, kind, self.heading))
 
@@ -748,7 +828,7 @@ def link_port_mentions(html: str, registry: Registry, ports_url: str) -> str:
     naming a protocol, a port shared by several protocols links to that protocol's row.
     """
     # Both kinds need the word "port" somewhere; a plain substring test is the cheap sieve.
-    if "port" not in html.lower() or not _ANY_PORT_WORD.search(html):
+    if "port" not in html.lower() or not WORD_PORT.search(html):
         return html
     edits: list[tuple[int, int, str]] = []
     protocols = registry.protocols()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from pathlib import Path
 
 import yaml
 
 from newsdesk.errors import NewsdeskError
+from newsdesk.glossary.text import ascii_slug
 from newsdesk.issues import default_slug, parse_issue
 
 TEMPLATE = """\
@@ -28,9 +27,7 @@ next `newsdesk send` mails it.
 
 def slug_for(title: str) -> str:
     """A URL slug from a title: ASCII letters and digits joined by single hyphens."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-    return re.sub(r"-{2,}", "-", slug)[:60].strip("-") or "issue"
+    return ascii_slug(title)[:60].strip("-") or "issue"
 
 
 def new_issue(
