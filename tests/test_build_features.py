@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
 from pypdf import PdfReader
 
-from tests.conftest import Project
+from tests.conftest import MKDOCS, Project
 
 
 @pytest.fixture(scope="module")
@@ -408,3 +409,31 @@ def test_more_labels_can_be_configured(project: Project) -> None:
     glossary = result.html("glossary/index.html")
     assert glossary.select_one("h2#snapshot") is not None
     assert glossary.select_one("h2#recap") is None
+
+
+def test_a_bad_extra_port_row_names_the_config_file_given_with_f_and_its_line(
+    project: Project,
+) -> None:
+    project.config(
+        "pdf: {enabled: false}\n"
+        "ports:\n"
+        "  extra:\n"
+        "    - {protocol: XMPP, port: 70000, transport: TCP, security: STARTTLS,\n"
+        "       service: xmpp-client, purpose: Chat clients, rfc: RFC 6120}"
+    )
+    config = project.root / "mkdocs.yml"
+    lines = config.read_text(encoding="utf-8").splitlines()
+    row = next(n for n, line in enumerate(lines, 1) if "protocol: XMPP" in line)
+    config.rename(project.root / "letter.yml")
+    proc = subprocess.run(
+        [str(MKDOCS), "build", "-f", "letter.yml"],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        timeout=300,
+    )
+    assert proc.returncode != 0
+    assert f"letter.yml:{row}: ports.extra[0] (XMPP): 'port' must be a number" in proc.stderr
+    assert "mkdocs.yml" not in proc.stderr
+    assert "Traceback" not in proc.stderr

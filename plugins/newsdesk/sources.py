@@ -186,7 +186,12 @@ def read_sources(site: Site) -> Sources:
     )
     registry = Registry(())
     try:
-        registry = load_registry(settings.ports.extra)
+        registry = load_registry(
+            settings.ports.extra,
+            settings.config_name,
+            # Only read again for lines when there are rows to name.
+            extra_file=settings.config_file if settings.ports.extra else None,
+        )
     except NewsdeskError as exc:
         errors.append(exc)
     render = RenderCache(
