@@ -551,7 +551,11 @@ def cmd_dkim_keygen(args: argparse.Namespace) -> int:
         f"wrote {settings.relative(rsa_file)} and {settings.relative(ed_file)} (mode 0600; "
         "keep them secret, out of version control)\n"
     )
-    _out(dns_instructions(keys, args.selector, args.domain, settings.email.from_))
+    _out(
+        dns_instructions(
+            keys, args.selector, args.domain, settings.email.from_, settings.config_name
+        )
+    )
     return EX_OK
 
 

@@ -436,7 +436,7 @@ def check_issue(
     _check_links(found, settings, rendering, page, online=online)
     _check_contrast(found, page)
     headers = _header_block(message)
-    _check_unsubscribe(found, headers)
+    _check_unsubscribe(found, headers, settings.config_name)
     _check_signing(found, settings, message, prepared, headers)
     sender, bounce_domain = _check_alignment(found, settings)
     if dns:
@@ -535,8 +535,8 @@ def _check_link(found: _Findings, settings: Settings, tag: str, url: str, *, bui
             "error",
             f"relative {what}: {url or '(empty)'}",
             "a relative address works on the website but leads nowhere in a mail client",
-            "set site_url in mkdocs.yml (emails carry absolute links) or write the full "
-            "https:// address",
+            f"set site_url in {settings.config_name} (emails carry absolute links) or write "
+            "the full https:// address",
         )
         return False
     if scheme not in ("http", "https"):
@@ -583,7 +583,7 @@ def _check_contrast(found: _Findings, page: str) -> None:
             )
 
 
-def _check_unsubscribe(found: _Findings, headers: dict[str, list[str]]) -> None:
+def _check_unsubscribe(found: _Findings, headers: dict[str, list[str]], config: str) -> None:
     """List-Unsubscribe, and its one-click form."""
     if "list-unsubscribe" not in headers:
         found.add(
@@ -591,7 +591,7 @@ def _check_unsubscribe(found: _Findings, headers: dict[str, list[str]]) -> None:
             "no List-Unsubscribe header",
             "Gmail and Yahoo require one-click unsubscribe from bulk senders and may "
             "reject or junk the mail",
-            "set email.service_url (one-click) or email.unsubscribe_mailto in mkdocs.yml",
+            f"set email.service_url (one-click) or email.unsubscribe_mailto in {config}",
         )
     elif "list-unsubscribe-post" not in headers:
         found.add(

@@ -420,8 +420,11 @@ def from_domain(from_: str) -> str:
 # -- newsdesk dkim keygen --------------------------------------------------------------------
 
 
-def dns_instructions(keys: DkimKeys, selector: str, domain: str, from_: str) -> str:
-    """The DKIM records in zone-file form, with the SPF and DMARC records to go with them."""
+def dns_instructions(
+    keys: DkimKeys, selector: str, domain: str, from_: str, config: str = "mkdocs.yml"
+) -> str:
+    """The DKIM records in zone-file form, with the SPF and DMARC records to go with them,
+    and what to set in ``config`` (the project's configuration file)."""
     name = record_name(selector, domain)
     records = key_records(keys)
     sender = from_domain(from_) if from_ else domain
@@ -446,7 +449,7 @@ def dns_instructions(keys: DkimKeys, selector: str, domain: str, from_: str) -> 
         f'_dmarc.{organisational_domain(sender)}. IN TXT "v=DMARC1; p=none; '
         f'rua=mailto:dmarc-reports@{organisational_domain(sender)}; adkim=r; aspf=r"',
         "",
-        "Then set in mkdocs.yml (under the newsdesk plugin):",
+        f"Then set in {config} (under the newsdesk plugin):",
         "",
         "      email:",
         f"        dkim: {{domain: {domain}, selector: {selector}}}",

@@ -7,8 +7,6 @@ import ssl
 
 from newsdesk.errors import NewsdeskError
 
-CONFIG_FILE = "mkdocs.yml"
-
 
 def client_context(ca_file: str | None, setting: str) -> ssl.SSLContext:
     """A client context that always verifies: ``ca_file``, else ``SSL_CERT_FILE`` or the
@@ -21,8 +19,10 @@ def client_context(ca_file: str | None, setting: str) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=ca_file)
     except (OSError, ssl.SSLError) as exc:
         why = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
+        # Named by its option, like every other SMTP and inbox setting's error: the option
+        # may come from the environment rather than from the configuration file.
         raise NewsdeskError(
-            f"{setting}: cannot load the certificate file {ca_file}: {why}", CONFIG_FILE
+            f"{setting}: cannot load the certificate file {ca_file}: {why}"
         ) from None
 
 
