@@ -235,3 +235,19 @@ def test_a_glossary_error_stops_a_build_and_a_preview_shows_it(tmp_path):
     index = index_site(sources, rendered(sources))
     assert len(index.errors) == 1 and "Nothing" in str(index.errors[0])
     assert index.glossary.lookup("SMTP") is not None  # linked from what is known
+
+
+def test_claim_checks_are_remembered_per_issue_text(settings, tmp_path):
+    sources = read_sources(site(settings))
+    fresh = index_site(sources, rendered(sources)).warnings
+    memo = PageCache(tmp_path / "memo", "salt")
+    assert index_site(sources, rendered(sources), memo).warnings == fresh
+    recalled = PageCache(tmp_path / "memo", "salt")
+    recalled.remember = None  # nothing may be checked (and so stored) again
+    assert index_site(sources, rendered(sources), recalled).warnings == fresh
+
+    # The wrong claim mended: that issue is checked again, and says nothing.
+    path = settings.newsletters_dir / "2026-11-15-reading.md"
+    path.write_text(SECOND.replace("- 995 –", "- 993 –"), encoding="utf-8")
+    sources = read_sources(site(settings))
+    assert index_site(sources, rendered(sources), memo).warnings == ()

@@ -174,6 +174,7 @@ _TAGGED = re.compile(
     r"\d{1,5}(?:/(?:tcp|udp))?\s*\([^()\n]{1,60}\))*)"
 )
 
+_DIGIT = re.compile(r"\d")
 _TAG = re.compile(r"(\d{1,5})(?:/(?:tcp|udp))?\s*\(([^()\n]{1,60})\)", re.I)
 
 
@@ -540,6 +541,9 @@ class _Phrases:
         self.finder = finder
         self.patterns = _patterns(finder.alternation)
         self.listed_before = _listed_before(finder.alternation)
+        # Every claim has a port number and a protocol's name: a paragraph without both is
+        # passed over before the phrase patterns run (they are most of a build's claim time).
+        self.named = re.compile(finder.alternation) if finder.alternation else None
 
     def claims(self, text: str, start: int, end: int) -> Iterator[tuple[str, int, int, str]]:
         """Claims made in the words of one block: (spelling of the protocol, port, offset of
@@ -551,6 +555,10 @@ class _Phrases:
             pos = gap.end() if gap else end
 
     def _paragraph(self, text: str, start: int, end: int) -> Iterator[tuple[str, int, int, str]]:
+        if not _DIGIT.search(text, start, end) or not (
+            self.named and self.named.search(text, start, end)
+        ):
+            return
         body = text[start:end]
         finder, listed_before = self.finder, self.listed_before
         for pattern in self.patterns:

@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from newsdesk.claims import check_claims, default_names
 from newsdesk.errors import NewsdeskError
@@ -28,6 +29,9 @@ from newsdesk.ports import Registry
 from newsdesk.rendering import TermNote
 from newsdesk.sources import Site, Sources, raise_unless_preview
 from newsdesk.urls import absolute_url
+
+if TYPE_CHECKING:
+    from newsdesk.pagecache import PageCache
 
 GLOSSARY_URL = "glossary/"
 PORTS_URL = "ports/"
@@ -112,7 +116,7 @@ class SiteIndex:
         """Everything besides the page that its links and port tables depend on: the whole
         glossary and registry, the names of protocols, the settings that shape them."""
         settings = self.site.settings
-        text = repr(
+        return _digest(
             (
                 self.glossary.terms,
                 self.registry.rows,
@@ -124,18 +128,20 @@ class SiteIndex:
                 settings.use_directory_urls,
             )
         )
-        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def defined_by(self, issue: Issue) -> frozenset[str]:
         """The slugs of the terms ``issue`` defines."""
         return self.defined.get(issue.source, frozenset())
 
 
-def index_site(sources: Sources, pages: Mapping[str, RenderedPage]) -> SiteIndex:
+def index_site(
+    sources: Sources, pages: Mapping[str, RenderedPage], memo: PageCache | None = None
+) -> SiteIndex:
     """The site index of ``sources`` once ``pages`` (every page, by source) are rendered.
 
     Raises the glossary's errors in a build; a preview keeps them in
-    :attr:`SiteIndex.errors` and goes on with what is known.
+    :attr:`SiteIndex.errors` and goes on with what is known. With ``memo``, an issue's claim
+    check is recalled when its text, the registry and the protocol names are unchanged.
     """
     site = sources.site
     extracted = _extracted_terms(sources, pages)
@@ -168,7 +174,7 @@ def index_site(sources: Sources, pages: Mapping[str, RenderedPage]) -> SiteIndex
         notes=tuple(notes),
         errors=tuple(errors),
     )
-    return replace(index, warnings=tuple(warnings) + tuple(claim_warnings(index)))
+    return replace(index, warnings=tuple(warnings) + tuple(claim_warnings(index, memo)))
 
 
 def _extracted_terms(sources: Sources, pages: Mapping[str, RenderedPage]) -> list[Term]:
@@ -188,15 +194,38 @@ def _extracted_terms(sources: Sources, pages: Mapping[str, RenderedPage]) -> lis
     return extracted
 
 
-def claim_warnings(index: SiteIndex) -> list[str]:
+def claim_warnings(index: SiteIndex, memo: PageCache | None = None) -> list[str]:
     """Port claims in the shown issues' prose that the registry contradicts."""
     if not index.site.settings.ports.check:  # ports.check: off
         return []
     names = index.protocol_names
-    return [
-        str(problem)
-        for issue in index.sources.issues
-        for problem in check_claims(
-            issue.body, issue.source, issue.body_line, index.registry, names
-        )
-    ]
+    salt = _digest((index.registry.rows, sorted(names.items()))) if memo is not None else ""
+    out: list[str] = []
+    for issue in index.sources.issues:
+        key = ""
+        if memo is not None:
+            key = memo.key(
+                step="claims",
+                salt=salt,
+                source=issue.source,
+                line=str(issue.body_line),
+                body=issue.body,
+            )
+            data = memo.recall(key)
+            if data is not None and isinstance(data.get("warnings"), list):
+                out += data["warnings"]
+                continue
+        found = [
+            str(problem)
+            for problem in check_claims(
+                issue.body, issue.source, issue.body_line, index.registry, names
+            )
+        ]
+        if memo is not None:
+            memo.remember(key, {"warnings": found})
+        out += found
+    return out
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(repr(value).encode("utf-8", "surrogatepass")).hexdigest()

@@ -254,7 +254,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         """Every page is rendered: phase 2 indexes the site, phase 3 finishes each page,
         phase 4 makes the glossary and ports pages, which are rendered here."""
         try:
-            index = self.index = index_site(self._sources, self.rendered)
+            index = self.index = index_site(self._sources, self.rendered, self.page_cache)
             self.finished = finish_pages(self.rendered, index, self.page_cache)
             late = late_pages(index, self.finished)
         except NewsdeskError as exc:
