@@ -177,6 +177,7 @@ def test_finished_pages_are_remembered_and_a_glossary_change_finishes_them_again
     memo = PageCache(tmp_path / "memo", "salt")
     assert finish_pages(pages_by_source, index, memo) == fresh
     assert (memo.linked, memo.relinked) == (3, 0)
+    memo.prune()  # the end of a build: entries written, unused ones deleted
     memo = PageCache(tmp_path / "memo", "salt")
     assert finish_pages(pages_by_source, index, memo) == fresh
     assert (memo.linked, memo.relinked) == (0, 3)
@@ -242,6 +243,7 @@ def test_claim_checks_are_remembered_per_issue_text(settings, tmp_path):
     fresh = index_site(sources, rendered(sources)).warnings
     memo = PageCache(tmp_path / "memo", "salt")
     assert index_site(sources, rendered(sources), memo).warnings == fresh
+    memo.flush()
     recalled = PageCache(tmp_path / "memo", "salt")
     recalled.remember = None  # nothing may be checked (and so stored) again
     assert index_site(sources, rendered(sources), recalled).warnings == fresh

@@ -39,6 +39,7 @@ import sys
 import threading
 import types
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -184,6 +185,9 @@ class PageCache:
         self.relinked = 0
         """Pages whose glossary links and port tables came from the cache."""
         self._used: set[str] = set()
+        self._writer: ThreadPoolExecutor | None = None
+        """Writes entries while the build goes on (file writes release the GIL); joined
+        by :meth:`flush`."""
 
     def key(self, **parts: str) -> str:
         digest = hashlib.sha256(self.salt.encode())
@@ -207,16 +211,28 @@ class PageCache:
 
     def remember(self, key: str, data: dict[str, Any]) -> None:
         """Store ``data`` (JSON-safe) under ``key``; a folder that cannot be written is not
-        an error."""
+        an error. The file is written in the background: :meth:`flush` waits for it."""
         self._used.add(key)
+        text = json.dumps(data, ensure_ascii=False)
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-page-cache")
+        self._writer.submit(self._write, key, text)
+
+    def _write(self, key: str, text: str) -> None:
         path = self._path(key)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{key}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            tmp = path.with_name(f"{key}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(text, encoding="utf-8")
             tmp.replace(path)
         except OSError:
             pass
+
+    def flush(self) -> None:
+        """Wait until every entry :meth:`remember` was given is written."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
 
     def get(self, key: str, lookup: Any) -> PageEntry | None:
         """The entry for ``key`` if every file it looked up is still the same.
@@ -240,7 +256,8 @@ class PageCache:
         self.remember(key, asdict(entry))
 
     def prune(self) -> None:
-        """Delete the entries this build did not use."""
+        """Finish writing, then delete the entries this build did not use."""
+        self.flush()
         try:
             names = list(self.folder.iterdir())
         except OSError:
