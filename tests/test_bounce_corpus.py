@@ -10,6 +10,8 @@ flufl.bounce detectors, and the time per message.
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -108,6 +110,38 @@ def test_status_codes_in_ip_addresses_and_the_returned_message_do_not_count() ->
     msg = dsn.parse(f"Content-Type: text/plain\n\n{text}".encode())
     bounce = dsn._text_failure(dsn._notice_text(msg))
     assert (bounce.kind, bounce.detail) == (dsn.SOFT_BOUNCE, "quota exceeded (#4.2.2)")
+
+
+def test_the_detectors_read_only_the_start_of_a_large_message() -> None:
+    # The returned message's megabyte and an endless line are cut off, the notice read.
+    big = raw("qmail-no-mailbox.eml") + b"x" * 76 * 13_000 + b"\n" + b"y" * 1_000_000
+    verdict = classify(big)
+    assert verdict.kind == dsn.HARD_BOUNCE
+    assert [t.addresses for t in verdict.targets] == [("frank@example.net",)]
+    start = time.perf_counter()
+    # Smail's pattern backtracks over a line without "@": 1.8 s for 20 KB, growing with the
+    # square of the line (an hour for a megabyte); cut at 998 characters, some 0.1 s.
+    crafted = (
+        b"Return-Path: <>\nFrom: MAILER-DAEMON@mx.example.net\n\nfailed addresses follow:\n"
+        + b"y" * 1_000_000
+    )
+    assert classify(crafted).kind == dsn.OTHER
+    assert time.perf_counter() - start < 5
+
+
+def test_a_detector_failing_on_a_message_is_not_a_bounce_and_prints_nothing() -> None:
+    # flufl.bounce's Yale detector raises IndexError on a message without From, and logs
+    # the traceback – to stderr where logging is not configured, as in newsdesk inbox (a
+    # subprocess: pytest's own log capture would hide it).
+    data = b"Return-Path: <>\nSubject: x\n\nfailed addresses follow:\na@example.net\n"
+    code = (
+        "import sys; from newsdesk.mail import dsn; "
+        "print(dsn.classify(sys.stdin.buffer.read(), secret=b'x' * 32).kind)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=data, capture_output=True, check=True, timeout=60
+    )
+    assert (done.stdout.decode().strip(), done.stderr.decode()) == (dsn.OTHER, "")
 
 
 # -- the measurement -------------------------------------------------------------------------
