@@ -5,6 +5,17 @@
   a restart, which only ever lets a few more attempts through.
 - :class:`BodySizeLimit`: an ASGI middleware that refuses request bodies over a size,
   whether announced by ``Content-Length`` or streamed in chunks, before the app parses them.
+
+Why not the ``limits`` library (5.8, measured with its in-memory storage): its moving
+window makes the same decisions as :class:`RateLimiter` (the sliding-log tests pass
+through a small adapter; its fixed window by design lets twice the rate through across a
+window's edge, and its sliding-window counter, an approximation, fails them). But its
+storage has no bound on keys: 1,000,000 distinct keys were all kept, in 443 MiB (moving
+window; 300 MiB fixed), against 100,000 kept in 32 MiB here. A timer thread rescans
+every key each 10 ms: 4,900 hits/s during that flood (33,000 here), 19,000 hits/s on
+10,000 keys (350,000 here). It reads the wall clock, not an injectable monotonic one,
+and counts whole seconds. The same behaviour would take its moving window plus a bounded
+storage written here: no less code than this class.
 """
 
 from __future__ import annotations
