@@ -284,6 +284,39 @@ def test_without_verp_a_dsn_counts_through_final_recipient(
     assert status(store, "carol@example.net") == "bounced"
 
 
+def test_bounces_before_rfc_3464_take_the_same_way(
+    dovecot: Dovecot, ca: str, store: Store, tmp_path: Path
+) -> None:
+    """qmail's and old Exim's plain-text bounces count through VERP like a DSN, a soft one
+    towards the limit; without a VERP address one is only reported; an out-of-office
+    reply is ignored."""
+    corpus = Path(__file__).parent / "data" / "bounces"
+    hard, soft = store.add("frank@example.net"), store.add("judy@example.net")
+    store.add("nina@example.com")
+    user = dovecot.add_user()
+    dovecot.deliver(
+        user,
+        delivered((corpus / "qmail-no-mailbox.eml").read_bytes(), f"Delivered-To: {verp(hard.id)}"),
+        delivered(
+            (corpus / "exim-old-retry-timeout.eml").read_bytes(), f"Delivered-To: {verp(soft.id)}"
+        ),
+        (corpus / "sendmail-old-fatal.eml").read_bytes(),
+        (corpus / "ooo-auto-submitted.eml").read_bytes(),
+    )
+    url = dovecot.url("imaps", user)
+    summary = process_inbox(make_settings(tmp_path, url, user.password), store)
+    assert (summary.read, summary.bounced, summary.soft_bounces) == (4, 1, 1)
+    assert (summary.unverified, summary.ignored) == (1, 1)
+    assert [status(store, a) for a in ("frank@example.net", "judy@example.net")] == [
+        "bounced",
+        "active",
+    ]
+    assert store.get("judy@example.net").soft_bounces == 1
+    assert "5.1.1" in store.events("frank@example.net")[-1].detail
+    assert status(store, "nina@example.com") == "active"
+    assert "nina@example.com without a valid VERP address" in summary.unverified_notes[0]
+
+
 # -- what cannot be verified is reported, not applied -----------------------------------------
 
 

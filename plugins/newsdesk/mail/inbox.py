@@ -34,7 +34,7 @@ import ssl
 import sys
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
 from newsdesk import environment
@@ -208,11 +208,11 @@ def connect(
     Raises :class:`InboxUnavailable` when the server cannot be reached and
     :class:`NewsdeskError` for a certificate, TLS or login failure.
     """
-    context = client_context(ca_file, "email.inbox.ca_file")
+    login = _Login(url, password, client_context(ca_file, "email.inbox.ca_file"), timeout, readonly)
     try:
         if url.protocol == "imap":
-            return _Imap(url, password, context, timeout, readonly, processed_folder)
-        return _Pop3(url, password, context, timeout, readonly)
+            return _Imap(login, processed_folder)
+        return _Pop3(login)
     except ssl.SSLCertVerificationError as exc:
         raise _cert_error(url, exc) from None
     except ssl.SSLError as exc:
@@ -243,16 +243,19 @@ def _quote_mailbox(name: str) -> str:
     return f'"{text}"'
 
 
+class _Login(NamedTuple):
+    """What logging in takes, over either protocol."""
+
+    url: InboxURL
+    password: str
+    context: ssl.SSLContext
+    timeout: float
+    readonly: bool
+
+
 class _Imap:
-    def __init__(
-        self,
-        url: InboxURL,
-        password: str,
-        context: ssl.SSLContext,
-        timeout: float,
-        readonly: bool,
-        processed_folder: str | None,
-    ):
+    def __init__(self, login: _Login, processed_folder: str | None):
+        url, password, context, timeout, readonly = login
         self.url = url
         self.readonly = readonly
         self.folder = _quote_mailbox(processed_folder) if processed_folder else None
@@ -363,14 +366,8 @@ def _fetched_messages(data: list) -> list[Fetched]:
 
 
 class _Pop3:
-    def __init__(
-        self,
-        url: InboxURL,
-        password: str,
-        context: ssl.SSLContext,
-        timeout: float,
-        readonly: bool,
-    ):
+    def __init__(self, login: _Login):
+        url, password, context, timeout, readonly = login
         self.url = url
         self.readonly = readonly
         self.uids: set[str] = set()
@@ -467,58 +464,99 @@ def _apply(
         summary.ignored += 1
         return False
     if verdict.kind == dsn.UNVERIFIED:
-        # Left like ignored mail (unread, or on the POP3 server) for a person to look at;
-        # only worth a word when it names a current subscriber.
-        if any(
-            (s := _resolve(store, t)) is not None and s.status in ("active", "pending")
-            for t in verdict.targets
-        ):
-            summary.unverified += 1
-            summary.unverified_notes.append(f"{verdict.reason}: not applied")
-        else:
-            summary.ignored += 1
+        _report_unverified(store, verdict, summary)
         return False
     if store.inbox_seen(verdict.key):
         summary.already += 1
         return True
+    subs = _concerned(store, verdict)
+    if not subs:
+        summary.ignored += 1
+        return False
+    for target, sub in subs:
+        if verdict.kind == dsn.UNSUBSCRIBE:
+            change = _unsubscribe(store, sub, target.detail, dry_run=dry_run)
+        else:
+            change = record_bounce(
+                store, sub, verdict.kind, target.detail, soft_limit, dry_run=dry_run
+            )
+        if change:
+            summary.changes.append(change)
+    _count(summary, verdict.kind)
+    if not dry_run:
+        store.record_inbox_message(verdict.key, verdict.kind, subs[0][1].id)
+    return True
+
+
+def _report_unverified(store: Store, verdict: dsn.Verdict, summary: InboxSummary) -> None:
+    """Leave an unverified message like ignored mail (unread, or on the POP3 server) for a
+    person to look at; only worth a word when it names a current subscriber."""
+    if any(
+        (s := _resolve(store, t)) is not None and s.status in ("active", "pending")
+        for t in verdict.targets
+    ):
+        summary.unverified += 1
+        summary.unverified_notes.append(f"{verdict.reason}: not applied")
+    else:
+        summary.ignored += 1
+
+
+def _concerned(store: Store, verdict: dsn.Verdict) -> list[tuple[dsn.Target, Subscriber]]:
+    """The subscribers a request or bounce is about, each with the target naming them."""
     subs = [(t, s) for t in verdict.targets if (s := _resolve(store, t)) is not None]
     if verdict.kind == dsn.UNSUBSCRIBE and not verdict.by_token:
         # "unsubscribe" from an address: only a current subscriber can ask for that.
         subs = [(t, s) for t, s in subs if s.status in ("active", "pending")]
-    if not subs:
-        summary.ignored += 1
-        return False
+    return subs
+
+
+def _unsubscribe(store: Store, sub: Subscriber, detail: str, *, dry_run: bool) -> str | None:
+    """Unsubscribe on a mailed request; the line saying so, ``None`` when already out."""
+    if sub.status == "unsubscribed":
+        return None
+    if not dry_run:
+        store.set_status(sub.id, "unsubscribed", "mailto", detail)
+    return f"{sub.email} {'would be' if dry_run else 'is'} unsubscribed ({detail})"
+
+
+def record_bounce(
+    store: Store,
+    sub: Subscriber,
+    kind: str,
+    detail: str,
+    soft_limit: int,
+    *,
+    dry_run: bool = False,
+) -> str | None:
+    """Record one bounce of ``sub`` (``kind``: :data:`dsn.HARD_BOUNCE` or
+    :data:`dsn.SOFT_BOUNCE`), whatever its format: the one place where the inbox changes a
+    subscriber for a bounce. A hard bounce marks the subscriber bounced; a soft one counts,
+    and at ``soft_limit`` in a row marks bounced. Returns the line saying what changed
+    (``None`` for a subscriber who is no longer active or pending)."""
+    if sub.status not in ("active", "pending"):
+        return None
     verb = "would be" if dry_run else "is"
-    for target, sub in subs:
-        if verdict.kind == dsn.UNSUBSCRIBE:
-            if sub.status != "unsubscribed":
-                if not dry_run:
-                    store.set_status(sub.id, "unsubscribed", "mailto", target.detail)
-                summary.changes.append(f"{sub.email} {verb} unsubscribed ({target.detail})")
-        elif sub.status in ("active", "pending"):
-            if verdict.kind == dsn.HARD_BOUNCE:
-                if not dry_run:
-                    store.set_status(sub.id, "bounced", "bounce", target.detail)
-                summary.changes.append(f"{sub.email} {verb} bounced ({target.detail})")
-            else:
-                count = sub.soft_bounces + 1
-                note = f"soft bounce {count} of {soft_limit}"
-                if not dry_run:
-                    # In this batch's transaction; at the limit it marks the subscriber bounced.
-                    store.soft_bounce(sub.id, soft_limit, f"{note}: {target.detail}")
-                if count >= soft_limit:
-                    summary.changes.append(f"{sub.email} {verb} bounced ({note})")
-                else:
-                    summary.changes.append(f"{sub.email}: {note} ({target.detail})")
-    if verdict.kind == dsn.UNSUBSCRIBE:
+    if kind == dsn.HARD_BOUNCE:
+        if not dry_run:
+            store.set_status(sub.id, "bounced", "bounce", detail)
+        return f"{sub.email} {verb} bounced ({detail})"
+    count = sub.soft_bounces + 1
+    note = f"soft bounce {count} of {soft_limit}"
+    if not dry_run:
+        # In the caller's transaction; at the limit it marks the subscriber bounced.
+        store.soft_bounce(sub.id, soft_limit, f"{note}: {detail}")
+    if count >= soft_limit:
+        return f"{sub.email} {verb} bounced ({note})"
+    return f"{sub.email}: {note} ({detail})"
+
+
+def _count(summary: InboxSummary, kind: str) -> None:
+    if kind == dsn.UNSUBSCRIBE:
         summary.unsubscribed += 1
-    elif verdict.kind == dsn.HARD_BOUNCE:
+    elif kind == dsn.HARD_BOUNCE:
         summary.bounced += 1
     else:
         summary.soft_bounces += 1
-    if not dry_run:
-        store.record_inbox_message(verdict.key, verdict.kind, subs[0][1].id)
-    return True
 
 
 def inbox_password(settings: Settings) -> str:
@@ -545,8 +583,7 @@ def process_inbox(settings: Settings, store: Store, dry_run: bool = False) -> In
         )
     url = parse_inbox_url(inbox.url)
     password = inbox_password(settings)
-    secret = load_secret(settings.state_dir)
-    summary = InboxSummary(dry_run=dry_run)
+    run = _Run(settings, store, load_secret(settings.state_dir), InboxSummary(dry_run=dry_run))
     client = connect(
         url,
         password,
@@ -556,52 +593,65 @@ def process_inbox(settings: Settings, store: Store, dry_run: bool = False) -> In
         processed_folder=inbox.processed_folder,
     )
     # POP3 has no flags: the UIDLs of messages left alone are remembered instead.
-    mailbox_id = str(url)
-    pop3 = url.protocol == "pop3"
-    left_alone = store.pop3_left_alone(mailbox_id) if pop3 else set()
+    pop3 = str(url) if url.protocol == "pop3" else None
+    left_alone = store.pop3_left_alone(pop3) if pop3 else set()
     try:
         for batch in client.batches(left_alone):
-            verdicts = [
-                (
-                    fetched,
-                    dsn.classify(
-                        fetched.raw,
-                        secret=secret,
-                        unsubscribe_mailto=settings.email.unsubscribe_mailto,
-                        bounce_address=settings.email.bounce_address,
-                        authserv_id=inbox.authserv_id,
-                    ),
-                )
-                for fetched in batch
-            ]
-            summary.read += len(verdicts)
-            if dry_run:
-                for _fetched, verdict in verdicts:
-                    _apply(store, verdict, inbox.soft_limit, summary, dry_run=True)
-                continue
-            handled: list[str] = []
-            ignored: list[str] = []
-            with store.transaction():
-                for fetched, verdict in verdicts:
-                    if _apply(store, verdict, inbox.soft_limit, summary, dry_run=False):
-                        handled.append(fetched.ref)
-                    else:
-                        ignored.append(fetched.ref)
-                        if pop3 and fetched.uid:
-                            store.leave_alone(mailbox_id, fetched.uid)
-            client.mark(handled, ignored)
-        if pop3 and not dry_run:
-            gone = left_alone - getattr(client, "uids", set())
-            if gone:
-                store.forget_left_alone(mailbox_id, gone)
-        summary.left_alone = len(left_alone & getattr(client, "uids", set()))
+            run.apply_batch(client, batch, pop3)
+        on_server: set[str] = getattr(client, "uids", set())
+        if pop3 and not dry_run and left_alone - on_server:
+            store.forget_left_alone(pop3, left_alone - on_server)
+        run.summary.left_alone = len(left_alone & on_server)
     except (TimeoutError, imaplib.IMAP4.abort, poplib.error_proto, OSError) as exc:
         raise InboxUnavailable(f"the connection to {url} failed: {exc}", CONFIG_FILE) from None
     except imaplib.IMAP4.error as exc:  # a BAD reply: the server refused a command
         raise NewsdeskError(f"{url}: the server refused a command: {exc}", CONFIG_FILE) from None
     finally:
         client.close()
-    return summary
+    return run.summary
+
+
+@dataclass
+class _Run:
+    """One run of :func:`process_inbox`: what classifies and applies each batch."""
+
+    settings: Settings
+    store: Store
+    secret: bytes
+    summary: InboxSummary
+
+    def classify(self, fetched: Fetched) -> dsn.Verdict:
+        email = self.settings.email
+        return dsn.classify(
+            fetched.raw,
+            secret=self.secret,
+            unsubscribe_mailto=email.unsubscribe_mailto,
+            bounce_address=email.bounce_address,
+            authserv_id=email.inbox.authserv_id,
+        )
+
+    def apply_batch(self, client: MailboxClient, batch: list[Fetched], pop3: str | None) -> None:
+        """Apply a batch in one transaction, then mark its messages on the server (a dry
+        run applies nothing and marks nothing). ``pop3`` names a POP3 mailbox, whose
+        ignored messages are remembered to be left alone."""
+        verdicts = [(fetched, self.classify(fetched)) for fetched in batch]
+        self.summary.read += len(verdicts)
+        limit = self.settings.email.inbox.soft_limit
+        if self.summary.dry_run:
+            for _fetched, verdict in verdicts:
+                _apply(self.store, verdict, limit, self.summary, dry_run=True)
+            return
+        handled: list[str] = []
+        ignored: list[str] = []
+        with self.store.transaction():
+            for fetched, verdict in verdicts:
+                if _apply(self.store, verdict, limit, self.summary, dry_run=False):
+                    handled.append(fetched.ref)
+                    continue
+                ignored.append(fetched.ref)
+                if pop3 and fetched.uid:
+                    self.store.leave_alone(pop3, fetched.uid)
+        client.mark(handled, ignored)
 
 
 def inbox_command(settings: Settings, dry_run: bool, *, if_configured: bool = False) -> int:

@@ -5,6 +5,17 @@
   a restart, which only ever lets a few more attempts through.
 - :class:`BodySizeLimit`: an ASGI middleware that refuses request bodies over a size,
   whether announced by ``Content-Length`` or streamed in chunks, before the app parses them.
+
+Why not the ``limits`` library (5.8, measured with its in-memory storage): its moving
+window makes the same decisions as :class:`RateLimiter` (the sliding-log tests pass
+through a small adapter; its fixed window by design lets twice the rate through across a
+window's edge, and its sliding-window counter, an approximation, fails them). But its
+storage has no bound on keys: 1,000,000 distinct keys were all kept, in 443 MiB (moving
+window; 300 MiB fixed), against 100,000 kept in 32 MiB here. A timer thread rescans
+every key each 10 ms: 4,900 hits/s during that flood (33,000 here), 19,000 hits/s on
+10,000 keys (350,000 here). It reads the wall clock, not an injectable monotonic one,
+and counts whole seconds. The same behaviour would take its moving window plus a bounded
+storage written here: no less code than this class.
 """
 
 from __future__ import annotations
@@ -12,7 +23,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -65,7 +76,9 @@ class RateLimiter:
         self.seconds = seconds
         self.max_keys = max_keys
         self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
+        # A list, not a deque: a deque takes a 64-slot block (over 600 bytes) even for
+        # the few hits a key keeps; 100,000 keys took 96 MiB with deques.
+        self._hits: OrderedDict[str, list[float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def hit(self, key: str) -> float:
@@ -80,21 +93,27 @@ class RateLimiter:
             if hits is None:
                 if len(self._hits) >= self.max_keys:
                     self._evict(now)
-                hits = self._hits[key] = deque()
-            while hits and hits[0] <= now - self.seconds:
-                hits.popleft()
+                hits = self._hits[key] = []
+            expired = 0
+            while expired < len(hits) and hits[expired] <= now - self.seconds:
+                expired += 1
+            del hits[:expired]
             if len(hits) >= self.count:
                 return max(hits[0] + self.seconds - now, 0.001)
             hits.append(now)
-            # Keep insertion order = recency order, for eviction.
-            self._hits[key] = self._hits.pop(key)
+            self._hits.move_to_end(key)  # recency order, for eviction
             return 0.0
 
     def _evict(self, now: float) -> None:
-        for key in [k for k, h in self._hits.items() if not h or h[-1] <= now - self.seconds]:
-            del self._hits[key]
-        while len(self._hits) >= self.max_keys:
-            del self._hits[next(iter(self._hits))]
+        # Keys are in the order of their newest hit (hit() moves a key to the end), so
+        # the expired keys come first, then the least recent: popping from the front is
+        # O(1) a key. (Scanning every key instead cost 14 ms a new key at 100,000 keys:
+        # 69 hits a second, so a flood of new keys would have been a denial of service.)
+        while self._hits:
+            hits = next(iter(self._hits.values()))
+            if len(self._hits) < self.max_keys and hits and hits[-1] > now - self.seconds:
+                break
+            self._hits.popitem(last=False)
 
 
 def mailbox_key(address: str) -> str:
