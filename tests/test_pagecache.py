@@ -223,6 +223,22 @@ def test_a_damaged_entry_is_converted_again(tmp_path: Path) -> None:
     cache.put(key, pagecache.PageEntry("<p>x</p>", [], None, [], {}, {"a.md": None}))
     assert cache.get(key, lambda uri: None) is not None
     assert cache.get(key, lambda uri: ["a/", "INCLUDED"]) is None, "a link's target changed"
+    cache.flush()
     (tmp_path / f"{key}.json").write_text("{broken")
     assert cache.get(key, lambda uri: None) is None
     assert (cache.hits, cache.misses) == (1, 2)
+
+
+def test_entries_are_written_in_the_background_and_read_back_at_once(tmp_path: Path) -> None:
+    cache = pagecache.PageCache(tmp_path / "cache", "salt")
+    assert cache.recall(cache.key(page="a")) is None  # the folder does not exist yet
+    keys = [cache.key(page=str(n)) for n in range(200)]
+    for n, key in enumerate(keys):
+        cache.remember(key, {"n": n})
+    # Before the writer is done, this instance recalls what it was given.
+    assert [cache.recall(key) for key in keys] == [{"n": n} for n in range(200)]
+    cache.prune()
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 200
+    assert not list((tmp_path / "cache").glob("*.tmp"))
+    again = pagecache.PageCache(tmp_path / "cache", "salt")
+    assert again.recall(keys[-1]) == {"n": 199}

@@ -185,6 +185,10 @@ class PageCache:
         self.relinked = 0
         """Pages whose glossary links and port tables came from the cache."""
         self._used: set[str] = set()
+        self._present: set[str] | None = None
+        """The names in the folder when it was first read, and those written since."""
+        self._pending: dict[str, str] = {}
+        """Entries handed to the writer and not written yet, by key."""
         self._writer: ThreadPoolExecutor | None = None
         """Writes entries while the build goes on (file writes release the GIL); joined
         by :meth:`flush`."""
@@ -203,6 +207,18 @@ class PageCache:
     def recall(self, key: str) -> dict[str, Any] | None:
         """What :meth:`remember` stored under ``key``, or ``None``."""
         self._used.add(key)
+        pending = self._pending.get(key)
+        if pending is not None:  # remembered by this build, not written yet
+            return json.loads(pending)
+        if self._present is None:
+            # One listing instead of a failed open per page in a cold build (an entry
+            # another process writes meanwhile is only converted again).
+            try:
+                self._present = set(os.listdir(self.folder))
+            except OSError:
+                self._present = set()
+        if f"{key}.json" not in self._present:
+            return None
         try:
             data = json.loads(self._path(key).read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -214,6 +230,9 @@ class PageCache:
         an error. The file is written in the background: :meth:`flush` waits for it."""
         self._used.add(key)
         text = json.dumps(data, ensure_ascii=False)
+        self._pending[key] = text
+        if self._present is not None:
+            self._present.add(f"{key}.json")
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-page-cache")
         self._writer.submit(self._write, key, text)
@@ -227,6 +246,8 @@ class PageCache:
             tmp.replace(path)
         except OSError:
             pass
+        finally:
+            self._pending.pop(key, None)
 
     def flush(self) -> None:
         """Wait until every entry :meth:`remember` was given is written."""
