@@ -362,13 +362,14 @@ def check_claims(
     to a registry protocol; the protocols' own names and IANA service names such as IMAPS
     are always known. Returns the contradictions in the order of the text.
     """
-    if not re.search(r"\d", markdown):
+    if not _DIGIT.search(markdown):
         return []
-    finder = NameFinder({**default_names(registry), **(names or {})}, registry)
+    finder, phrases = _reader(registry, tuple({**default_names(registry), **(names or {})}.items()))
     if finder.pattern is None or not finder.pattern.search(markdown):
         return []
-    phrases = _Phrases(finder)
     text = _mask(markdown)
+    if not finder.pattern.search(text):
+        return []  # the only names are in code, which is not prose
     check = _Found(registry, source, first_line, text)
     where = _Where()
     for block, quiet in _silenced_blocks(_blocks(text), _nocheck_ends(markdown)):
@@ -589,6 +590,22 @@ class _Phrases:
                     continue  # "port 993 (not POP)" names POP without saying 993 is POP's
                 at = start + m.start("chain") + tag.start(1)
                 yield spelled, int(tag.group(1)), at, " ".join(tag.group().split())
+
+
+_READERS: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[Registry, NameFinder, _Phrases]] = {}
+
+
+def _reader(registry: Registry, names: tuple[tuple[str, str], ...]) -> tuple[NameFinder, _Phrases]:
+    """The name finder and phrase patterns for ``registry`` and ``names``, made once per
+    build instead of once per issue (a build checks every issue with the same ones)."""
+    key = (id(registry), names)
+    known = _READERS.get(key)
+    if known is None or known[0] is not registry:
+        finder = NameFinder(dict(names), registry)
+        if len(_READERS) > 8:
+            _READERS.clear()
+        known = _READERS[key] = (registry, finder, _Phrases(finder))
+    return known[1], known[2]
 
 
 def _silenced_blocks(blocks: list[_Block], nocheck: list[int]) -> list[tuple[_Block, bool]]:
