@@ -19,7 +19,7 @@ from newsdesk.finishing import FinishedPage
 from newsdesk.issues import Issue
 from newsdesk.rendering import IssueRendering
 from newsdesk.siteindex import SiteIndex
-from newsdesk.urls import absolute_url, absolutize
+from newsdesk.urls import absolute_url
 
 
 def issue_renderings(
@@ -59,7 +59,7 @@ def issue_rendering(index: SiteIndex, issue: Issue, page: FinishedPage) -> Issue
         source=issue.source,
         url=url,
         pdf_url=absolute_url(settings.site_url, pdf) if pdf else None,
-        html=page.absolute if page.absolute is not None else absolutize(page.linked, url),
+        html=page.absolute or "",
         terms=tuple(note for slug, note in notes.items() if slug in page.mentions),
         newsletter_name=settings.newsletter_name,
         site_url=settings.site_url,

@@ -39,14 +39,15 @@ class FinishedPage:
 
     source: str
     url: str
-    linked: str
-    """The rendered content with glossary links (and, for an issue, port tables)."""
     content: str
-    """What the page shows: ``linked``, framed by the issue header and footer for an issue."""
+    """What the page shows: the rendered content with glossary links (and, for an issue,
+    port tables), framed by the issue header and footer for an issue."""
     mentions: frozenset[str] = frozenset()
     """The slugs of the glossary terms the page links."""
     absolute: str | None = None
-    """For an issue, ``linked`` with absolute links, for the renderings."""
+    """For an issue, its linked content (without the frame) with absolute links, for the
+    renderings. The linked content itself is not kept: at 1,000 issues each copy of the
+    issues' HTML is tens of megabytes."""
 
 
 def finish_page(page: RenderedPage, index: SiteIndex) -> FinishedPage:
@@ -112,7 +113,7 @@ def _framed(
     absolute: str | None,
 ) -> FinishedPage:
     content = issue_frame(page.url, issue, index, linked) if issue else linked
-    return FinishedPage(page.source, page.url, linked, content, mentions, absolute)
+    return FinishedPage(page.source, page.url, content, mentions, absolute)
 
 
 def link_page(

@@ -94,8 +94,7 @@ def finish_late_page(source: str, url: str, html: str, index: SiteIndex, late: L
 
 
 def _url(index: SiteIndex, source: str, default: str) -> str:
-    page = index.pages.get(source)
-    return page.url if page else default
+    return index.urls.get(source, default)
 
 
 def _mentions(

@@ -41,7 +41,7 @@ import types
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +187,8 @@ class PageCache:
         self._used: set[str] = set()
         self._present: set[str] | None = None
         """The names in the folder when it was first read, and those written since."""
+        self._made = False
+        """Whether the folder exists (made once per build, not once per entry)."""
         self._pending: dict[str, str] = {}
         """Entries handed to the writer and not written yet, by key."""
         self._writer: ThreadPoolExecutor | None = None
@@ -229,7 +231,7 @@ class PageCache:
         """Store ``data`` (JSON-safe) under ``key``; a folder that cannot be written is not
         an error. The file is written in the background: :meth:`flush` waits for it."""
         self._used.add(key)
-        text = json.dumps(data, ensure_ascii=False)
+        text = json.dumps(data, ensure_ascii=False, check_circular=False)
         self._pending[key] = text
         if self._present is not None:
             self._present.add(f"{key}.json")
@@ -240,7 +242,9 @@ class PageCache:
     def _write(self, key: str, text: str) -> None:
         path = self._path(key)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            if not self._made:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._made = True
             tmp = path.with_name(f"{key}.{os.getpid()}.{threading.get_ident()}.tmp")
             tmp.write_text(text, encoding="utf-8")
             tmp.replace(path)
@@ -274,7 +278,9 @@ class PageCache:
 
     def put(self, key: str, entry: PageEntry) -> None:
         """Store ``entry``."""
-        self.remember(key, asdict(entry))
+        # Not dataclasses.asdict: it deep-copies every table of contents, and the fields are
+        # JSON-safe as they are.
+        self.remember(key, {f.name: getattr(entry, f.name) for f in fields(entry)})
 
     def prune(self) -> None:
         """Finish writing, then delete the entries this build did not use."""

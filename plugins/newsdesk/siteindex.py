@@ -56,8 +56,9 @@ class SiteIndex:
 
     sources: Sources
     glossary: Glossary
-    pages: Mapping[str, RenderedPage]
-    """Every rendered page, by source."""
+    urls: Mapping[str, str]
+    """Every page's URL, by source (the pages' HTML is not kept: the next phase is handed
+    the pages)."""
     defined: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """The slugs of the terms each issue defines, by the issue's source."""
     warnings: tuple[str, ...] = ()
@@ -169,7 +170,7 @@ def index_site(
     index = SiteIndex(
         sources,
         glossary,
-        pages,
+        {source: page.url for source, page in pages.items()},
         {source: frozenset(slugs) for source, slugs in defined.items()},
         notes=tuple(notes),
         errors=tuple(errors),

@@ -275,6 +275,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
                 src_uri, file.page.url, file.page.content, index, late
             )
         self._log(notes=index.notes, warnings=index.warnings + late.warnings)
+        self.rendered = {}  # finished: MkDocs holds each page's content from here on
         return env
 
     def _log(self, *, notes: tuple[str, ...] = (), warnings: tuple[str, ...] = ()) -> None:
