@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newsdesk.urls import absolutize, relative_url
 
@@ -45,3 +47,26 @@ def test_absolutize_rewrites_url_attributes_only() -> None:
     assert '<code>&lt;a href="x"&gt;</code>' in out
     assert out.startswith('<p>Hi <a class="x" ') and out.endswith("</p>tail")
     assert 'title="a &amp; b"' in out and 'alt="é"' in out
+
+
+def _absolutize_by_urljoin(html: str, base_url: str) -> str:
+    """The oracle: every URL attribute through unescape → urljoin → escape."""
+    import html as htmllib
+    import re
+    from urllib.parse import urljoin
+
+    def fix(m: re.Match[str]) -> str:
+        value = htmllib.unescape(m.group(2)).strip()
+        return f'{m.group(1)}"{htmllib.escape(urljoin(base_url, value), quote=True)}"'
+
+    return re.sub(r'(<a href=)"([^"]*)"', fix, html)
+
+
+@given(
+    st.sampled_from(["https://", "http://", "HTTPS://", "https:/", "//", "", "ftp://", "./"]),
+    st.text(alphabet="abXY/?#;&:.=-_%~ @!$()*+,09", max_size=14),
+)
+def test_absolutize_keeps_only_what_urljoin_would_keep(prefix: str, tail: str) -> None:
+    html = f'<p><a href="{prefix}{tail}">x</a></p>'
+    base = "https://news.example.org/issues/2026/x/"
+    assert absolutize(html, base) == _absolutize_by_urljoin(html, base)

@@ -42,6 +42,18 @@ _URL_ATTR = re.compile(
 )
 
 
+#: A URL that ``urljoin`` returns as it is and that needs no escaping: absolute http(s),
+#: nothing to unescape or escape, no empty query or fragment and no parameters (which
+#: ``urlunparse`` would drop or rewrite). Most links of a link digest are like this.
+_KEPT_AS_IS = re.compile(r"https?://[^\s&<>\"';/?#]+(?:[/?#][^\s&<>\"';]*)?")
+
+
+def _unchanged(url: str) -> bool:
+    return (
+        _KEPT_AS_IS.fullmatch(url) is not None and not url.endswith(("?", "#")) and "?#" not in url
+    )
+
+
 def absolutize(html: str, base_url: str) -> str:
     """Make every link and image in an HTML fragment absolute against ``base_url``.
 
@@ -51,7 +63,10 @@ def absolutize(html: str, base_url: str) -> str:
 
     def fix_attr(m: re.Match[str]) -> str:
         quote = '"' if m.group("dq") is not None else "'"
-        value = unescape(m.group("dq") if m.group("dq") is not None else m.group("sq"))
+        raw = m.group("dq") if m.group("dq") is not None else m.group("sq")
+        if _unchanged(raw) and m.group("name").lower() != "srcset":
+            return m.group(0)
+        value = unescape(raw)
         if m.group("name").lower() == "srcset":
             parts = []
             for candidate in value.split(","):
