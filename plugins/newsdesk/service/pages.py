@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from typing import Any
 
 import jinja2
 from markupsafe import Markup
@@ -206,6 +207,10 @@ class Pages:
             page="service:/subscribe",
             f=_FIELDS,
         )
+
+    def error(self, status: int, title: str, *paragraphs: str, **options: Any) -> HTMLResponse:
+        """A :meth:`message` page answering with the error ``status``."""
+        return self.message(title, *paragraphs, status=status, error=True, **options)
 
     def confirm(self, email: str, action: str) -> HTMLResponse:
         """The page behind the confirmation link: one button, which POSTs to ``action``.
