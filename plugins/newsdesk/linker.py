@@ -220,19 +220,6 @@ class _DefinitionList:
 _OWNING = frozenset({"p", "dl", "dt", "dd"})
 
 
-def _close(
-    stack: list[tuple[str, int, frozenset[str]]], name: str, excluded: int, own: frozenset[str]
-) -> tuple[int, frozenset[str]]:
-    """Close the innermost open element ``name`` (and all inside it); an end tag that
-    opened nothing changes nothing. Returns the exclusion depth and own slugs after it."""
-    for i in range(len(stack) - 1, -1, -1):
-        if stack[i][0] == name:
-            _, excluded, own = stack[i]
-            del stack[i:]
-            break
-    return excluded, own
-
-
 def _joined_text(
     page: str, segments: list[tuple[int, int, frozenset[str]]]
 ) -> tuple[str, list[int], set[int]]:
@@ -404,8 +391,14 @@ class Linker:
             start_name = m.group(2)
             if start_name is None:
                 end_name = m.group(1)
-                if end_name is not None:  # else a comment, doctype, CDATA, instruction
-                    excluded, own = _close(stack, end_name.lower(), excluded, own)
+                if end_name is None:
+                    continue  # comment, doctype, CDATA, processing instruction
+                end_name = end_name.lower()
+                for i in range(len(stack) - 1, -1, -1):
+                    if stack[i][0] == end_name:
+                        _, excluded, own = stack[i]
+                        del stack[i:]
+                        break
                 continue
             name = start_name.lower()
             attrs = m.group(3)
