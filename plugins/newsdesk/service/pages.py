@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from typing import Any
 
 import jinja2
 from markupsafe import Markup
@@ -208,9 +207,27 @@ class Pages:
             f=_FIELDS,
         )
 
-    def error(self, status: int, title: str, *paragraphs: str, **options: Any) -> HTMLResponse:
+    def error(
+        self,
+        status: int,
+        title: str,
+        *paragraphs: str,
+        form: bool = False,
+        email: str = "",
+        name: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> HTMLResponse:
         """A :meth:`message` page answering with the error ``status``."""
-        return self.message(title, *paragraphs, status=status, error=True, **options)
+        return self.message(
+            title,
+            *paragraphs,
+            status=status,
+            error=True,
+            form=form,
+            email=email,
+            name=name,
+            headers=headers,
+        )
 
     def confirm(self, email: str, action: str) -> HTMLResponse:
         """The page behind the confirmation link: one button, which POSTs to ``action``.
