@@ -348,20 +348,21 @@ def serve_without_harfbuzz_subset(conn: object) -> None:
     and logs its "please install HarfBuzz-Subset" warning for every font it embeds."""
     import weasyprint.pdf.fonts
 
-    from newsdesk import pdf
+    from newsdesk.pdf import workers
 
     weasyprint.pdf.fonts.harfbuzz_subset = None
-    pdf._serve(conn)  # type: ignore[arg-type]
+    workers._serve(conn)  # type: ignore[arg-type]
 
 
 def test_font_advice_is_one_line_per_build_never_an_issue_warning_nor_cached(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from newsdesk import pdf
+    from newsdesk.pdf import workers
 
     make_site(tmp_path / "site")
     # The worker processes import this module to run it (pickled by reference).
-    monkeypatch.setattr(pdf, "_serve", serve_without_harfbuzz_subset)
+    monkeypatch.setattr(workers, "_serve", serve_without_harfbuzz_subset)
     issues = [
         rendering(f"fonts-{i}", html=f"<p>Plain <b>bold</b> <code>code {i}</code></p>")
         for i in range(2)

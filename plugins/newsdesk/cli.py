@@ -302,8 +302,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     except SendLocked as exc:
         _err(f"newsdesk: {exc}")
         return EX_TEMPFAIL
-    for warning in dict.fromkeys(report.warnings):
-        _err(f"warning: {warning}")
+    _warn(*dict.fromkeys(report.warnings))
     for note in report.notes:
         _out(note)
     for address, error in report.rejected:
@@ -461,15 +460,17 @@ def cmd_preview(args: argparse.Namespace) -> int:
         raise NewsdeskError(
             f"cannot write the preview: {exc.strerror or exc}", _display(settings, Path(where))
         ) from None
-    for warning in prepared.warnings:
-        _err(f"warning: {warning}")
-    for problem in chosen.problems:
-        _err(f"warning: {problem}")
+    _warn(*prepared.warnings, *chosen.problems)
     _out(
         f"wrote {_display(settings, eml)} and {_display(settings, html)} "
         f"({prepared.html_size // 1024} KB of HTML){_state_note(chosen)}"
     )
     return EX_OK
+
+
+def _warn(*warnings: str) -> None:
+    for warning in warnings:
+        _err(f"warning: {warning}")
 
 
 def _state_note(rendering) -> str:
@@ -498,10 +499,7 @@ def cmd_send_test(args: argparse.Namespace) -> int:
         raise NewsdeskError(f"the test message to {to} was not sent: {exc.message}") from None
     finally:
         transport.close()
-    for warning in prepared.warnings:
-        _err(f"warning: {warning}")
-    for problem in chosen.problems:
-        _err(f"warning: {problem}")
+    _warn(*prepared.warnings, *chosen.problems)
     if settings.email.smtp.host:
         where = f"sent over {settings.email.smtp.host}"
     else:
@@ -609,53 +607,82 @@ def build_parser() -> argparse.ArgumentParser:
         description="Subscribers and the email edition of a newsdesk newsletter.",
         parents=[common],
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    subs = commands.add_parser("subscribers", help="manage the subscribers", parents=[common])
-    sub_commands = subs.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = sub_commands.add_parser(
-        "import", help="import email,name rows from a CSV file", parents=[common]
+    commands = _Commands(
+        parser.add_subparsers(dest="command", metavar="COMMAND", required=True), common
     )
+    _subscriber_commands(commands)
+    _send_commands(commands)
+    _issue_commands(commands)
+    _mail_commands(commands)
+    _upkeep_commands(commands)
+    return parser
+
+
+class _Commands:
+    """Adds (sub)commands that all take the common options (``-f``)."""
+
+    def __init__(self, group: argparse._SubParsersAction, common: argparse.ArgumentParser):
+        self.group = group
+        self.common = common
+
+    def add(
+        self, name: str, handler: Callable[[argparse.Namespace], int] | None, **kwargs: str
+    ) -> argparse.ArgumentParser:
+        """A command ``name`` run by ``handler`` (None: a group of subcommands)."""
+        p = self.group.add_parser(name, parents=[self.common], **kwargs)
+        if handler is not None:
+            p.set_defaults(handler=handler)
+        return p
+
+    def actions(self, name: str, **kwargs: str) -> _Commands:
+        """A command ``name`` whose subcommands (actions) the result adds."""
+        p = self.add(name, None, **kwargs)
+        return _Commands(
+            p.add_subparsers(dest="action", metavar="ACTION", required=True), self.common
+        )
+
+
+def _flag(p: argparse.ArgumentParser, name: str, help: str) -> None:
+    p.add_argument(name, action="store_true", help=help)
+
+
+# mail.store.STATUSES, written out: importing the store would slow down every command.
+_STATUSES = ("pending", "active", "unsubscribed", "bounced")
+
+
+def _subscriber_commands(commands: _Commands) -> None:
+    subs = commands.actions("subscribers", help="manage the subscribers")
+    p = subs.add("import", cmd_import, help="import email,name rows from a CSV file")
     p.add_argument("file", metavar="FILE.csv")
     p.add_argument("--reason", help="where the consent came from (recorded with each person)")
-    p.set_defaults(handler=cmd_import)
-    p = sub_commands.add_parser("add", help="add one subscriber", parents=[common])
+    p = subs.add("add", cmd_add, help="add one subscriber")
     p.add_argument("email")
     p.add_argument("--name", default="")
     p.add_argument("--reason", help="why: the person's request (recorded as consent)")
-    p.add_argument(
+    _flag(
+        p,
         "--resubscribe",
-        action="store_true",
-        help="bring back someone who unsubscribed, bounced or was forgotten (needs --reason)",
+        "bring back someone who unsubscribed, bounced or was forgotten (needs --reason)",
     )
-    p.set_defaults(handler=cmd_add)
-    p = sub_commands.add_parser(
-        "show", help="a person's record, consent and history", parents=[common]
-    )
+    p = subs.add("show", cmd_show, help="a person's record, consent and history")
     p.add_argument("email")
-    p.set_defaults(handler=cmd_show)
-    p = sub_commands.add_parser(
-        "export", help="subscribers with their consent, as CSV or JSON", parents=[common]
-    )
-    p.add_argument("--status", choices=("pending", "active", "unsubscribed", "bounced"))
+    p = subs.add("export", cmd_export, help="subscribers with their consent, as CSV or JSON")
+    p.add_argument("--status", choices=_STATUSES)
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
-    p.set_defaults(handler=cmd_export)
-    p = sub_commands.add_parser(
-        "forget",
-        help="erase a person's data (a keyed hash stops re-adding them)",
-        parents=[common],
+    p = subs.add(
+        "forget", cmd_forget, help="erase a person's data (a keyed hash stops re-adding them)"
     )
     p.add_argument("email")
-    p.set_defaults(handler=cmd_forget)
-    p = sub_commands.add_parser("remove", help="unsubscribe (the record is kept)", parents=[common])
+    p = subs.add("remove", cmd_remove, help="unsubscribe (the record is kept)")
     p.add_argument("email")
-    p.set_defaults(handler=cmd_remove)
-    p = sub_commands.add_parser("list", help="one subscriber a line", parents=[common])
-    p.add_argument("--status", choices=("pending", "active", "unsubscribed", "bounced"))
-    p.set_defaults(handler=cmd_list)
+    p = subs.add("list", cmd_list, help="one subscriber a line")
+    p.add_argument("--status", choices=_STATUSES)
 
-    p = commands.add_parser("send", help="deliver new issues to the subscribers", parents=[common])
+
+def _send_commands(commands: _Commands) -> None:
+    """Sending, its status, and a preview of a message."""
+    p = commands.add("send", cmd_send, help="deliver new issues to the subscribers")
     p.add_argument("--issue", metavar="SLUG", help="send this issue (even an archived one)")
     p.add_argument(
         "--test",
@@ -663,104 +690,80 @@ def build_parser() -> argparse.ArgumentParser:
         help="send one message, marked as a test, to ADDRESS only (any issue, drafts "
         "included; default the newest); nothing is recorded",
     )
-    p.add_argument("--dry-run", action="store_true", help="say what would be sent")
-    p.add_argument(
-        "--no-live-check",
-        action="store_true",
-        help="do not check first that each issue's page is online",
-    )
-    p.add_argument(
+    _flag(p, "--dry-run", "say what would be sent")
+    _flag(p, "--no-live-check", "do not check first that each issue's page is online")
+    _flag(
+        p,
         "--no-check",
-        action="store_true",
-        help="do not run the pre-flight check (newsdesk check) before sending over SMTP",
+        "do not run the pre-flight check (newsdesk check) before sending over SMTP",
     )
-    p.set_defaults(handler=cmd_send)
-
-    p = commands.add_parser("status", help="deliveries per issue", parents=[common])
-    p.set_defaults(handler=cmd_status)
-
-    p = commands.add_parser(
+    commands.add("status", cmd_status, help="deliveries per issue")
+    p = commands.add(
         "preview",
+        cmd_preview,
         help="write an issue's message as .eml and .html (drafts and scheduled issues too)",
-        parents=[common],
     )
     p.add_argument("slug", metavar="SLUG")
     p.add_argument("--to", default="reader@example.org", help="the recipient shown")
     p.add_argument("-o", "--output", metavar="DIR", help="default: .newsdesk/preview")
-    p.set_defaults(handler=cmd_preview)
 
-    p = commands.add_parser(
-        "new", help="write a new issue (a draft) and print its path", parents=[common]
-    )
+
+def _issue_commands(commands: _Commands) -> None:
+    p = commands.add("new", cmd_new, help="write a new issue (a draft) and print its path")
     p.add_argument("title")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="default: today")
     p.add_argument("--author")
-    p.set_defaults(handler=cmd_new)
 
-    p = commands.add_parser(
+
+def _mail_commands(commands: _Commands) -> None:
+    """The list's mailbox, the pre-flight check and the DKIM keys."""
+    p = commands.add(
         "inbox",
+        cmd_inbox,
         help="apply unsubscribe requests and bounces from the list's mailbox",
         description="Read the new messages of email.inbox.url (IMAP or POP3) and apply "
         "unsubscribe requests and bounces to the subscribers.",
-        parents=[common],
     )
-    p.add_argument(
-        "--dry-run", action="store_true", help="say what would change; change and mark nothing"
-    )
-    p.add_argument(
+    _flag(p, "--dry-run", "say what would change; change and mark nothing")
+    _flag(
+        p,
         "--if-configured",
-        action="store_true",
-        help="do nothing (exit 0) when no inbox is configured, as `make publish` runs it",
+        "do nothing (exit 0) when no inbox is configured, as `make publish` runs it",
     )
-    p.set_defaults(handler=cmd_inbox)
-
-    p = commands.add_parser(
+    p = commands.add(
         "check",
+        cmd_check,
         help="pre-flight an issue's email: size, images, links, contrast, unsubscribe, "
         "DKIM, alignment",
         description="Check the email of one issue (default: the next to be sent). Exit 1 "
         "on errors, 0 with warnings only.",
-        parents=[common],
     )
     p.add_argument("slug", nargs="?", metavar="SLUG")
-    p.add_argument("--online", action="store_true", help="also fetch every link")
-    p.add_argument(
-        "--dns", action="store_true", help="also look up the DKIM, SPF and DMARC records"
-    )
-    p.set_defaults(handler=cmd_check)
-
-    dkim = commands.add_parser("dkim", help="DKIM keys for signing the mail", parents=[common])
-    dkim_actions = dkim.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = dkim_actions.add_parser(
+    _flag(p, "--online", "also fetch every link")
+    _flag(p, "--dns", "also look up the DKIM, SPF and DMARC records")
+    p = commands.actions("dkim", help="DKIM keys for signing the mail").add(
         "keygen",
+        cmd_dkim_keygen,
         help="make the RSA and Ed25519 keys and print the DNS records to publish",
         description="Write .newsdesk/dkim/SELECTOR.rsa.key and SELECTOR.ed25519.key (mode "
         "0600, never overwritten) and print the DKIM, SPF and DMARC records to publish.",
-        parents=[common],
     )
     p.add_argument("--selector", required=True, help="e.g. nd1 (a new one to rotate keys)")
     p.add_argument("--domain", required=True, help="the signing domain, that of email.from")
-    p.set_defaults(handler=cmd_dkim_keygen)
 
-    cache = commands.add_parser(
+
+def _upkeep_commands(commands: _Commands) -> None:
+    """The page cache and the subscription service."""
+    cache = commands.actions(
         "cache",
         help="the build's page cache (.newsdesk/page-cache)",
         description="Pages whose inputs did not change are not converted again "
         "(see 'cache:' in mkdocs.yml); 'clear' forgets them all.",
-        parents=[common],
     )
-    cache_actions = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = cache_actions.add_parser(
-        "clear", help="delete the page cache; the next build converts all", parents=[common]
-    )
-    p.set_defaults(handler=cmd_cache_clear)
-
-    p = commands.add_parser("serve", help="run the subscription service", parents=[common])
+    cache.add("clear", cmd_cache_clear, help="delete the page cache; the next build converts all")
+    p = commands.add("serve", cmd_serve, help="run the subscription service")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8025)
-    p.set_defaults(handler=cmd_serve)
-
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

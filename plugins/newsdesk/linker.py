@@ -17,7 +17,7 @@ import html as htmllib
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import ahocorasick
@@ -208,6 +208,38 @@ def _plain(fragment: str) -> str:
     return clean_term(htmllib.unescape(_TAG.sub("", fragment)))
 
 
+@dataclass
+class _DefinitionList:
+    """Where :meth:`Linker._segments` is in a ``<dl>``: the slugs its last ``<dt>`` names."""
+
+    dt_slugs: set[str] = field(default_factory=set)
+    after_dd: bool = False
+
+
+#: Start tags whose content may hold a definition's own term (see ``Linker._own_within``).
+_OWNING = frozenset({"p", "dl", "dt", "dd"})
+
+
+def _joined_text(
+    page: str, segments: list[tuple[int, int, frozenset[str]]]
+) -> tuple[str, list[int], set[int]]:
+    """The decoded text of the segments joined by NUL characters, where each starts in
+    it, and which segments hold character references."""
+    texts: list[str] = []
+    starts: list[int] = []
+    has_refs: set[int] = set()
+    at = 0
+    for index, (raw_start, raw_end, _own) in enumerate(segments):
+        text = page[raw_start:raw_end]
+        if "&" in text:
+            text = _decode_text(text)
+            has_refs.add(index)
+        texts.append(text)
+        starts.append(at)
+        at += len(text) + 1
+    return "\0".join(texts), starts, has_refs
+
+
 def expansion_names(glossary: Glossary) -> Iterator[tuple[str, str, bool]]:
     """Each term's expansion as one more name: (slug, expansion, match only as written).
 
@@ -344,8 +376,7 @@ class Linker:
         stack: list[tuple[str, int, frozenset[str]]] = []
         excluded = 0
         own: frozenset[str] = _EMPTY
-        dt_slugs: set[str] = set()
-        after_dd = False
+        lists = _DefinitionList()
         pos = 0
         size = len(page)
         search = _TOKEN.search
@@ -378,36 +409,51 @@ class Linker:
                 continue
             if name in VOID or attrs.endswith("/"):
                 continue
-            new_own = own
-            if name == "p":
-                head = _BOLD_HEAD.match(page, pos)
-                if head is not None:
-                    bold = _plain(head.group(2))
-                    if definition_head(bold, htmllib.unescape(head.group(3)), self._labels):
-                        new_own = own | self._own_slugs(bold)
-            elif name == "dl":
-                dt_slugs, after_dd = set(), False
-            elif name == "dt":
-                if after_dd:
-                    dt_slugs, after_dd = set(), False
-                body = _DT_TEXT.match(page, pos)
-                if body is not None:
-                    text = _plain(body.group(1))
-                    dt_slugs.update(self._own_slugs(text, *split_dt(text)))
-            elif name == "dd":
-                after_dd = True
-                if dt_slugs:
-                    new_own = own | dt_slugs
-            if "data-glossary-term" in attrs:
-                attr = _GLOSSARY_ATTR.search(attrs)
-                if attr is not None:
-                    value = htmllib.unescape(next(g for g in attr.groups() if g is not None))
-                    new_own = new_own | {value}
             stack.append((name, excluded, own))
+            if name in _OWNING or "data-glossary-term" in attrs:
+                own = self._own_within(page, pos, name, attrs, own, lists)
             if name in EXCLUDED:
                 excluded += 1
-            own = new_own
         return segments
+
+    def _own_within(
+        self,
+        page: str,
+        pos: int,
+        name: str,
+        attrs: str,
+        own: frozenset[str],
+        lists: _DefinitionList,
+    ) -> frozenset[str]:
+        """The slugs not to link inside the element ``name`` that opens before ``pos``: a
+        definition's own term (a bold head, a ``<dd>``'s ``<dt>``, ``data-glossary-term``)
+        is not linked within it."""
+        new_own = own
+        if name == "p":
+            head = _BOLD_HEAD.match(page, pos)
+            if head is not None:
+                bold = _plain(head.group(2))
+                if definition_head(bold, htmllib.unescape(head.group(3)), self._labels):
+                    new_own = own | self._own_slugs(bold)
+        elif name == "dl":
+            lists.dt_slugs, lists.after_dd = set(), False
+        elif name == "dt":
+            if lists.after_dd:
+                lists.dt_slugs, lists.after_dd = set(), False
+            body = _DT_TEXT.match(page, pos)
+            if body is not None:
+                text = _plain(body.group(1))
+                lists.dt_slugs.update(self._own_slugs(text, *split_dt(text)))
+        elif name == "dd":
+            lists.after_dd = True
+            if lists.dt_slugs:
+                new_own = own | lists.dt_slugs
+        if "data-glossary-term" in attrs:
+            attr = _GLOSSARY_ATTR.search(attrs)
+            if attr is not None:
+                value = htmllib.unescape(next(g for g in attr.groups() if g is not None))
+                new_own = new_own | {value}
+        return new_own
 
     def link(self, page: str, *, glossary_url: str, mode: str = "first") -> LinkResult:
         """Link mentions of glossary terms in ``page`` (an HTML fragment or document).
@@ -421,20 +467,7 @@ class Linker:
         if self._empty or not page:
             return LinkResult(page, _EMPTY)
         segments = self._segments(page)
-        texts: list[str] = []
-        starts: list[int] = []
-        has_refs: set[int] = set()  # runs with character references
-        at = 0
-        for index, (raw_start, raw_end, _own) in enumerate(segments):
-            text = page[raw_start:raw_end]
-            if "&" in text:
-                text = _decode_text(text)
-                has_refs.add(index)
-            texts.append(text)
-            starts.append(at)
-            at += len(text) + 1
-        joined = "\0".join(texts)
-
+        joined, starts, has_refs = _joined_text(page, segments)
         tables: dict[int, tuple[list[tuple[int, int, int, int]], list[int]]] = {}
         pieces: list[str] = []
         linked: set[str] = set()

@@ -32,7 +32,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -44,6 +44,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ExceptionHandler
 
 from newsdesk.errors import NewsdeskError
 from newsdesk.mail.addresses import InvalidAddress, clean_name, normalise_email
@@ -197,6 +198,20 @@ def create_app(
     ``email.service_url`` is not configured, or the database does not exist (the app
     never creates it) or cannot be opened.
     """
+    service = _service(settings, limits or Limits(), secret)
+    app = Starlette(
+        routes=_routes(service),
+        middleware=_middleware(service),
+        exception_handlers=_exception_handlers(service),
+    )
+    # Starlette would answer `/subscribe/` with a redirect built from the Host header,
+    # without the proxy's path prefix: a redirect anywhere a forged Host says. No redirect.
+    app.router.redirect_slashes = False
+    return app
+
+
+def _service(settings: Settings, limits: Limits, secret: bytes | None) -> Service:
+    """What the handlers share; raises :class:`NewsdeskError` as :func:`create_app` says."""
     service_url = settings.email.service_url
     if not service_url:
         raise NewsdeskError(
@@ -204,13 +219,12 @@ def create_app(
             "(the List-Unsubscribe links and the confirmation links point there)",
             "mkdocs.yml",
         )
-    limits = limits or Limits()
     # Fail at start-up, not on the first request, when the database cannot be opened. The
     # service never creates it: `newsdesk serve` (or any subscribers command) does.
     database = settings.email.database
     Store.open(database, display=settings.relative(database), must_exist=True).close()
     origins = frozenset(o for o in (origin_of(settings.site_url), origin_of(service_url)) if o)
-    service = Service(
+    return Service(
         settings=settings,
         secret=secret if secret is not None else load_secret(settings.state_dir),
         limits=limits,
@@ -218,14 +232,18 @@ def create_app(
         service_url=service_url.rstrip("/"),
         origins=origins,
     )
-    pages = service.pages
+
+
+def _routes(service: Service) -> list[Route]:
+    """One route per path, so a 405 answer lists every allowed method."""
+    health = HealthCheck(service.database)
 
     async def subscribe(request: Request) -> Response:
         if request.method == "POST":
             return await _subscribe(service, request)
-        return pages.message(
+        return service.pages.message(
             "Subscribe",
-            f"Receive each new issue of {settings.newsletter_name} by email.",
+            f"Receive each new issue of {service.settings.newsletter_name} by email.",
             form=True,
         )
 
@@ -239,8 +257,6 @@ def create_app(
             return await _unsubscribe(service, request)
         return await _unsubscribe_page(service, request.path_params["token"])
 
-    health = HealthCheck(database)
-
     async def healthz(request: Request) -> Response:
         try:
             problems = await service.run(health.problems)
@@ -252,14 +268,43 @@ def create_app(
             return PlainTextResponse("database damaged\n", status_code=503)
         return PlainTextResponse("ok\n")
 
+    return [
+        Route("/subscribe", subscribe, methods=["GET", "POST"]),
+        Route("/confirm/{token}", confirm, methods=["GET", "POST"]),
+        Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+
+
+def _middleware(service: Service) -> list[Middleware]:
+    """The browser rules on every answer, and the limit on request bodies."""
+    pages, max_body = service.pages, service.limits.max_body
+    return [
+        Middleware(SecurityHeaders, csp=content_security_policy(STYLE_HASH)),
+        Middleware(
+            BodySizeLimit,
+            max_body=max_body,
+            too_large=lambda: pages.error(
+                413, "Request too large", f"The request body is larger than {max_body} bytes."
+            ),
+            bad_length=lambda: pages.error(
+                400, "Bad request", "The Content-Length header is malformed."
+            ),
+        ),
+    ]
+
+
+def _exception_handlers(service: Service) -> dict[Any, ExceptionHandler]:
+    """Pages for an unknown path or method, an unavailable database, and any failure."""
+    pages = service.pages
+
     async def unavailable(request: Request, exc: Exception) -> Response:
         service.log_unavailable(exc)
-        return pages.message(
+        return pages.error(
+            503,
             "Temporarily unavailable",
             "The list cannot be reached right now, so nothing was changed. "
             "Please try again in a few minutes.",
-            status=503,
-            error=True,
             headers={"Retry-After": "60"},
         )
 
@@ -273,54 +318,16 @@ def create_app(
             ),
         }
         title, text = titles.get(exc.status_code, ("Bad request", str(exc.detail)))
-        return pages.message(title, text, status=exc.status_code, error=True, headers=exc.headers)
+        return pages.error(exc.status_code, title, text, headers=exc.headers)
 
     async def server_error(request: Request, exc: Exception) -> Response:
-        return pages.message(
+        return pages.error(
+            500,
             "Something went wrong",
             "The service could not handle this request. Please try again later.",
-            status=500,
-            error=True,
         )
 
-    # One route per path, so a 405 answer lists every allowed method.
-    routes = [
-        Route("/subscribe", subscribe, methods=["GET", "POST"]),
-        Route("/confirm/{token}", confirm, methods=["GET", "POST"]),
-        Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-    ]
-    app = Starlette(
-        routes=routes,
-        middleware=[
-            Middleware(SecurityHeaders, csp=content_security_policy(STYLE_HASH)),
-            Middleware(
-                BodySizeLimit,
-                max_body=limits.max_body,
-                too_large=lambda: pages.message(
-                    "Request too large",
-                    f"The request body is larger than {limits.max_body} bytes.",
-                    status=413,
-                    error=True,
-                ),
-                bad_length=lambda: pages.message(
-                    "Bad request",
-                    "The Content-Length header is malformed.",
-                    status=400,
-                    error=True,
-                ),
-            ),
-        ],
-        exception_handlers={
-            HTTPException: http_error,
-            DatabaseUnavailable: unavailable,
-            500: server_error,
-        },
-    )
-    # Starlette would answer `/subscribe/` with a redirect built from the Host header,
-    # without the proxy's path prefix: a redirect anywhere a forged Host says. No redirect.
-    app.router.redirect_slashes = False
-    return app
+    return {HTTPException: http_error, DatabaseUnavailable: unavailable, 500: server_error}
 
 
 # -- forms ------------------------------------------------------------------------------------
@@ -406,14 +413,9 @@ def consent_record(request: Request, fields: dict[str, str]) -> dict[str, str]:
 
 
 async def _subscribe(service: Service, request: Request) -> Response:
-    pages = service.pages
-    origin = request.headers.get("origin")
-    if not allowed_origin(origin, service.origins):
-        return pages.message(
-            "Forbidden",
-            "This form may only be sent from the newsletter's own pages.",
-            status=403,
-            error=True,
+    if not allowed_origin(request.headers.get("origin"), service.origins):
+        return service.pages.error(
+            403, "Forbidden", "This form may only be sent from the newsletter's own pages."
         )
     wait = service.per_client.hit(client_key(request))
     if wait:
@@ -421,41 +423,15 @@ async def _subscribe(service: Service, request: Request) -> Response:
     try:
         fields = await read_form(request)
     except FormError as exc:
-        return pages.message("Bad request", exc.reason, status=exc.status, error=True)
-    raw_email = fields.get(EMAIL_FIELD, "")
-    raw_name = fields.get(NAME_FIELD, "")
+        return _bad_form(service, exc)
     if fields.get(HONEYPOT_FIELD, "").strip():
         # A bot filled the hidden field: it gets the usual answer, and nothing happens.
         log.info("sign-up dropped: honeypot filled")
         return _check_inbox(service)
-    if EMAIL_FIELD not in fields:
-        return pages.message(
-            "Bad request", "The form has no email field.", status=400, error=True, form=True
-        )
-    if not raw_email.strip():
-        return pages.message(
-            "Email address missing",
-            "Please enter your email address.",
-            status=400,
-            error=True,
-            form=True,
-            name=raw_name,
-        )
-    try:
-        if len(raw_email) > MAX_EMAIL:
-            raise InvalidAddress(f"the address is longer than {MAX_EMAIL} characters")
-        address = normalise_email(raw_email)
-        name = clean_name(raw_name)
-    except InvalidAddress as exc:
-        return pages.message(
-            "Please check the form",
-            f"That cannot be subscribed: {str(exc).rstrip('.')}.",
-            status=400,
-            error=True,
-            form=True,
-            email=raw_email[:MAX_EMAIL],
-            name=raw_name[:200],
-        )
+    signing_up = _sign_up_fields(service, fields)
+    if isinstance(signing_up, Response):
+        return signing_up
+    address, name = signing_up
     wait = service.per_email.hit(mailbox_key(address))
     if wait:
         return _too_many(service, wait)
@@ -471,6 +447,39 @@ async def _subscribe(service: Service, request: Request) -> Response:
     consent = consent_record(request, fields)
     response.background = BackgroundTask(_sign_up, service, address, name, consent)
     return response
+
+
+def _sign_up_fields(service: Service, fields: dict[str, str]) -> tuple[str, str] | Response:
+    """The address and name of a sign-up, or the form again saying what is wrong."""
+    raw_email = fields.get(EMAIL_FIELD, "")
+    raw_name = fields.get(NAME_FIELD, "")
+    if EMAIL_FIELD not in fields:
+        return service.pages.error(400, "Bad request", "The form has no email field.", form=True)
+    if not raw_email.strip():
+        return service.pages.error(
+            400,
+            "Email address missing",
+            "Please enter your email address.",
+            form=True,
+            name=raw_name,
+        )
+    try:
+        if len(raw_email) > MAX_EMAIL:
+            raise InvalidAddress(f"the address is longer than {MAX_EMAIL} characters")
+        return normalise_email(raw_email), clean_name(raw_name)
+    except InvalidAddress as exc:
+        return service.pages.error(
+            400,
+            "Please check the form",
+            f"That cannot be subscribed: {str(exc).rstrip('.')}.",
+            form=True,
+            email=raw_email[:MAX_EMAIL],
+            name=raw_name[:200],
+        )
+
+
+def _bad_form(service: Service, exc: FormError) -> Response:
+    return service.pages.error(exc.status, "Bad request", exc.reason)
 
 
 def _reachable(store: Store) -> None:
@@ -491,11 +500,10 @@ def _check_inbox(service: Service) -> Response:
 def _too_many(service: Service, wait: float) -> Response:
     seconds = retry_after(wait)
     minutes = max(1, round(int(seconds) / 60))
-    return service.pages.message(
+    return service.pages.error(
+        429,
         "Too many requests",
         f"Please try again in about {minutes} minute{'s' if minutes != 1 else ''}.",
-        status=429,
-        error=True,
         headers={"Retry-After": seconds},
     )
 
@@ -524,13 +532,12 @@ def _sign_up(service: Service, address: str, name: str, consent: dict[str, str])
 
 
 def _invalid_link(service: Service) -> Response:
-    return service.pages.message(
+    return service.pages.error(
+        400,
         "This link is not valid",
         "The link is incomplete, has been changed, or has expired "
         f"(confirmation links work for {confirmation.CONFIRM_DAYS} days).",
         "Check that you copied the whole link from the email, or subscribe again.",
-        status=400,
-        error=True,
     )
 
 
@@ -562,11 +569,10 @@ async def _confirm(service: Service, request: Request) -> Response:
     if not allowed_post(
         request.headers.get("origin"), request.headers.get("referer"), service.origins
     ):
-        return pages.message(
+        return pages.error(
+            403,
             "Forbidden",
             "A subscription may only be confirmed with the button on the confirmation page.",
-            status=403,
-            error=True,
         )
     claim = _confirmation_claim(service, token)
     if isinstance(claim, Response):
@@ -574,13 +580,12 @@ async def _confirm(service: Service, request: Request) -> Response:
     try:
         fields = await read_form(request)
     except FormError as exc:
-        return pages.message("Bad request", exc.reason, status=exc.status, error=True)
+        return _bad_form(service, exc)
     if fields.get("action") != "confirm":
-        return pages.message(
+        return pages.error(
+            400,
             "Bad request",
             "A subscription is confirmed with the button on the confirmation page.",
-            status=400,
-            error=True,
         )
     consent = consent_record(request, fields)
     outcome, sub = await service.run(subscriptions.confirm, claim, consent, service.secret)
@@ -620,12 +625,11 @@ def _confirmed(
             "You are subscribed", f"{sub.email} is already confirmed; nothing changed."
         )
     if outcome is subscriptions.Confirmed.STALE:
-        return pages.message(
+        return pages.error(
+            400,
             "This link is no longer valid",
             "The subscription changed after this link was sent. To subscribe, please sign up "
             "again.",
-            status=400,
-            error=True,
             form=True,
         )
     return _invalid_link(service)
@@ -674,18 +678,17 @@ async def _unsubscribe(service: Service, request: Request) -> Response:
     try:
         fields = await read_form(request, untyped=True)
     except FormError as exc:
-        return service.pages.message("Bad request", exc.reason, status=exc.status, error=True)
+        return _bad_form(service, exc)
     if fields.get(ONE_CLICK[0]) == ONE_CLICK[1]:
         source = "one-click"
     elif fields.get("action") == "unsubscribe":
         source = "web"
     else:
-        return service.pages.message(
+        return service.pages.error(
+            400,
             "Bad request",
             "An unsubscribe request carries List-Unsubscribe=One-Click (RFC 8058) or comes "
             "from the button on the unsubscribe page.",
-            status=400,
-            error=True,
         )
     if found is None:
         return _not_on_list(service)

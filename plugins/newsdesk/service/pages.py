@@ -150,6 +150,28 @@ class Pages:
             f=FIELDS,
         )
 
+    def error(
+        self,
+        status: int,
+        title: str,
+        *paragraphs: str,
+        form: bool = False,
+        email: str = "",
+        name: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> HTMLResponse:
+        """A :meth:`message` page answering with the error ``status``."""
+        return self.message(
+            title,
+            *paragraphs,
+            status=status,
+            error=True,
+            form=form,
+            email=email,
+            name=name,
+            headers=headers,
+        )
+
     def confirm(self, email: str, action: str) -> HTMLResponse:
         """The page behind the confirmation link: one button, which POSTs to ``action``.
 

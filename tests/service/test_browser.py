@@ -4,36 +4,24 @@ email, and leaves with the button on the unsubscribe page."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from newsdesk.mail.store import Store
 from newsdesk.mail.tokens import make_token
 from newsdesk.service import subscribe_form_html
 from newsdesk.service.app import create_app
 from tests.conftest import Project
-from tests.test_service import SECRET, SITE_URL, Inbox, free_port, make_settings, start_server
+from tests.service.support import SECRET, SITE_URL, free_port, make_settings, start_server
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def mail_server() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
-
-
 def test_sign_up_on_the_site_without_javascript(
-    browser, serve_dir, project: Project, tmp_path: Path, mail_server
+    browser, serve_dir, project: Project, tmp_path: Path, smtpd
 ) -> None:
-    inbox, smtp_port = mail_server
+    inbox, smtp_port = smtpd  # the SMTP server of conftest.py
     site = serve_dir(project.root / "site")
     service_port = free_port()
     service_url = f"http://127.0.0.1:{service_port}"
