@@ -529,22 +529,22 @@ def record_bounce(
     dry_run: bool = False,
 ) -> str | None:
     """Record one bounce of ``sub`` (``kind``: :data:`dsn.HARD_BOUNCE` or
-    :data:`dsn.SOFT_BOUNCE`), whatever its format: the one place where the inbox changes a
-    subscriber for a bounce. A hard bounce marks the subscriber bounced; a soft one counts,
-    and at ``soft_limit`` in a row marks bounced. Returns the line saying what changed
+    :data:`dsn.SOFT_BOUNCE`), whatever its format, through :meth:`Store.record_bounce` (the
+    one bounce rule, which ``send`` follows too). Returns the line saying what changed
     (``None`` for a subscriber who is no longer active or pending)."""
     if sub.status not in ("active", "pending"):
         return None
     verb = "would be" if dry_run else "is"
-    if kind == dsn.HARD_BOUNCE:
-        if not dry_run:
-            store.set_status(sub.id, "bounced", "bounce", detail)
-        return f"{sub.email} {verb} bounced ({detail})"
+    hard = kind == dsn.HARD_BOUNCE
     count = sub.soft_bounces + 1
     note = f"soft bounce {count} of {soft_limit}"
     if not dry_run:
-        # In the caller's transaction; at the limit it marks the subscriber bounced.
-        store.soft_bounce(sub.id, soft_limit, f"{note}: {detail}")
+        # In the caller's transaction.
+        store.record_bounce(
+            sub.id, hard=hard, detail=detail if hard else f"{note}: {detail}", soft_limit=soft_limit
+        )
+    if hard:
+        return f"{sub.email} {verb} bounced ({detail})"
     if count >= soft_limit:
         return f"{sub.email} {verb} bounced ({note})"
     return f"{sub.email}: {note} ({detail})"

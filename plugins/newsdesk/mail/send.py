@@ -302,8 +302,9 @@ class _IssueRun:
         sid = outcome.job.subscriber_id
         if outcome.state in ("sent", "failed"):
             self.ended(sid, outcome.job.email, outcome.state, outcome.error)
-            if outcome.bounce:
-                self.store.set_status(sid, "bounced", "bounce", f"{self.slug}: {outcome.error}")
+            if outcome.bounce:  # the server refused the address: a hard bounce
+                detail = f"{self.slug}: {outcome.error}"
+                self.store.record_bounce(sid, hard=True, detail=detail, soft_limit=1)
             return
         self.store.mark(self.slug, sid, "pending", outcome.error)
         if outcome.state == "fatal":

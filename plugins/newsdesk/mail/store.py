@@ -502,6 +502,21 @@ class Store:
             change_status(conn, sub.id, status, source, detail)
         return self.get(sub.id)
 
+    def record_bounce(
+        self, key: int | str, *, hard: bool, detail: str, soft_limit: int
+    ) -> Subscriber | None:
+        """Record one bounce of a subscriber, whatever its source: the SMTP server refusing
+        the address while sending, a DSN or another bounce format read from the inbox.
+        The one bounce rule: a hard bounce marks the subscriber bounced; a soft one counts,
+        and at ``soft_limit`` in a row marks bounced. Only an active or pending subscriber
+        changes; returns them as they are now, or ``None`` when nothing changed."""
+        sub = self.get(key)
+        if sub is None or sub.status not in ("active", "pending"):
+            return None
+        if hard:
+            return self.set_status(sub.id, "bounced", "bounce", detail)
+        return self.soft_bounce(sub.id, soft_limit, detail)
+
     def soft_bounce(self, key: int | str, limit: int, detail: str = "") -> Subscriber | None:
         """Count a soft bounce; at ``limit`` in a row the subscriber is marked bounced (the
         event's detail: ``detail``). Joins the caller's open transaction, if any."""
