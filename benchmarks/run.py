@@ -63,8 +63,7 @@ def report(sections: list[Section], total: float | None) -> str:
     ]
     for s in sections:
         for t in s.targets:
-            met = "not measured" if t.met is None else ("yes" if t.met else "**no**")
-            out.append(f"| {s.name} | {t.what} | {t.measured} | {t.target} | {met} |")
+            out.append(f"| {s.name} | {t.what} | {t.measured} | {t.target} | {t.met_text} |")
     out.append("")
     for s in sections:
         out.append(s.markdown().rstrip())
