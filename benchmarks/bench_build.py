@@ -17,7 +17,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from benchmarks.common import MKDOCS, Section, Target, fmt, median, run_measured, side_by_side
@@ -359,6 +359,7 @@ def main() -> None:
         choices=CORPUS_LABELS,
         help="the page cache's cases for this corpus only (repeatable)",
     )
+    parser.add_argument("--rounds", type=int, help="rounds of the page cache's cases")
     args = parser.parse_args()
     sizes = [tuple(int(x) for x in s.split("x")) for s in args.size] if args.size else None
     if args.cache_only:
@@ -366,6 +367,8 @@ def main() -> None:
     corpora = CACHE_QUICK if args.quick else CACHE_FULL
     if args.corpus:
         corpora = [c for c in corpora if c.shape in args.corpus]
+    if args.rounds:
+        corpora = [replace(c, rounds=args.rounds) for c in corpora]
     section = run(args.quick, sizes, corpora)  # type: ignore[arg-type]
     print(section.markdown())
     section.save()

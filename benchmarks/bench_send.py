@@ -302,6 +302,16 @@ def run(quick: bool = False, plan: Plan | None = None) -> Section:
                 f"{ratio:.2f}",
             ]
         )
+        if not quick:
+            section.targets.append(
+                Target(
+                    f"DKIM-signed against unsigned sending rate ({plan.signed:,} messages)",
+                    f"{ratio:.2f}×",
+                    "≥ 0.9× (an aim)",
+                    None,
+                    figure_only=True,
+                )
+            )
         print(
             f"send {plan.signed} signed: {median(rates_s):.0f}/s, unsigned "
             f"{median(rates_u):.0f}/s ({ratio:.2f})",
