@@ -2,9 +2,9 @@
 as plain pages of a plain Material site with the same Markdown extensions.
 
 Each build is a fresh ``mkdocs build`` process, as an author runs it; the two sides
-alternate. Targets: an author's rebuild at 1,000 issues costs less than a plain Material
-build (with newsdesk's page cache warm: nothing changed, or one issue edited, as each save
-in ``mkdocs serve`` rebuilds the site), and a cold build (empty ``.newsdesk/``) ≤ 1.15×;
+alternate. Targets (issue 16), at 1,000 issues: a rebuild with newsdesk's page cache warm
+≤ 1.0× a plain Material build, a rebuild after one issue was edited (as each save in
+``mkdocs serve`` rebuilds the site) ≤ 0.7×, and a cold build (empty ``.newsdesk/``) ≤ 1.15×;
 on two corpora (``generate.SHAPES``): the synthetic issues and real-shaped weekly link
 digests. Each build's peak memory (maximum resident set size) is measured with its time.
 """
@@ -23,13 +23,15 @@ from pathlib import Path
 from benchmarks.common import MKDOCS, Section, Target, fmt, median, run_measured, side_by_side
 from benchmarks.generate import WORK, generate_project, plain_project
 
+#: Issue 16's limits, newsdesk/plain: a cold build (empty cache), a rebuild with nothing
+#: changed (the goal is 0.7), and a rebuild after one issue was edited.
 TARGET = 1.15
-#: A rebuild with the cache warm must cost less than the plain build.
 REBUILD_TARGET = 1.0
+EDIT_TARGET = 0.7
 #: (issues, terms, runs): medians at the smaller sizes (cache warm, nothing changed).
 FULL = [(100, 300, 3), (300, 300, 3)]
 QUICK = [(3, 12, 1)]
-CORPUS_LABELS = {"synthetic": "synthetic issues", "newsletter": "real-shaped digests"}
+CORPUS_LABELS = {"synthetic": "synthetic issues", "newsletter": "real-shaped link digests"}
 _WARNING = re.compile(r"^WARNING\b", re.M)
 _PAGES = re.compile(r"newsdesk: pages: (\d+) converted, (\d+) from the cache")
 
@@ -147,7 +149,7 @@ def run(
         "*Pages* is newsdesk's own count (converted / from the cache) in the last round."
     )
     section.notes.append(
-        "The corpora: *synthetic issues* as above; *real-shaped digests* are modelled on "
+        "The corpora: *synthetic issues* as above; *real-shaped link digests* are modelled on "
         "weekly technical newsletters (This Week in Rust, LWN's weekly edition): mostly link "
         "lists – 100 to 250 bullets an issue, each a linked title and usually a one-sentence "
         "note – under 6–12 `##` sections, some split by `###`, 1–4 code blocks, 1–3 quotes, "
@@ -310,18 +312,17 @@ def cache_cases(section: Section, corpus: Corpus, *, quick: bool) -> None:
     section.figures |= {corpus.prefix + name: value for name, value in figures.items()}
     if quick:
         return
-    where = f"at {n} issues ({corpus.label})"
-    for what, case, wanted, limit in (
-        (f"rebuild {where}, nothing changed", "nothing changed", "< 1", REBUILD_TARGET),
-        (f"rebuild {where}, one issue edited", "one issue edited", "< 1", REBUILD_TARGET),
-        (f"cold build {where} (empty cache)", "cold (empty cache)", f"≤ {TARGET}", TARGET),
+    where = f"{n} issues, {corpus.label}"
+    for what, case, limit in (
+        (f"rebuild, nothing changed: {where}", "nothing changed", REBUILD_TARGET),
+        (f"rebuild, one issue edited: {where}", "one issue edited", EDIT_TARGET),
+        (f"cold build (empty cache): {where}", "cold (empty cache)", TARGET),
     ):
         ratio = ratios[case]
-        met = ratio < limit if wanted.startswith("<") else ratio <= limit
-        section.targets.append(Target(what, f"{ratio:.2f}", wanted, met))
+        section.targets.append(Target(what, f"{ratio:.2f}", f"≤ {limit}", ratio <= limit))
     section.targets.append(
         Target(
-            f"first build {where}",
+            f"first build: {where}",
             f"{ratios['first build']:.2f}",
             "reported",
             None,
@@ -330,7 +331,7 @@ def cache_cases(section: Section, corpus: Corpus, *, quick: bool) -> None:
     )
     section.targets.append(
         Target(
-            f"peak memory of the cold build {where}, against plain",
+            f"peak memory (plain / newsdesk), cold build: {where}",
             cold.memory(),
             "reported",
             None,

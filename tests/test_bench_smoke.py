@@ -25,7 +25,7 @@ def test_generated_project_builds_with_terms_linked() -> None:
         assert section.figures[f"{prefix}plain_peak_mb_3"] > 10
     assert [table[0][0].split(":")[0] for table in section.tables] == [
         "synthetic issues",
-        "real-shaped digests",
+        "real-shaped link digests",
     ]
 
     root = WORK / "build-3x12"
