@@ -256,6 +256,20 @@ def cache_cases(section: Section, corpus: Corpus, *, quick: bool) -> None:
             last_pages[case] = pages[-1]
     times["first build"] = first
     last_pages["first build"] = first_pages
+    report_cases(section, corpus, times, last_pages, quick=quick)
+    section.figures[f"{corpus.prefix}seconds_{issues}"] = time.perf_counter() - started
+
+
+def report_cases(
+    section: Section,
+    corpus: Corpus,
+    times: dict[str, Sides],
+    last_pages: dict[str, tuple[int, int]],
+    *,
+    quick: bool,
+) -> None:
+    """The cases' table, figures and targets for one corpus."""
+    issues, terms = corpus.issues, corpus.terms
     n = f"{issues + 1:,}"
     header = [f"{corpus.label}: {n} issues × {terms + _project_terms()} terms", "Runs"]
     header += [
@@ -307,7 +321,6 @@ def cache_cases(section: Section, corpus: Corpus, *, quick: bool) -> None:
         f"ratio_{issues}": ratios["cold (empty cache)"],
         f"peak_mb_{issues}": median(cold.newsdesk_rss) / 1024,
         f"plain_peak_mb_{issues}": median(cold.plain_rss) / 1024,
-        f"seconds_{issues}": time.perf_counter() - started,
     }
     section.figures |= {corpus.prefix + name: value for name, value in figures.items()}
     if quick:
