@@ -8,6 +8,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -30,6 +31,17 @@ class Target:
     target: str
     met: bool | None
     """``None`` when the figure could not be measured."""
+    figure_only: bool = False
+    """A figure the issue asks to report, without a limit: its Met column says so."""
+
+    @property
+    def met_text(self) -> str:
+        """The Met column: yes, **no**, not measured, or a dash for a figure only."""
+        if self.figure_only:
+            return "– (a figure)"
+        if self.met is None:
+            return "not measured"
+        return "yes" if self.met else "**no**"
 
 
 @dataclass
@@ -81,8 +93,7 @@ class Section:
         if self.targets:
             out += ["| Target | Measured | Wanted | Met |", "| --- | --- | --- | --- |"]
             for t in self.targets:
-                met = "not measured" if t.met is None else ("yes" if t.met else "**no**")
-                out.append(f"| {t.what} | {t.measured} | {t.target} | {met} |")
+                out.append(f"| {t.what} | {t.measured} | {t.target} | {t.met_text} |")
             out.append("")
         out += [f"- {note}" for note in self.notes]
         if self.notes:
@@ -148,18 +159,41 @@ def run_timed(
     check: bool = True,
 ) -> tuple[float, subprocess.CompletedProcess[str]]:
     """Run a command; return its wall-clock seconds and the finished process."""
+    seconds, _, proc = run_measured(cmd, env=env, cwd=cwd, check=check)
+    return seconds, proc
+
+
+def run_measured(
+    cmd: Sequence[str | os.PathLike[str]],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    check: bool = True,
+) -> tuple[float, int, subprocess.CompletedProcess[str]]:
+    """Run a command; return its wall-clock seconds, its peak memory (maximum resident set
+    size in KiB, of the process or its largest waited-for child) and the finished process.
+
+    The process is reaped with ``os.wait4``, whose usage is that one process's (unlike
+    ``RUSAGE_CHILDREN``, the maximum over every child this process ever had). Its output
+    goes to temporary files, so a chatty command cannot fill a pipe and block.
+    """
     full_env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})}
-    started = time.perf_counter()
-    proc = subprocess.run(
-        [str(c) for c in cmd], env=full_env, cwd=cwd, capture_output=True, text=True
-    )
-    seconds = time.perf_counter() - started
+    args = [str(c) for c in cmd]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(args, env=full_env, cwd=cwd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        proc = subprocess.CompletedProcess(args, child.returncode, out.read(), err.read())
     if check and proc.returncode != 0:
         raise RuntimeError(
-            f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{proc.stdout[-2000:]}"
+            f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}"
             f"\n{proc.stderr[-4000:]}"
         )
-    return seconds, proc
+    return seconds, usage.ru_maxrss, proc
 
 
 def machine() -> dict[str, str]:

@@ -268,6 +268,28 @@ def _mention(rng: random.Random, term: SyntheticTerm) -> str:
     return name
 
 
+def _front_matter(title: str, date: dt.date, slug: str, summary: str, *tags: str) -> list[str]:
+    """An issue's front matter, as lines, and the blank line after it."""
+    return [
+        "---",
+        f"title: {title}",
+        f"date: {date.isoformat()}",
+        f"slug: {slug}",
+        "author: Bench Author",
+        f"summary: {summary}",
+        f"tags: [{', '.join(tags)}]",
+        "---",
+        "",
+    ]
+
+
+def _focus_mention(
+    rng: random.Random, focus: list[SyntheticTerm], terms: list[SyntheticTerm]
+) -> str:
+    """A mention of one of the issue's own terms, nine times in ten, else of any term."""
+    return _mention(rng, rng.choice(focus) if rng.random() < 0.9 else rng.choice(terms))
+
+
 def issue_markdown(
     index: int,
     date: dt.date,
@@ -288,23 +310,13 @@ def issue_markdown(
     def mentions(k: int) -> list[str]:
         if not terms:
             return []
-        return [
-            _mention(rng, rng.choice(focus) if rng.random() < 0.9 else rng.choice(terms))
-            for _ in range(k)
-            if rng.random() < MENTION_RATE
-        ]
+        return [_focus_mention(rng, focus, terms) for _ in range(k) if rng.random() < MENTION_RATE]
 
     title = f"{_pseudo_word(rng, 2).capitalize()} and the {rng.choice(NOUNS)}"
     parts = [
-        "---",
-        f"title: {title} {index}",
-        f"date: {date.isoformat()}",
-        f"slug: {slug}",
-        "author: Bench Author",
-        f"summary: {_sentence(rng, 16)}",
-        f"tags: [{rng.choice(NOUNS)}, {rng.choice(NOUNS)}]",
-        "---",
-        "",
+        *_front_matter(
+            f"{title} {index}", date, slug, _sentence(rng, 16), rng.choice(NOUNS), rng.choice(NOUNS)
+        ),
         " ".join(_sentence(rng, rng.randint(12, 20), mentions(1)) for _ in range(5)),
         "",
         "## The terms",
@@ -360,15 +372,143 @@ def issue_markdown(
     return "\n".join(parts)
 
 
+#: The corpus shapes: ``synthetic`` (~1,200 words of prose a page) and ``newsletter``
+#: (real-shaped weekly link digests, see :func:`newsletter_markdown`).
+SHAPES = ("synthetic", "newsletter")
+#: Sections of a real-shaped issue, as weekly digests head them.
+DIGEST_SECTIONS = (
+    "Updates from the core team",
+    "Project and tooling updates",
+    "Observations and thoughts",
+    "Walkthroughs and tutorials",
+    "Research",
+    "Releases",
+    "Security advisories",
+    "Call for participation",
+    "Upcoming events",
+    "Jobs",
+    "Miscellaneous",
+    "Quote of the week",
+)
+CODE_LANGUAGES = ("rust", "python", "console", "toml", "c")
+
+
+def _link_bullet(rng: random.Random, host: str, mentions: list[str]) -> str:
+    """One digest entry: a linked title and a short note."""
+    title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 9)))
+    path = "/".join(_pseudo_word(rng, 2) for _ in range(rng.randint(1, 3)))
+    note = _sentence(rng, rng.randint(6, 18), mentions) if rng.random() < 0.7 else ""
+    bullet = f"- [{title[0].upper() + title[1:]}](https://{host}/{path})"
+    return f"{bullet}: {note}" if note else bullet
+
+
+def _code_block(rng: random.Random) -> list[str]:
+    lang = rng.choice(CODE_LANGUAGES)
+    lines = [
+        f"let {_pseudo_word(rng, 2)} = {rng.choice(NOUNS)}::new({rng.randint(0, 999)});"
+        for _ in range(rng.randint(3, 14))
+    ]
+    return [f"```{lang}", *lines, "```", ""]
+
+
+def newsletter_markdown(
+    index: int,
+    date: dt.date,
+    slug: str,
+    defines: list[SyntheticTerm],
+    terms: list[SyntheticTerm],
+    links: list[str],
+    rng: random.Random,
+) -> str:
+    """One real-shaped issue, modelled on weekly technical digests (a link list per topic).
+
+    Mostly bullets – 100 to 250 links, each a linked title and, usually, a one-sentence
+    note – under 6 to 12 ``##`` sections, some split into ``###`` subsections; a few code
+    blocks, one to three quotes, a table in about every third issue, and the issue's
+    definitions in a "terms of the week" section. Sizes vary from issue to issue (about
+    1,500 to 4,500 words). Notes mention glossary terms more sparsely than the prose of
+    :func:`issue_markdown` (a digest names things, it does not explain them). The text is
+    generated from the same vocabulary; no real newsletter's text is used.
+    """
+    focus = [*defines, *rng.sample(terms, min(FOCUS_TERMS, len(terms)))]
+
+    def mentions() -> list[str]:
+        if not terms or rng.random() >= MENTION_RATE / 3:
+            return []
+        return [_focus_mention(rng, focus, terms)]
+
+    title = f"This week in {_pseudo_word(rng, 2).capitalize()}"
+    parts = [
+        *_front_matter(
+            f"{title} {index}", date, slug, _sentence(rng, 12), rng.choice(NOUNS), "weekly"
+        ),
+        " ".join(_sentence(rng, rng.randint(10, 18)) for _ in range(3)),
+        "",
+    ]
+    if defines:
+        parts += ["## Terms of the week", ""]
+        for term in defines:
+            exp = f" ({term.expansion})" if term.expansion else ""
+            parts += [f"**{term.name}**{exp} – {term.definition}", ""]
+    total = rng.randint(100, 250)
+    sections = rng.sample(DIGEST_SECTIONS, rng.randint(6, len(DIGEST_SECTIONS)))
+    share = [rng.random() + 0.2 for _ in sections]
+    counts = [max(3, round(total * w / sum(share))) for w in share]
+    hosts = [f"{_pseudo_word(rng, 2)}.example.{tld}" for tld in ("org", "com", "net", "dev")]
+    code_blocks = rng.randint(1, 4)
+    quotes = rng.randint(1, 3)
+    table_at = rng.randrange(len(sections)) if rng.random() < 0.35 else -1
+    for s, (heading, count) in enumerate(zip(sections, counts, strict=True)):
+        parts += [f"## {heading}", ""]
+        subsections = rng.choice((1, 1, 2, 3, 4))
+        for _ in range(subsections):
+            if subsections > 1:
+                parts += [f"### {_pseudo_word(rng, 2).capitalize()} {rng.choice(NOUNS)}", ""]
+            host = rng.choice(hosts)
+            n = max(1, count // subsections)
+            parts += [_link_bullet(rng, host, mentions()) for _ in range(n)] + [""]
+            if code_blocks and rng.random() < 0.15:
+                code_blocks -= 1
+                parts += [_sentence(rng, rng.randint(8, 14), mentions()), "", *_code_block(rng)]
+        if s == table_at:
+            parts += ["| Crate | Version | Change |", "| --- | --- | --- |"]
+            parts += [
+                f"| {_pseudo_word(rng, 2)} | {rng.randint(0, 9)}.{rng.randint(0, 40)}.0 "
+                f"| {_sentence(rng, 5)} |"
+                for _ in range(rng.randint(4, 12))
+            ] + [""]
+        if quotes and rng.random() < 0.25:
+            quotes -= 1
+            quote = _sentence(rng, rng.randint(15, 40), mentions())
+            parts += [f"> {quote}", ">", "> – a reader", ""]
+    if links:
+        earlier = ", ".join(f"[an earlier issue]({link})" for link in links[:2])
+        parts += [f"Last weeks: {earlier}.", ""]
+    parts += [_sentence(rng, 10) + " See you next week!", ""]
+    return "\n".join(parts)
+
+
 def _page(name: str) -> str:
     return f"# {name}\n\n{_sentence(random.Random(name), 30)}\n"
 
 
 def generate_project(
-    root: Path, issues: int, terms: int, *, pdf: bool = False, seed: int = 1
+    root: Path,
+    issues: int,
+    terms: int,
+    *,
+    pdf: bool = False,
+    seed: int = 1,
+    shape: str = "synthetic",
 ) -> Project:
     """Write a newsdesk project with ``issues`` synthetic issues (plus the seed issue) and
-    ``terms`` synthetic glossary terms (plus the project's own glossary)."""
+    ``terms`` synthetic glossary terms (plus the project's own glossary).
+
+    ``shape`` is one of :data:`SHAPES`: ``synthetic`` issues (:func:`issue_markdown`) or
+    real-shaped weekly link digests (:func:`newsletter_markdown`)."""
+    if shape not in SHAPES:
+        raise ValueError(f"unknown corpus shape {shape!r}; one of {', '.join(SHAPES)}")
+    write_issue = newsletter_markdown if shape == "newsletter" else issue_markdown
     if root.exists():
         shutil.rmtree(root)
     (root / "docs").mkdir(parents=True)
@@ -407,7 +547,7 @@ def generate_project(
         slug = f"issue-{i + 1:04d}"
         name = f"{date.isoformat()}-{slug}.md"
         earlier = [files[j] for j in rng.sample(range(len(files)), min(2, len(files)))]
-        text = issue_markdown(i + 1, date, slug, defines.get(i, []), vocabulary, earlier, rng)
+        text = write_issue(i + 1, date, slug, defines.get(i, []), vocabulary, earlier, rng)
         (news / name).write_text(text, encoding="utf-8")
         project.words += len(text.split())
         project.issues.append(news / name)
@@ -493,9 +633,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--issues", type=int, default=100)
     parser.add_argument("--terms", type=int, default=300)
     parser.add_argument("--pdf", action="store_true")
+    parser.add_argument("--shape", choices=SHAPES, default="synthetic")
     parser.add_argument("--plain", type=Path, help="also write the plain baseline site here")
     args = parser.parse_args(argv)
-    project = generate_project(args.root, args.issues, args.terms, pdf=args.pdf)
+    project = generate_project(args.root, args.issues, args.terms, pdf=args.pdf, shape=args.shape)
     print(f"{args.root}: {len(project.issues)} issues, {project.words} words")
     if args.plain:
         plain_project(project, args.plain)

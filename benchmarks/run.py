@@ -63,8 +63,7 @@ def report(sections: list[Section], total: float | None) -> str:
     ]
     for s in sections:
         for t in s.targets:
-            met = "not measured" if t.met is None else ("yes" if t.met else "**no**")
-            out.append(f"| {s.name} | {t.what} | {t.measured} | {t.target} | {met} |")
+            out.append(f"| {s.name} | {t.what} | {t.measured} | {t.target} | {t.met_text} |")
     out.append("")
     for s in sections:
         out.append(s.markdown().rstrip())
@@ -104,6 +103,16 @@ def scale(figures: dict[str, dict[str, float]]) -> str:
             f"{_round(3600 / full):,} times an hour. Publishing is one rebuild per new issue, so "
             "the build is never what limits a weekly newsletter; it grows about linearly "
             "with the number of issues (see the 100/300/1,000 rows)."
+        )
+    if "newsletter_newsdesk_1000" in build:
+        lines.append(
+            f"- **Real-shaped newsletters** (weekly link digests, ~3,000 words an issue): 1,000 "
+            f"issues build cold in {build['newsletter_newsdesk_1000']:.0f} s "
+            f"(plain Material {build['newsletter_plain_1000']:.0f} s); with the page cache "
+            f"warm in {build['newsletter_warm_newsdesk_1000']:.0f} s, and after one edit in "
+            f"{build['newsletter_edit_newsdesk_1000']:.0f} s – each save in `mkdocs serve`. "
+            f"The build peaks at {build['newsletter_peak_mb_1000']:.0f} MB of memory "
+            f"(plain {build['newsletter_plain_peak_mb_1000']:.0f} MB)."
         )
     if "per_issue_1" in pdf:
         per = pdf["per_issue_all"]
@@ -166,7 +175,7 @@ def scale(figures: dict[str, dict[str, float]]) -> str:
 README = """\
 ## How to run
 
-`make bench` runs every benchmark below (10–12 minutes on 2 cores) and rewrites this
+`make bench` runs every benchmark below (25–30 minutes on 2 cores) and rewrites this
 file. Parts: `.venv/bin/python -m benchmarks.run --only linker` (the others keep their last
 figures, each section says when it was measured); one benchmark alone:
 `python -m benchmarks.bench_build`, `bench_linker`, `bench_send`, `bench_pdf` (add
@@ -177,8 +186,9 @@ come from `benchmarks/generate.py` (`python -m benchmarks.generate DIR --issues 
 Method: every comparison is a ratio of two sides measured in the same run, alternating
 which goes first; the middle sizes are medians of at least 5 runs after a warm-up run of
 each side, the largest sizes run once (the build's page-cache cases at 1,000 issues: 5
-rounds). The machine is shared and noisy: read the ratios, not the absolute times; a
-single run at the largest size moves by ±15 %."""
+rounds on the synthetic corpus, 3 on the real-shaped one, whose builds take ~3× as long).
+Peak memory is each process's maximum resident set size. The machine is shared and noisy:
+read the ratios, not the absolute times; a single run at the largest size moves by ±15 %."""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,9 +3,11 @@ benchmark entry point runs at a tiny size. The real figures come from ``make ben
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from benchmarks import bench_build, bench_linker, bench_pdf, bench_send
-from benchmarks.generate import WORK, html_pages, make_terms
+from benchmarks.generate import WORK, generate_project, html_pages, make_terms
 from bs4 import BeautifulSoup
 
 
@@ -15,6 +17,16 @@ def test_generated_project_builds_with_terms_linked() -> None:
     assert len(section.rows) == 1
     assert section.rows[0][-1] == "0"  # the generated project builds without a warning
     assert section.figures["newsdesk_3"] > 0 and section.figures["plain_3"] > 0
+    # The page cache's cases ran on both corpora, with every build's peak memory.
+    for prefix in ("", "newsletter_"):
+        for case in ("warm", "edit", "cold", "first"):
+            assert section.figures[f"{prefix}{case}_ratio_3"] > 0, (prefix, case)
+        assert section.figures[f"{prefix}peak_mb_3"] > 10
+        assert section.figures[f"{prefix}plain_peak_mb_3"] > 10
+    assert [table[0][0].split(":")[0] for table in section.tables] == [
+        "synthetic issues",
+        "real-shaped link digests",
+    ]
 
     root = WORK / "build-3x12"
     site, plain = root / "newsdesk/site", root / "plain/site"
@@ -34,6 +46,21 @@ def test_generated_project_builds_with_terms_linked() -> None:
     # The plain site holds the same issues as plain pages, without newsdesk's additions.
     assert len(list((plain / "issues").glob("*/index.html"))) == 4
     assert not (plain / "glossary").exists()
+
+
+def test_real_shaped_issues_are_link_digests(tmp_path: Path) -> None:
+    project = generate_project(tmp_path / "p", 4, 12, shape="newsletter")
+    texts = [path.read_text(encoding="utf-8") for path in project.issues[:-1]]  # not the seed
+    for text in texts:
+        assert 100 <= text.count("](https://") <= 260  # 100–250 links, and a few others
+        assert text.count("\n## ") >= 6 and "```" in text
+    assert any("\n### " in t for t in texts) and any("\n> " in t for t in texts)
+    assert texts == [
+        path.read_text(encoding="utf-8")
+        for path in generate_project(tmp_path / "q", 4, 12, shape="newsletter").issues[:-1]
+    ]
+    with pytest.raises(ValueError, match="unknown corpus shape"):
+        generate_project(tmp_path / "r", 1, 1, shape="weekly")
 
 
 def test_terms_and_html_are_deterministic() -> None:
