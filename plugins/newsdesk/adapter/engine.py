@@ -248,3 +248,69 @@ def _toc_tokens(page: Any) -> list[dict[str, Any]] | None:
 
     tokens = [token(link) for link in page.toc]
     return None if any(t is None for t in tokens) else tokens  # type: ignore[return-value]
+
+
+# The search index -------------------------------------------------------------------------
+
+
+def cache_search_entries(config: Any, cache: Any) -> None:
+    """Remember what Material's search plugin indexes for each page, across builds.
+
+    Indexing parses every page's final HTML again (``html.parser``): on a rebuild whose
+    pages all come from the cache it is the largest part of the build. The plugin's
+    ``search_index.add_entry_from_context`` is wrapped for this build so that a page whose
+    final content, URL, title, table of contents and search metadata are the same as in an
+    earlier build (with the same search settings; the page cache's key covers Material's
+    version) gets the same entries without the parse. Nothing is wrapped when the plugin
+    is missing or off, or when it reads a dictionary file (jieba) the key cannot know of.
+    """
+    from newsdesk.pagecache import Unstable, stable_repr
+
+    search = next(
+        (p for name, p in config.plugins.items() if name in ("search", "material/search")), None
+    )
+    index = getattr(search, "search_index", None)
+    if index is None or not hasattr(index, "add_entry_from_context"):
+        return
+    options = dict(search.config)
+    if (
+        not options.get("enabled", True)
+        or options.get("jieba_dict")
+        or options.get("jieba_dict_user")
+    ):
+        return
+    try:
+        settings = stable_repr(options)
+    except Unstable:
+        return
+    index_page = index.add_entry_from_context
+
+    def add_entry_from_context(page: Any) -> None:
+        try:
+            meta = stable_repr({k: page.meta.get(k) for k in ("search", "tags", "title")})
+        except Unstable:
+            index_page(page)
+            return
+        key = cache.key(
+            step="search",
+            settings=settings,
+            content=page.content or "",
+            url=page.url,
+            title=str(page.title),
+            toc=repr(_toc_items(page.toc)),
+            meta=meta,
+        )
+        data = cache.recall(key)
+        if data is not None and isinstance(data.get("entries"), list):
+            index.entries.extend(data["entries"])
+            return
+        before = len(index.entries)
+        index_page(page)
+        cache.remember(key, {"entries": index.entries[before:]})
+
+    index.add_entry_from_context = add_entry_from_context
+
+
+def _toc_items(toc: Any) -> list[Any]:
+    """A table of contents as plain values: each entry's URL, title, level, children."""
+    return [(item.url, item.title, item.level, _toc_items(item.children)) for item in toc or ()]

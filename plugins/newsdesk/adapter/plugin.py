@@ -36,6 +36,7 @@ from newsdesk import feeds, pages, pdf, sharing
 from newsdesk.a11y import theme_fixes
 from newsdesk.adapter.config import NewsdeskConfig
 from newsdesk.adapter.engine import (
+    cache_search_entries,
     engine_logger,
     page_cache_settings,
     render_cached,
@@ -261,6 +262,9 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             raise PluginError(str(exc)) from None
         for error in index.errors:
             log.error(str(error))
+        if self.page_cache is not None:
+            # Every page's content is final from here: the search plugin indexes it next.
+            cache_search_entries(config, self.page_cache)
         for file in files.documentation_pages():
             page = file.page
             if page is not None and file.src_uri in self.finished:
