@@ -12,6 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from newsdesk.mail.store import Store
 from tests.conftest import MKDOCS, REPO, Project
 
@@ -27,6 +29,7 @@ else:
 """
 
 
+@pytest.mark.slow
 def test_font_advice_is_one_info_line_and_a_strict_build_passes(
     project: Project, tmp_path: Path
 ) -> None:

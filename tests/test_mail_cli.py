@@ -81,6 +81,7 @@ def write_csv(path: Path, rows: list[str]) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_fresh_project_send_builds_then_delivers_into_the_outbox(letter):
     root = letter.root
     write_csv(root / "subs.csv", ["ann@example.org,Ann", "bob@example.org,Bob", "bad,Bad"])
@@ -318,6 +319,7 @@ def test_configuration_errors_exit_1_without_traceback(letter, tmp_path):
     assert usage.returncode == 2  # argparse's usage error
 
 
+@pytest.mark.slow
 def test_smtp_send_held_back_until_online_then_delivered(letter):
     root = letter.root
     srv = start_server("none")
@@ -538,6 +540,7 @@ def test_secrets_from_the_environment_are_always_their_exact_text(letter, monkey
     assert smtp.password == password and smtp.username == "2024"
 
 
+@pytest.mark.slow
 def test_preview_and_test_send_of_a_draft_and_a_scheduled_issue(letter):
     """An author sees a draft's email before publishing, and sends one test message to
     themselves over SMTP; the ledger and the subscribers never hear of it."""
@@ -612,6 +615,7 @@ def test_new_writes_a_draft_that_builds(letter):
     ).exists()
 
 
+@pytest.mark.slow
 def test_consent_show_export_forget_and_coming_back(letter):
     """A reader's data: what consent is on record, an export parsed back, erasure that
     keeps only a keyed hash (so an import cannot bring them back), and the ways back."""
