@@ -37,6 +37,7 @@ from newsdesk.fields import (
 )
 from newsdesk.glossary import slugify
 from newsdesk.i18n import ENGLISH, Strings
+from newsdesk.linker import VOID
 
 DATA_FILE = Path(__file__).parent / "data" / "ports.yml"
 DATA_SOURCE = "plugins/newsdesk/data/ports.yml"
@@ -755,9 +756,6 @@ def glossary_ports_markdown(
 
 _SKIP = frozenset({"a", "code", "pre", "kbd", "samp", "script", "style", "textarea", "svg"})
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-_VOID = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
-)
 
 
 class _TextFinder(HTMLParser):
@@ -786,7 +784,7 @@ class _TextFinder(HTMLParser):
         return self._line_starts[line - 1] + col
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _VOID:
+        if tag in VOID:
             return
         if tag in _SKIP:
             self._skip += 1
