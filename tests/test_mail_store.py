@@ -124,6 +124,23 @@ def test_soft_bounces_count_up_to_the_limit(store):
     assert store.events(sub.id)[-1].source == "bounce"
 
 
+def test_every_bounce_follows_one_rule_and_only_changes_active_or_pending(store):
+    hard = store.add("hard@example.org")
+    soft = store.add("soft@example.org", status="pending")
+    left = store.add("left@example.org")
+    store.set_status(left.id, "unsubscribed", "web")
+    assert store.record_bounce(hard.id, hard=True, detail="550 no such user", soft_limit=3)
+    assert store.get(hard.id).status == "bounced"
+    for n in (1, 2):
+        store.record_bounce(soft.id, hard=False, detail="452 mailbox full", soft_limit=3)
+        assert (store.get(soft.id).status, store.get(soft.id).soft_bounces) == ("pending", n)
+    store.record_bounce(soft.id, hard=False, detail="452 mailbox full", soft_limit=3)
+    assert store.get(soft.id).status == "bounced"
+    # Someone who left keeps their own choice on record; a late 550 changes nothing.
+    assert store.record_bounce(left.id, hard=True, detail="550", soft_limit=3) is None
+    assert store.get(left.id).status == "unsubscribed"
+
+
 def test_store_methods_join_the_callers_transaction(store):
     """The inbox applies a batch in one transaction and counts soft bounces through the
     Store: they commit and roll back with the batch."""
