@@ -53,9 +53,8 @@ class FinishedPage:
 def finish_page(page: RenderedPage, index: SiteIndex) -> FinishedPage:
     """The final content of ``page``, a pure function of the page and the index."""
     issue = index.sources.issue_for_source(page.source)
-    linked, mentions = link_page(page, index, issue)
-    absolute = absolutize(linked, _absolute_url(index, issue)) if issue else None
-    return _framed(page, index, issue, linked, mentions, absolute)
+    absolute_to = _absolute_url(index, issue) if issue else ""
+    return _framed(page, index, issue, *_linked(page, index, issue, absolute_to))
 
 
 def finish_pages(
@@ -93,11 +92,19 @@ def _remembered(page: RenderedPage, index: SiteIndex, memo: PageCache) -> Finish
         memo.relinked += 1
         mentions = frozenset(data["mentions"])
         return _framed(page, index, issue, data["html"], mentions, data["absolute"])
-    linked, mentions = link_page(page, index, issue)
-    absolute = absolutize(linked, absolute_to) if issue else None
+    linked, mentions, absolute = _linked(page, index, issue, absolute_to)
     memo.linked += 1
     memo.remember(key, {"html": linked, "mentions": sorted(mentions), "absolute": absolute})
     return _framed(page, index, issue, linked, mentions, absolute)
+
+
+def _linked(
+    page: RenderedPage, index: SiteIndex, issue: Issue | None, absolute_to: str
+) -> tuple[str, frozenset[str], str | None]:
+    """The page linked (:func:`link_page`), its mentions, and for an issue the linked HTML
+    with absolute links."""
+    linked, mentions = link_page(page, index, issue)
+    return linked, mentions, absolutize(linked, absolute_to) if issue else None
 
 
 def _absolute_url(index: SiteIndex, issue: Issue) -> str:
