@@ -65,9 +65,11 @@ def late_pages(index: SiteIndex, finished: Mapping[str, FinishedPage]) -> LatePa
         ),
         t=index.site.strings,
     )
+    # A protocol the site adds to the registry should be explained like the others.
+    added = {str(row.get("protocol", "")).strip() for row in index.site.settings.ports.extra}
     ports = ports_page_markdown(
         index.registry,
-        lambda protocol: _glossary_link(index, protocol, warnings),
+        lambda protocol: _glossary_link(index, protocol, protocol in added, warnings),
         t=index.site.strings,
     )
     return LatePages(
@@ -138,16 +140,15 @@ def _ports_block(index: SiteIndex, term: Term, ports_url: str) -> str:
     return html.replace("<p>", '<p class="nd-glossary-ports">', 1)
 
 
-def _glossary_link(index: SiteIndex, protocol: str, warnings: list[str]) -> str | None:
+def _glossary_link(index: SiteIndex, protocol: str, added: bool, warnings: list[str]) -> str | None:
     """The ports page's link to a protocol's glossary entry; a protocol the site adds to the
-    registry (``ports.extra``) without an entry is a warning: it should be explained like
+    registry (``ports.extra``: ``added``) without an entry is a warning: it should be explained like
     the others."""
     term = index.glossary.lookup(protocol)
     if term is not None:
         return "../" + pages.GLOSSARY_PATH + "#" + term.slug
     settings = index.site.settings
-    added = {str(row.get("protocol", "")).strip() for row in settings.ports.extra}
-    if protocol in added:
+    if added:
         warnings.append(
             f"{settings.relative(settings.glossary.file)}: the port registry shows the "
             f"protocol {protocol!r} (from ports.extra), which has no glossary entry; add one"
