@@ -27,7 +27,7 @@ from newsdesk.mail.send import send_issues
 from newsdesk.mail.store import Store
 from newsdesk.service.confirmation import confirmation_message
 from newsdesk.settings import DkimSettings, SmtpSettings
-from tests.mailfixtures import email_settings, rendering, settings, start_server
+from tests.mailfixtures import email_settings, rendering, settings, sink_process, start_server
 
 SECRET = b"k" * 32
 FAST = (0.01, 0.01)
@@ -326,31 +326,9 @@ def test_measure_signing_cost(keyed, capsys):
 
 @pytest.fixture(scope="module")
 def sink_port():
-    """aiosmtpd's discarding handler in a process of its own (as in test_mail_send)."""
-    import socket
-    import subprocess
-    import sys
-
-    from tests.mailfixtures import free_port
-
-    port = free_port()
-    listen = f"127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink", "-l", listen],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.05)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
+    """A discarding SMTP server in a process of its own (:func:`sink_process`)."""
+    with sink_process() as port:
+        yield port
 
 
 @pytest.mark.slow

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import mailbox
-import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ from newsdesk.mail.send import check_smtp, plan_issues, send_issues
 from newsdesk.mail.store import Store
 from newsdesk.mail.tokens import verify_token
 from newsdesk.settings import SmtpSettings
-from tests.mailfixtures import PASSWORD, USER, rendering, settings, start_server
+from tests.mailfixtures import PASSWORD, USER, rendering, settings, sink_process, start_server
 
 SECRET = b"test-secret"
 FAST = (0.05, 0.1)
@@ -369,36 +368,9 @@ def test_stop_event_ends_cleanly_and_the_rest_follows(tmp_path, server):
 
 @pytest.fixture(scope="module")
 def sink_port():
-    """aiosmtpd's discarding handler in a process of its own, so that the server and the
-    sender do not share one interpreter lock while they are measured."""
-    from tests.mailfixtures import free_port
-
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-c",
-            "aiosmtpd.handlers.Sink",
-            "-l",
-            f"127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.05)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
+    """A discarding SMTP server in a process of its own (:func:`sink_process`)."""
+    with sink_process() as port:
+        yield port
 
 
 @pytest.mark.parametrize("connections", [1, 4])
