@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsdesk.errors import NewsdeskError, NewsdeskErrors
+from newsdesk.errors import NewsdeskError, NewsdeskErrors, raise_all
 from newsdesk.fields import (
     Field,
     Invalid,
@@ -14,7 +14,6 @@ from newsdesk.fields import (
     key_lines,
     load_yaml,
     node_line,
-    raise_all,
 )
 
 TEXT = "- name: a\n  size: 1\n\n- name: b\n  size: [2]\n"

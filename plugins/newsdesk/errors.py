@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 EX_OK = 0
@@ -41,3 +42,19 @@ class NewsdeskErrors(NewsdeskError):
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)
+
+
+def raise_all(errors: Sequence[NewsdeskError]) -> None:
+    """Raise ``errors``, if any: one as itself, several as :class:`NewsdeskErrors`."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise NewsdeskErrors(list(errors))
+
+
+def flatten(errors: Sequence[NewsdeskError]) -> list[NewsdeskError]:
+    """Every single error of ``errors``, with groups (:class:`NewsdeskErrors`) opened."""
+    out: list[NewsdeskError] = []
+    for e in errors:
+        out.extend(e.errors if isinstance(e, NewsdeskErrors) else [e])
+    return out

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from newsdesk.errors import NewsdeskError, NewsdeskErrors
+from newsdesk.errors import NewsdeskError, raise_all
 
 #: libyaml's parser where PyYAML was built with it.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -144,14 +144,6 @@ class Checked:
     def raise_errors(self) -> None:
         """Raise the errors: one as itself, several together."""
         raise_all(self.errors)
-
-
-def raise_all(errors: Sequence[NewsdeskError]) -> None:
-    """Raise ``errors``, if any: one as itself, several as :class:`NewsdeskErrors`."""
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise NewsdeskErrors(list(errors))
 
 
 _MISSING = object()

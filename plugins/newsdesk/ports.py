@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from newsdesk.errors import NewsdeskError
+from newsdesk.errors import NewsdeskError, raise_all
 from newsdesk.fields import (
     Field,
     Invalid,
@@ -33,7 +33,6 @@ from newsdesk.fields import (
     key_lines,
     load_yaml,
     node_line,
-    raise_all,
 )
 from newsdesk.glossary import slugify
 from newsdesk.i18n import ENGLISH, Strings

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsdesk.cache import RenderCache
-from newsdesk.errors import NewsdeskError, NewsdeskErrors
+from newsdesk.errors import NewsdeskError, flatten, raise_all
 from newsdesk.glossary import Entry, default_markdown_to_html, load_glossary_file
 from newsdesk.i18n import Strings
 from newsdesk.issues import Issue, load_issues
@@ -215,17 +215,9 @@ def read_sources(site: Site) -> Sources:
     )
 
 
-def flatten(errors: list[NewsdeskError]) -> list[NewsdeskError]:
-    """Every single error of ``errors``, with groups (:class:`NewsdeskErrors`) opened."""
-    out: list[NewsdeskError] = []
-    for e in errors:
-        out.extend(e.errors if isinstance(e, NewsdeskErrors) else [e])
-    return out
-
-
 def raise_unless_preview(site: Site, errors: list[NewsdeskError]) -> list[NewsdeskError]:
     """Raise ``errors`` in a build; in a preview return them (flattened) to show."""
     errors = flatten(errors)
-    if errors and not site.preview:
-        raise errors[0] if len(errors) == 1 else NewsdeskErrors(errors)
+    if not site.preview:
+        raise_all(errors)
     return errors

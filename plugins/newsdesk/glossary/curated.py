@@ -16,8 +16,8 @@ from typing import Any
 import markdown
 import yaml
 
-from newsdesk.errors import NewsdeskError
-from newsdesk.fields import Field, Invalid, check, key_lines, load_yaml, node_line, raise_all
+from newsdesk.errors import NewsdeskError, raise_all
+from newsdesk.fields import Field, Invalid, check, key_lines, load_yaml, node_line
 from newsdesk.glossary.text import clean_term, sanitize_html
 
 #: The keys a curated glossary entry may have.

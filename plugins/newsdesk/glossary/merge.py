@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from newsdesk.errors import NewsdeskError
-from newsdesk.fields import raise_all
+from newsdesk.errors import NewsdeskError, raise_all
 from newsdesk.glossary.curated import Entry
 from newsdesk.glossary.terms import Glossary, Term, sort_key
 from newsdesk.glossary.text import html_to_text, slugify, term_key
