@@ -24,6 +24,7 @@ from newsdesk.signup import (  # noqa: F401 - the names the service and its test
     EMAIL_FIELD,
     FIELDS,
     FORM,
+    FORM_ENV,
     HONEYPOT_FIELD,
     MAX_EMAIL,
     MAX_NAME,
@@ -101,12 +102,8 @@ _TEMPLATES = {
 {% endblock %}""",
 }
 
-_ENV = jinja2.Environment(
-    loader=jinja2.DictLoader(_TEMPLATES),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    finalize=printable,
-)
+# The form's environment with the pages' templates: the same escaping and printable() rule.
+_ENV = FORM_ENV.overlay(loader=jinja2.DictLoader(_TEMPLATES))
 
 
 class Pages:
