@@ -7,14 +7,16 @@ import gzip
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from benchmarks.generate import generate_project
 
-from newsdesk import pagecache
+from newsdesk import pagecache, prefill
 from newsdesk.cli import main as newsdesk_main
 
 MKDOCS = Path(sys.executable).with_name("mkdocs")
@@ -195,7 +197,7 @@ def test_newsdesk_cache_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     generate_project(root, 2, 6, pdf=False)
     _build(root, tmp_path / "site")
     folder = root / ".newsdesk" / pagecache.FOLDER
-    entries = len(list(folder.glob("*.json")))
+    entries = _rows(folder)
     assert entries > 0
     assert newsdesk_main(["cache", "clear", "-f", str(root / "mkdocs.yml")]) == 0
     assert not folder.exists()
@@ -224,9 +226,33 @@ def test_a_damaged_entry_is_converted_again(tmp_path: Path) -> None:
     assert cache.get(key, lambda uri: None) is not None
     assert cache.get(key, lambda uri: ["a/", "INCLUDED"]) is None, "a link's target changed"
     cache.flush()
-    (tmp_path / f"{key}.json").write_text("{broken")
-    assert cache.get(key, lambda uri: None) is None
-    assert (cache.hits, cache.misses) == (1, 2)
+    with closing(sqlite3.connect(tmp_path / pagecache.DATABASE)) as db, db:
+        db.execute("UPDATE entries SET data = '{broken' WHERE key = ?", (key,))
+    again = pagecache.PageCache(tmp_path, "salt")
+    assert again.get(key, lambda uri: None) is None
+    assert (cache.hits, cache.misses, again.misses) == (1, 1, 1)
+
+
+def test_a_damaged_database_is_made_anew(tmp_path: Path) -> None:
+    (tmp_path / pagecache.DATABASE).write_bytes(b"not a database at all" * 100)
+    cache = pagecache.PageCache(tmp_path, "salt")
+    key = cache.key(page="a")
+    assert cache.recall(key) is None
+    cache.remember(key, {"n": 1})
+    cache.prune()
+    assert pagecache.PageCache(tmp_path, "salt").recall(key) == {"n": 1}
+    assert _rows(tmp_path) == 1
+
+
+def test_a_folder_that_cannot_be_written_is_no_cache_and_no_error(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the folder would be")
+    cache = pagecache.PageCache(blocked / "cache", "salt")
+    key = cache.key(page="a")
+    cache.remember(key, {"n": 1})
+    cache.prune()
+    assert pagecache.PageCache(blocked / "cache", "salt").recall(key) is None
+    assert pagecache.clear(blocked) == 0
 
 
 def test_entries_are_written_in_the_background_and_read_back_at_once(tmp_path: Path) -> None:
@@ -238,7 +264,55 @@ def test_entries_are_written_in_the_background_and_read_back_at_once(tmp_path: P
     # Before the writer is done, this instance recalls what it was given.
     assert [cache.recall(key) for key in keys] == [{"n": n} for n in range(200)]
     cache.prune()
-    assert len(list((tmp_path / "cache").glob("*.json"))) == 200
-    assert not list((tmp_path / "cache").glob("*.tmp"))
+    assert _rows(tmp_path / "cache") == 200
     again = pagecache.PageCache(tmp_path / "cache", "salt")
-    assert again.recall(keys[-1]) == {"n": 199}
+    assert [again.recall(key) for key in keys[:100]] == [{"n": n} for n in range(100)]
+    again.prune()
+    assert _rows(tmp_path / "cache") == 100, "entries this build did not use are deleted"
+
+
+def _rows(folder: Path) -> int:
+    """How many entries the page cache's database in ``folder`` holds."""
+    with closing(sqlite3.connect(folder / pagecache.DATABASE)) as db:
+        return db.execute("SELECT count(*) FROM entries").fetchone()[0]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not prefill.workers_for(3), reason="no fork on this platform")
+def test_pages_made_by_worker_processes_are_the_pages_one_process_makes(tmp_path: Path) -> None:
+    """A cold build with worker processes (``jobs: 3``) against one without (``jobs: 1``):
+    the same site, renderings and warnings, those of pages a worker converted included."""
+    root = tmp_path / "letter"
+    generate_project(root, 40, 40, pdf=False)
+    # Broken links late in the list, where a worker converts the pages: warnings.
+    linkers = sorted((root / "newsletters").glob("2*.md"))[-8:]
+    for page in linkers:
+        with page.open("a", encoding="utf-8") as f:
+            f.write("\nSee [the lost issue](2001-01-01-lost.md).\n")
+    config = root / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8")
+    sites, renderings, logs = [], [], []
+    for jobs in (3, 1):
+        option = f"      jobs: {jobs}\n      newsletter_name:"
+        config.write_text(text.replace("      newsletter_name:", option, 1), encoding="utf-8")
+        shutil.rmtree(root / ".newsdesk", ignore_errors=True)
+        proc = subprocess.run(
+            [str(MKDOCS), "build", "-f", str(config), "-d", str(tmp_path / f"site{jobs}")],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        sites.append(tmp_path / f"site{jobs}")
+        made = _tree(root / ".newsdesk" / "renderings")
+        made.pop(".built")  # the stamp names mkdocs.yml's time, edited for each build
+        renderings.append(made)
+        logs.append(proc.stdout + proc.stderr)
+    ahead = re.search(r"(\d+) pages converted by worker processes", logs[0])
+    assert ahead and int(ahead.group(1)) > 0, logs[0][-2000:]
+    assert "worker processes" not in logs[1]
+    warnings = [sorted(m.group(2).strip() for m in _PROBLEM.finditer(log)) for log in logs]
+    assert warnings[0] == warnings[1]
+    assert sum("2001-01-01-lost.md" in w for w in warnings[0]) == len(linkers)
+    _assert_same(*sites)
+    assert renderings[0] == renderings[1]

@@ -23,6 +23,7 @@ from newsdesk import pages
 from newsdesk.claims import named_protocols
 from newsdesk.issues import Issue
 from newsdesk.ports import link_port_mentions, place_port_tables
+from newsdesk.prefill import Prefill, workers_for
 from newsdesk.siteindex import GLOSSARY_URL, PORTS_URL, RenderedPage, SiteIndex
 from newsdesk.urls import absolute_url, absolutize, relative_url
 
@@ -63,39 +64,63 @@ def finish_pages(
     """:func:`finish_page` for every page but the late ones, by source.
 
     With ``memo``, a page whose content and index are the same as in an earlier build is
-    recalled instead of linked again.
+    recalled instead of linked again; when many pages are new, worker processes link the
+    pages from the end while this one goes on from the front (:mod:`newsdesk.prefill`).
     """
+    pages = {source: page for source, page in rendered.items() if source not in LATE}
+    if memo is None:
+        return {source: finish_page(page, index) for source, page in pages.items()}
+    keys = {source: _link_key(page, index, memo) for source, page in pages.items()}
+    missing = [source for source, key in keys.items() if not memo.has(key)]
+    index.linker  # noqa: B018 - made once, before the workers are forked
+    workers = workers_for(index.site.settings.jobs)
+
+    def work(source: str) -> object:
+        return _remembered(pages[source], index, memo, keys[source])
+
     out: dict[str, FinishedPage] = {}
-    for source, page in rendered.items():
-        if source in LATE:
-            continue
-        out[source] = finish_page(page, index) if memo is None else _remembered(page, index, memo)
+    with Prefill(missing, work, memo, workers) as ahead:
+        for source, page in pages.items():
+            ahead.take(source)
+            issue = index.sources.issue_for_source(source)
+            out[source] = _framed(page, index, issue, *_remembered(page, index, memo, keys[source]))
     return out
 
 
-def _remembered(page: RenderedPage, index: SiteIndex, memo: PageCache) -> FinishedPage:
+def _link_key(page: RenderedPage, index: SiteIndex, memo: PageCache) -> str:
+    """The page cache's key of a page's linking: the page and every argument of
+    :func:`finish_page` it reads, through :attr:`SiteIndex.linking_salt`."""
     issue = index.sources.issue_for_source(page.source)
-    absolute_to = _absolute_url(index, issue) if issue else ""
-    key = memo.key(
+    return memo.key(
         step="link",
         salt=index.linking_salt,
         source=page.source,
         url=page.url,
         html=page.html,
-        absolute_to=absolute_to,
+        absolute_to=_absolute_url(index, issue) if issue else "",
         issue=issue.source if issue else "",
         defined=" ".join(sorted(index.defined_by(issue))) if issue else "",
         body=issue.body if issue and index.unglossed else "",
     )
+
+
+def _remembered(
+    page: RenderedPage, index: SiteIndex, memo: PageCache, key: str
+) -> tuple[str, frozenset[str], str | None]:
+    """:func:`_linked` for ``page``, or what an earlier build (or a worker) remembered."""
+    issue = index.sources.issue_for_source(page.source)
     data = memo.recall(key)
     if data is not None and {"html", "mentions", "absolute"} <= set(data):
-        memo.relinked += 1
-        mentions = frozenset(data["mentions"])
-        return _framed(page, index, issue, data["html"], mentions, data["absolute"])
+        if memo.made_ahead(key):
+            memo.linked += 1
+        else:
+            memo.relinked += 1
+        return data["html"], frozenset(data["mentions"]), data["absolute"]
+    absolute_to = _absolute_url(index, issue) if issue else ""
     linked, mentions, absolute = _linked(page, index, issue, absolute_to)
     memo.linked += 1
     memo.remember(key, {"html": linked, "mentions": sorted(mentions), "absolute": absolute})
-    return _framed(page, index, issue, linked, mentions, absolute)
+    return linked, mentions, absolute
 
 
 def _linked(

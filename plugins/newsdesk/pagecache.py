@@ -22,19 +22,22 @@ Warnings and other messages logged while a page was converted are stored with it
 logged again, with the same logger, level and text, when the entry is used: strict builds
 and the per-issue problem list (:class:`newsdesk.problems.BuildLog`) see them every time.
 
-Entries live under ``.newsdesk/page-cache/``, one JSON file each; a build deletes those it
-did not use (:meth:`PageCache.prune`), so the folder holds one build's worth.
+Entries are rows of ``.newsdesk/page-cache/entries.sqlite`` (JSON text by key); a build
+deletes those it did not use (:meth:`PageCache.prune`), so it holds one build's worth.
+When many pages are new (a cold build), worker processes make entries ahead of the build
+(:mod:`newsdesk.prefill`) and hand them over (:meth:`PageCache.adopt`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
 import logging
-import os
 import platform
 import shutil
+import sqlite3
 import sys
 import threading
 import types
@@ -47,6 +50,10 @@ from typing import Any
 
 SCHEMA = 1
 FOLDER = "page-cache"
+#: The database of the entries, in :data:`FOLDER`.
+DATABASE = "entries.sqlite"
+#: Entries the writer saves per transaction.
+COMMIT_EVERY = 256
 #: The libraries whose code shapes a page's HTML.
 LIBRARIES = ("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "pygments")
 
@@ -71,7 +78,12 @@ def clear(state_dir: Path) -> int:
     folder = cache_dir(state_dir)
     if not folder.is_dir():
         return 0
-    count = sum(1 for _ in folder.glob("*.json"))
+    count = sum(1 for _ in folder.glob("*.json"))  # newsdesk before 0.4: a file each
+    try:
+        with contextlib.closing(sqlite3.connect(folder / DATABASE)) as db:
+            count += db.execute("SELECT count(*) FROM entries").fetchone()[0]
+    except sqlite3.Error:
+        pass
     shutil.rmtree(folder, ignore_errors=True)
     return count
 
@@ -173,7 +185,11 @@ class PageEntry:
 
 
 class PageCache:
-    """The entries of ``folder``, for the pages of one build (see the module's notes)."""
+    """The entries of ``folder``, for the pages of one build (see the module's notes).
+
+    The entries are rows of one SQLite database (:data:`DATABASE`): a cold build makes
+    thousands of them, and creating a file each cost more than making most of them.
+    """
 
     def __init__(self, folder: Path, salt: str) -> None:
         self.folder = folder
@@ -184,16 +200,26 @@ class PageCache:
         """Pages whose glossary links and port tables were made (not recalled) this build."""
         self.relinked = 0
         """Pages whose glossary links and port tables came from the cache."""
+        self.ahead = 0
+        """Pages converted by worker processes this build (counted as converted)."""
         self._used: set[str] = set()
-        self._present: set[str] | None = None
-        """The names in the folder when it was first read, and those written since."""
-        self._made = False
-        """Whether the folder exists (made once per build, not once per entry)."""
+        self._keys: set[str] | None = None
+        """The keys in the database when it was first read, and those remembered since."""
+        self._db: sqlite3.Connection | None = None
+        """This thread's connection, for reading."""
         self._pending: dict[str, str] = {}
-        """Entries handed to the writer and not written yet, by key."""
+        """Entries remembered and not saved yet, by key (what the writer has not committed)."""
         self._writer: ThreadPoolExecutor | None = None
-        """Writes entries while the build goes on (file writes release the GIL); joined
-        by :meth:`flush`."""
+        """Saves entries while the build goes on (SQLite releases the GIL); joined by
+        :meth:`flush`."""
+        self._writer_db: sqlite3.Connection | None = None
+        self._unsaved: list[str] = []
+        """Keys the writer inserted in its open transaction."""
+        self._adopted: dict[str, str | None] = {}
+        """Entries a worker process made this build (:mod:`newsdesk.prefill`), by key; the
+        text until it is recalled."""
+        self._collected: list[tuple[str, str]] | None = None
+        """In a worker process: what it remembered, to hand back to the build."""
 
     def key(self, **parts: str) -> str:
         digest = hashlib.sha256(self.salt.encode())
@@ -203,61 +229,156 @@ class PageCache:
             digest.update(value)
         return digest.hexdigest()
 
-    def _path(self, key: str) -> Path:
-        return self.folder / f"{key}.json"
+    def _connect(self) -> sqlite3.Connection | None:
+        """A connection to the database, made (and, if damaged, made anew) as needed; ``None``
+        when the folder cannot be written: no cache then, and no error."""
+        path = self.folder / DATABASE
+        for attempt in (1, 2):
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+                db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = NORMAL")
+                db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, data TEXT)")
+                db.commit()
+                return db
+            except sqlite3.DatabaseError:  # not a database (damaged): start afresh
+                if attempt == 2:
+                    return None
+                for name in (DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm"):
+                    (self.folder / name).unlink(missing_ok=True)
+            except (OSError, sqlite3.Error):
+                return None
+        return None  # pragma: no cover - the loop returns
+
+    def _reader(self) -> sqlite3.Connection | None:
+        if self._db is None and (self.folder / DATABASE).exists():
+            self._db = self._connect()
+        return self._db
+
+    def _listing(self) -> set[str]:
+        if self._keys is None:
+            # One query instead of a failed lookup per page in a cold build (an entry
+            # another process saves meanwhile is only made again).
+            db = self._reader()
+            try:
+                self._keys = {k for (k,) in db.execute("SELECT key FROM entries")} if db else set()
+            except sqlite3.Error:
+                self._keys = set()
+        return self._keys
+
+    def has(self, key: str) -> bool:
+        """Whether an entry for ``key`` exists (without reading it)."""
+        return key in self._pending or key in self._adopted or key in self._listing()
+
+    def size(self) -> int:
+        """How many entries the database held when the build started, plus those since."""
+        return len(self._listing())
 
     def recall(self, key: str) -> dict[str, Any] | None:
         """What :meth:`remember` stored under ``key``, or ``None``."""
         self._used.add(key)
-        pending = self._pending.get(key)
-        if pending is not None:  # remembered by this build, not written yet
-            return json.loads(pending)
-        if self._present is None:
-            # One listing instead of a failed open per page in a cold build (an entry
-            # another process writes meanwhile is only converted again).
+        text = self._adopted.get(key)
+        if text is not None:
+            self._adopted[key] = None  # read once; it is saved like any other entry
+        else:
+            text = self._pending.get(key)  # remembered by this build, not saved yet
+        if text is None:
+            db = self._reader() if key in self._listing() else None
+            if db is None:
+                return None
             try:
-                self._present = set(os.listdir(self.folder))
-            except OSError:
-                self._present = set()
-        if f"{key}.json" not in self._present:
-            return None
+                row = db.execute("SELECT data FROM entries WHERE key = ?", (key,)).fetchone()
+            except sqlite3.Error:
+                return None
+            if row is None:
+                return None
+            text = row[0]
         try:
-            data = json.loads(self._path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = json.loads(text)
+        except ValueError:
             return None
         return data if isinstance(data, dict) else None
 
     def remember(self, key: str, data: dict[str, Any]) -> None:
         """Store ``data`` (JSON-safe) under ``key``; a folder that cannot be written is not
-        an error. The file is written in the background: :meth:`flush` waits for it."""
+        an error. The entry is saved in the background: :meth:`flush` waits for it."""
         self._used.add(key)
         text = json.dumps(data, ensure_ascii=False, check_circular=False)
+        if self._collected is not None:  # in a worker: handed back to the build
+            self._collected.append((key, text))
+            return
+        self._save(key, text)
+
+    def _save(self, key: str, text: str) -> None:
         self._pending[key] = text
-        if self._present is not None:
-            self._present.add(f"{key}.json")
+        self._listing().add(key)
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="newsdesk-page-cache")
-        self._writer.submit(self._write, key, text)
+        self._writer.submit(self._insert, key, text)
 
-    def _write(self, key: str, text: str) -> None:
-        path = self._path(key)
-        try:
-            if not self._made:
-                self.folder.mkdir(parents=True, exist_ok=True)
-                self._made = True
-            tmp = path.with_name(f"{key}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(path)
-        except OSError:
-            pass
-        finally:
+    def _insert(self, key: str, text: str) -> None:
+        """In the writer thread: one entry into the open transaction."""
+        if self._writer_db is None:
+            self._writer_db = self._connect()
+        if self._writer_db is None:
             self._pending.pop(key, None)
+            return
+        try:
+            self._writer_db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?)", (key, text))
+            self._unsaved.append(key)
+        except sqlite3.Error:
+            self._pending.pop(key, None)
+            return
+        if len(self._unsaved) >= COMMIT_EVERY:
+            self._commit()
+
+    def _commit(self) -> None:
+        """In the writer thread: commit, then forget the texts this build now reads back
+        from the database."""
+        if self._writer_db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._writer_db.commit()
+        for key in self._unsaved:
+            self._pending.pop(key, None)
+        self._unsaved = []
 
     def flush(self) -> None:
-        """Wait until every entry :meth:`remember` was given is written."""
+        """Wait until every entry :meth:`remember` was given is saved."""
         if self._writer is not None:
+            self._writer.submit(self._commit)
             self._writer.shutdown(wait=True)
             self._writer = None
+        if self._writer_db is not None:
+            self._writer_db.close()
+            self._writer_db = None
+
+    def made_ahead(self, key: str) -> bool:
+        """Whether the entry for ``key`` was made this build by a worker process."""
+        return key in self._adopted
+
+    def adopt(self, entries: list[tuple[str, str]]) -> None:
+        """Entries a worker process remembered this build, as (key, JSON text): saved as
+        this process's own."""
+        for key, text in entries:
+            self._adopted[key] = text
+            self._save(key, text)
+
+    def work_in_worker(self) -> None:
+        """In a forked worker process: collect what is remembered for :meth:`collected`.
+        The build's connections and writer thread are the build's (a connection must not
+        be used across a fork): the worker reads through a connection of its own."""
+        self._writer = None
+        self._writer_db = None
+        self._db = None
+        self._pending = {}
+        self._collected = []
+
+    def collected(self) -> list[tuple[str, str]]:
+        """In a worker: what it remembered since the last call."""
+        out, self._collected = self._collected or [], []
+        return out
 
     def get(self, key: str, lookup: Any) -> PageEntry | None:
         """The entry for ``key`` if every file it looked up is still the same.
@@ -273,7 +394,11 @@ class PageCache:
             if lookup(uri) != seen:
                 self.misses += 1
                 return None
-        self.hits += 1
+        if self.made_ahead(key):
+            self.misses += 1
+            self.ahead += 1
+        else:
+            self.hits += 1
         return entry
 
     def put(self, key: str, entry: PageEntry) -> None:
@@ -283,20 +408,33 @@ class PageCache:
         self.remember(key, {f.name: getattr(entry, f.name) for f in fields(entry)})
 
     def prune(self) -> None:
-        """Finish writing, then delete the entries this build did not use."""
+        """Finish saving, then delete the entries this build did not use."""
         self.flush()
-        try:
-            names = list(self.folder.iterdir())
-        except OSError:
+        for old in self.folder.glob("*.json"):  # entries of newsdesk before 0.4: a file each
+            old.unlink(missing_ok=True)
+        db = self._reader()
+        if db is None:
             return
-        for path in names:
-            if path.suffix == ".json" and path.stem not in self._used:
-                path.unlink(missing_ok=True)
+        try:
+            with db:
+                db.execute("CREATE TEMP TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY)")
+                db.execute("DELETE FROM used")
+                db.executemany("INSERT OR IGNORE INTO used VALUES (?)", [(k,) for k in self._used])
+                db.execute("DELETE FROM entries WHERE key NOT IN (SELECT key FROM used)")
+            free = db.execute("PRAGMA freelist_count").fetchone()[0]
+            if free > db.execute("PRAGMA page_count").fetchone()[0] // 2:
+                db.execute("PRAGMA incremental_vacuum")
+        except sqlite3.Error:
+            pass
+        finally:
+            db.close()
+            self._db = None
 
     def summary(self) -> str:
+        ahead = f"; {self.ahead} pages converted by worker processes" if self.ahead else ""
         return (
             f"newsdesk: pages: {self.misses} converted, {self.hits} from the cache; "
-            f"links and port tables: {self.linked} made, {self.relinked} from the cache"
+            f"links and port tables: {self.linked} made, {self.relinked} from the cache{ahead}"
         )
 
 

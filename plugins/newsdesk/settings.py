@@ -139,6 +139,9 @@ class Settings:
     cache: bool = True
     """Remember each page's conversion in ``.newsdesk/page-cache`` (see
     :mod:`newsdesk.pagecache`)."""
+    jobs: int = 0
+    """Processes a build uses for the pages the cache does not have (a cold build):
+    0 = one per core, 1 = the build's own process only (:mod:`newsdesk.prefill`)."""
     glossary: GlossarySettings = GlossarySettings(Path("newsletters/glossary.yml"))
     ports: PortsSettings = PortsSettings()
     pdf: PdfSettings = PdfSettings()
@@ -206,6 +209,7 @@ def from_mapping(plugin: Mapping[str, Any], *, root: Path, site: Mapping[str, An
         use_directory_urls=site.get("use_directory_urls", Settings.use_directory_urls),
         language=site.get("language") or Settings.language,
         cache=plugin["cache"],
+        jobs=plugin["jobs"],
         glossary=GlossarySettings(
             file=_path(root, glossary["file"]),
             link=glossary["link"],

@@ -158,6 +158,7 @@ class NewsdeskConfig(Config):
     feed_limit = c.Type(int, default=Settings.feed_limit)
     recent = c.Type(int, default=Settings.recent)
     cache = Flag(default=Settings.cache)
+    jobs = c.Type(int, default=Settings.jobs)
     glossary = c.SubConfig(GlossaryConfig)
     ports = c.SubConfig(PortsConfig)
     pdf = c.SubConfig(PdfConfig)

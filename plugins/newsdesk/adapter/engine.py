@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from newsdesk.errors import NewsdeskError
+from newsdesk.prefill import Prefill, workers_for
 from newsdesk.settings import Settings, from_mapping
 
 
@@ -172,10 +173,47 @@ def engine_logger() -> str:
     return BasePlugin.__module__.partition(".")[0]
 
 
-def render_cached(page: Any, config: Any, files: Any, *, cache: Any) -> None:
+#: The events of a page's reading and conversion a worker converting pages ahead of the
+#: build runs too (:func:`prefill_conversions`).
+_PAGE_EVENTS = ("pre_page", "page_read_source", "page_markdown")
+
+
+def prefill_conversions(config: Any, files: Any, cache: Any, jobs: int) -> Prefill:
+    """When the page cache holds fewer entries than there are pages (a cold build), start
+    worker processes that read and convert pages from the last one on, as MkDocs does:
+    ``on_pre_page``, the source, ``on_page_markdown``, the conversion
+    (:mod:`newsdesk.prefill`). :func:`render_cached` takes each page from them.
+
+    Not when another plugin handles one of those events: a worker would run it too, and
+    what another plugin does there may reach beyond the worker's process.
+    """
+    pages = [f.src_uri for f in files.documentation_pages() if f.page is not None]
+    others = [
+        handler
+        for event in _PAGE_EVENTS
+        for handler in config.plugins.events.get(event, ())
+        if not type(getattr(handler, "__self__", None)).__module__.startswith("newsdesk.")
+    ]
+    if others or cache.size() >= len(pages):
+        return Prefill()
+
+    def work(uri: str) -> None:
+        page = files.get_file_from_path(uri).page
+        page = config.plugins.on_pre_page(page, config=config, files=files)
+        page.read_source(config)
+        page.markdown = config.plugins.on_page_markdown(
+            page.markdown, page=page, config=config, files=files
+        )
+        page.render(config, files)
+
+    return Prefill(pages, work, cache, workers_for(jobs)).start()
+
+
+def render_cached(page: Any, config: Any, files: Any, *, cache: Any, ahead: Prefill) -> None:
     """``page.render(config, files)``, or its remembered result (a
     :class:`newsdesk.pagecache.PageCache`): content, table of contents, title, anchors and
-    anchor links, with the messages the conversion logged logged again."""
+    anchor links, with the messages the conversion logged logged again. A worker converting
+    pages ahead (``ahead``, :func:`prefill_conversions`) may have made that result."""
     from mkdocs.structure.pages import Page
     from mkdocs.structure.toc import get_toc
 
@@ -184,6 +222,7 @@ def render_cached(page: Any, config: Any, files: Any, *, cache: Any) -> None:
     if page.markdown is None:
         Page.render(page, config, files)  # MkDocs' own error
         return
+    ahead.take(page.file.src_uri)
     file = page.file
     raw = ""
     if file.abs_src_path:
@@ -253,7 +292,53 @@ def _toc_tokens(page: Any) -> list[dict[str, Any]] | None:
 # The search index -------------------------------------------------------------------------
 
 
-def cache_search_entries(config: Any, cache: Any) -> None:
+class SearchCache:
+    """Material's search entries of each page, remembered across builds (see
+    :func:`cache_search_entries`)."""
+
+    def __init__(self, index: Any, settings: str, cache: Any) -> None:
+        self.index = index
+        self.index_page = index.add_entry_from_context
+        self.settings = settings
+        self.cache = cache
+        self.ahead = Prefill()
+        """Worker processes indexing pages ahead of the build (:func:`prefill_search`)."""
+
+    def key(self, page: Any) -> str:
+        """The page's key: its final content, URL, title, table of contents and search
+        metadata, and the search settings; "" when the metadata has no stable text."""
+        from newsdesk.pagecache import Unstable, stable_repr
+
+        try:
+            meta = stable_repr({k: page.meta.get(k) for k in ("search", "tags", "title")})
+        except Unstable:
+            return ""
+        return self.cache.key(
+            step="search",
+            settings=self.settings,
+            content=page.content or "",
+            url=page.url,
+            title=str(page.title),
+            toc=repr(_toc_items(page.toc)),
+            meta=meta,
+        )
+
+    def add_entry_from_context(self, page: Any) -> None:
+        """What the search plugin does for ``page``, or its remembered result."""
+        self.ahead.take(page.file.src_uri)
+        key = self.key(page)
+        data = self.cache.recall(key) if key else None
+        entries = self.index.entries
+        if data is not None and isinstance(data.get("entries"), list):
+            entries.extend(data["entries"])
+            return
+        before = len(entries)
+        self.index_page(page)
+        if key:
+            self.cache.remember(key, {"entries": entries[before:]})
+
+
+def cache_search_entries(config: Any, cache: Any) -> SearchCache | None:
     """Remember what Material's search plugin indexes for each page, across builds.
 
     Indexing parses every page's final HTML again (``html.parser``): on a rebuild whose
@@ -261,8 +346,9 @@ def cache_search_entries(config: Any, cache: Any) -> None:
     ``search_index.add_entry_from_context`` is wrapped for this build so that a page whose
     final content, URL, title, table of contents and search metadata are the same as in an
     earlier build (with the same search settings; the page cache's key covers Material's
-    version) gets the same entries without the parse. Nothing is wrapped when the plugin
-    is missing or off, or when it reads a dictionary file (jieba) the key cannot know of.
+    version) gets the same entries without the parse. Nothing is wrapped (``None``) when
+    the plugin is missing or off, or when it reads a dictionary file (jieba) the key cannot
+    know of.
     """
     from newsdesk.pagecache import Unstable, stable_repr
 
@@ -271,44 +357,39 @@ def cache_search_entries(config: Any, cache: Any) -> None:
     )
     index = getattr(search, "search_index", None)
     if index is None or not hasattr(index, "add_entry_from_context"):
-        return
+        return None
     options = dict(search.config)
     if (
         not options.get("enabled", True)
         or options.get("jieba_dict")
         or options.get("jieba_dict_user")
     ):
-        return
+        return None
     try:
-        settings = stable_repr(options)
+        wrapped = SearchCache(index, stable_repr(options), cache)
     except Unstable:
-        return
-    index_page = index.add_entry_from_context
+        return None
+    index.add_entry_from_context = wrapped.add_entry_from_context
+    return wrapped
 
-    def add_entry_from_context(page: Any) -> None:
-        try:
-            meta = stable_repr({k: page.meta.get(k) for k in ("search", "tags", "title")})
-        except Unstable:
-            index_page(page)
-            return
-        key = cache.key(
-            step="search",
-            settings=settings,
-            content=page.content or "",
-            url=page.url,
-            title=str(page.title),
-            toc=repr(_toc_items(page.toc)),
-            meta=meta,
-        )
-        data = cache.recall(key)
-        if data is not None and isinstance(data.get("entries"), list):
-            index.entries.extend(data["entries"])
-            return
-        before = len(index.entries)
-        index_page(page)
-        cache.remember(key, {"entries": index.entries[before:]})
 
-    index.add_entry_from_context = add_entry_from_context
+def prefill_search(search: SearchCache, files: Any, jobs: int) -> Prefill:
+    """When many pages' search entries are not in the cache, start worker processes that
+    index them from the last page on (:mod:`newsdesk.prefill`); every page's content must
+    be final. :meth:`SearchCache.add_entry_from_context` takes each page from them."""
+    pages = {f.src_uri: f.page for f in files.documentation_pages() if f.page is not None}
+    missing = []
+    for uri, page in pages.items():
+        key = search.key(page)
+        if key and not search.cache.has(key):
+            missing.append(uri)
+    search.ahead = Prefill(
+        missing,
+        lambda uri: search.add_entry_from_context(pages[uri]),
+        search.cache,
+        workers_for(jobs),
+    ).start()
+    return search.ahead
 
 
 def _toc_items(toc: Any) -> list[Any]:

@@ -5,6 +5,8 @@ MkDocs and the build's phases, and hands each phase's value to the next:
 
 - ``on_files``: :func:`newsdesk.sources.read_sources` → :class:`~newsdesk.sources.Sources`
   (the issues become MkDocs files);
+- ``on_nav``: in a cold build, worker processes start converting pages
+  (:func:`newsdesk.adapter.engine.prefill_conversions`);
 - ``on_page_content``: each page's rendered HTML is kept as a
   :class:`~newsdesk.siteindex.RenderedPage`;
 - ``on_env`` (every page rendered): :func:`newsdesk.siteindex.index_site` →
@@ -39,6 +41,8 @@ from newsdesk.adapter.engine import (
     cache_search_entries,
     engine_logger,
     page_cache_settings,
+    prefill_conversions,
+    prefill_search,
     render_cached,
     settings_from_config,
 )
@@ -49,6 +53,7 @@ from newsdesk.finishing import FinishedPage, finish_pages
 from newsdesk.i18n import fallback_note
 from newsdesk.latepages import finish_late_page, late_pages, stand_in_markdown
 from newsdesk.pagecache import PageCache, Unstable, cache_dir, environment_salt
+from newsdesk.prefill import Prefill
 from newsdesk.problems import BANNER_PLACES, BuildLog, banner_html, with_banner
 from newsdesk.rendering import source_fingerprint, write_renderings
 from newsdesk.siteindex import RenderedPage, SiteIndex, index_site
@@ -93,6 +98,10 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         self._banner_count = 0
         self.page_cache: PageCache | None = None
         self._uncacheable = False
+        self._converting = Prefill()
+        """Worker processes converting pages ahead of MkDocs (a cold build)."""
+        self._indexing = Prefill()
+        """Worker processes indexing pages for search ahead of MkDocs (a cold build)."""
 
     def load_config(self, options: dict[str, Any], config_file_path: str | None = None):
         """MkDocs validates the plugin's options: a mistyped option is an error here, not
@@ -131,6 +140,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         self._banner_count = 0
         self.page_cache = None
         self._uncacheable = False
+        self._stop_workers()
         self.sources, self.index, self.rendered, self.finished = None, None, {}, {}
         settings = settings_from_config(config, self.config)
         note = fallback_note(settings.language)
@@ -205,12 +215,22 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         files.append(File.generated(config, SITE_JS, abs_src_path=str(ASSETS / "newsdesk.js")))
         return files
 
-    def on_pre_page(self, page: Page, config: MkDocsConfig, files: Files) -> Page:
-        """Before a page is rendered: pages whose inputs did not change are not converted
-        again (:mod:`newsdesk.pagecache`)."""
+    def on_nav(self, nav, config: MkDocsConfig, files: Files):
+        """Every page is known, none read yet: when the page cache lacks many pages (a cold
+        build), worker processes start converting them from the last one on."""
         cache = self._page_cache(config)
         if cache is not None:
-            page.render = partial(render_cached, page, cache=cache)  # type: ignore[method-assign]
+            self._converting = prefill_conversions(config, files, cache, self._site.settings.jobs)
+        return nav
+
+    def on_pre_page(self, page: Page, config: MkDocsConfig, files: Files) -> Page:
+        """Before a page is rendered: pages whose inputs did not change are not converted
+        again (:mod:`newsdesk.pagecache`), nor those a worker converted."""
+        cache = self._page_cache(config)
+        if cache is not None:
+            page.render = partial(  # type: ignore[method-assign]
+                render_cached, page, cache=cache, ahead=self._converting
+            )
         return page
 
     def _page_cache(self, config: MkDocsConfig) -> PageCache | None:
@@ -254,6 +274,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
     def on_env(self, env, config: MkDocsConfig, files: Files):
         """Every page is rendered: phase 2 indexes the site, phase 3 finishes each page,
         phase 4 makes the glossary and ports pages, which are rendered here."""
+        self._converting.close()
         try:
             index = self.index = index_site(self._sources, self.rendered, self.page_cache)
             self.finished = finish_pages(self.rendered, index, self.page_cache)
@@ -262,9 +283,6 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             raise PluginError(str(exc)) from None
         for error in index.errors:
             log.error(str(error))
-        if self.page_cache is not None:
-            # Every page's content is final from here: the search plugin indexes it next.
-            cache_search_entries(config, self.page_cache)
         for file in files.documentation_pages():
             page = file.page
             if page is not None and file.src_uri in self.finished:
@@ -280,6 +298,11 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             )
         self._log(notes=index.notes, warnings=index.warnings + late.warnings)
         self.rendered = {}  # finished: MkDocs holds each page's content from here on
+        if self.page_cache is not None:
+            # Every page's content is final from here: the search plugin indexes it next.
+            search = cache_search_entries(config, self.page_cache)
+            if search is not None:
+                self._indexing = prefill_search(search, files, self._site.settings.jobs)
         return env
 
     def _log(self, *, notes: tuple[str, ...] = (), warnings: tuple[str, ...] = ()) -> None:
@@ -334,6 +357,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
     def on_post_build(self, config: MkDocsConfig) -> None:
         """The site is written: phase 5 makes the renderings, from which the feeds, the
         PDFs and (with ``send_on_build``) the emails are made."""
+        self._indexing.close()
         site, index = self._site, self.index
         if index is None:  # pragma: no cover - MkDocs calls on_env before on_post_build
             return
@@ -400,6 +424,15 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         if report.advice_line:
             log.info(report.advice_line)
         log.info(report.summary)
+
+    def on_build_error(self, error: Exception) -> None:
+        """The build failed: stop the worker processes."""
+        self._stop_workers()
+
+    def _stop_workers(self) -> None:
+        self._converting.close()
+        self._indexing.close()
+        self._converting = self._indexing = Prefill()
 
     def on_serve(self, server, config: MkDocsConfig, builder):
         """``mkdocs serve``: watch the newsletters folder and the glossary file too."""
