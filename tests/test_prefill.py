@@ -3,8 +3,11 @@ gets the same results whoever made them, and a worker that fails only costs time
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,14 @@ from newsdesk import prefill
 from newsdesk.pagecache import PageCache
 
 ITEMS = [f"page-{n:03}" for n in range(120)]
+
+
+def _alone(check, tmp_path: Path) -> None:
+    """Run ``check(tmp_path)`` in a new process with one thread, as ``mkdocs build`` is:
+    nothing is forked while another thread runs (pytest-xdist runs one here)."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        pool.submit(check, tmp_path).result()
 
 
 def _step(memo: PageCache, done_by: dict[str, int]):
@@ -45,8 +56,7 @@ def _run(memo: PageCache, workers: int, work_in_worker=None) -> tuple[dict[str, 
     return results, done_ahead
 
 
-@pytest.mark.skipif(not prefill.workers_for(3), reason="no fork on this platform")
-def test_workers_do_items_from_the_end_and_the_build_gets_them(tmp_path: Path) -> None:
+def _check_workers_do_items_from_the_end_and_the_build_gets_them(tmp_path: Path) -> None:
     memo = PageCache(tmp_path / "cache", "salt")
     results, done_ahead = _run(memo, workers=2)
     assert [r["item"] for r in results.values()] == [i.upper() for i in ITEMS]
@@ -66,12 +76,22 @@ def test_no_workers_for_few_items_or_none_asked(tmp_path: Path) -> None:
     results, done_ahead = _run(memo, workers=0)
     assert done_ahead == 0 and {r["pid"] for r in results.values()} == {os.getpid()}
     few = prefill.Prefill(ITEMS[: prefill.MINIMUM - 1], len, memo, 2).start()
-    assert few._pool is None
+    assert few._processes == []
     few.close()
+    # Another thread running (a live preview's server): nothing is forked.
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        busy = prefill.Prefill(ITEMS, len, memo, 2).start()
+        assert busy._processes == []
+        busy.close()
+    finally:
+        stop.set()
+        thread.join()
 
 
-@pytest.mark.skipif(not prefill.workers_for(3), reason="no fork on this platform")
-def test_a_worker_that_dies_or_fails_costs_time_not_results(tmp_path: Path) -> None:
+def _check_a_worker_that_dies_or_fails_costs_time_not_results(tmp_path: Path) -> None:
     memo = PageCache(tmp_path / "cache", "salt")
     done_by: dict[str, int] = {}
     good = _step(memo, done_by)
@@ -93,3 +113,62 @@ def test_workers_for_follows_the_setting() -> None:
     assert prefill.workers_for(1) == 0, "jobs: 1 is the build's own process only"
     assert prefill.workers_for(3) == 2
     assert prefill.workers_for(0) == len(os.sched_getaffinity(0)) - 1
+
+
+def _check_results_and_the_head_start_come_from_the_workers(tmp_path: Path) -> None:
+    memo = PageCache(tmp_path / "cache", "salt")
+    marker = tmp_path / "head-start"
+
+    def work(item: str) -> str:
+        time.sleep(0.003)
+        return f"<html>{item}</html>"
+
+    got, made = {}, set()
+    with prefill.Prefill(ITEMS, work, memo, 1, before=marker.touch) as ahead:
+        for item in ITEMS:
+            html = ahead.take(item)
+            if html is not None:
+                made.add(item)
+            got[item] = html or work(item)
+    assert marker.exists(), "the first worker did the head start"
+    assert got == {item: f"<html>{item}</html>" for item in ITEMS}
+    assert ITEMS[-1] in made and ITEMS[0] not in made
+
+
+def _check_remembered_map_gives_every_item_in_order(tmp_path: Path) -> None:
+    memo = PageCache(tmp_path / "cache", "salt")
+    keys = {item: memo.key(item=item) for item in ITEMS}
+
+    def made(item: str) -> dict:
+        data = memo.recall(keys[item])
+        if data is None:
+            time.sleep(0.002)
+            data = {"upper": item.upper()}
+            memo.remember(keys[item], data)
+        return data
+
+    out = prefill.remembered_map(keys, made, memo, jobs=3)
+    assert list(out) == ITEMS and [d["upper"] for d in out.values()] == [i.upper() for i in ITEMS]
+    memo.prune()
+    again = PageCache(tmp_path / "cache", "salt")
+    assert prefill.remembered_map(keys, made, again, jobs=3) == out
+
+
+@pytest.mark.skipif(not prefill.workers_for(3), reason="no fork on this platform")
+def test_workers_do_items_from_the_end_and_the_build_gets_them(tmp_path: Path) -> None:
+    _alone(_check_workers_do_items_from_the_end_and_the_build_gets_them, tmp_path)
+
+
+@pytest.mark.skipif(not prefill.workers_for(3), reason="no fork on this platform")
+def test_a_worker_that_dies_or_fails_costs_time_not_results(tmp_path: Path) -> None:
+    _alone(_check_a_worker_that_dies_or_fails_costs_time_not_results, tmp_path)
+
+
+@pytest.mark.skipif(not prefill.workers_for(3), reason="no fork on this platform")
+def test_results_and_the_head_start_come_from_the_workers(tmp_path: Path) -> None:
+    _alone(_check_results_and_the_head_start_come_from_the_workers, tmp_path)
+
+
+@pytest.mark.skipif(not prefill.workers_for(3), reason="no fork on this platform")
+def test_remembered_map_gives_every_item_in_order(tmp_path: Path) -> None:
+    _alone(_check_remembered_map_gives_every_item_in_order, tmp_path)

@@ -23,7 +23,7 @@ from newsdesk import pages
 from newsdesk.claims import named_protocols
 from newsdesk.issues import Issue
 from newsdesk.ports import link_port_mentions, place_port_tables
-from newsdesk.prefill import Prefill, workers_for
+from newsdesk.prefill import remembered_map
 from newsdesk.siteindex import GLOSSARY_URL, PORTS_URL, RenderedPage, SiteIndex
 from newsdesk.urls import absolute_url, absolutize, relative_url
 
@@ -71,20 +71,16 @@ def finish_pages(
     if memo is None:
         return {source: finish_page(page, index) for source, page in pages.items()}
     keys = {source: _link_key(page, index, memo) for source, page in pages.items()}
-    missing = [source for source, key in keys.items() if not memo.has(key)]
-    index.linker  # noqa: B018 - made once, before the workers are forked
-    workers = workers_for(index.site.settings.jobs)
+    index.linker  # noqa: B018 - made once, before worker processes are forked
 
-    def work(source: str) -> object:
+    def linked(source: str) -> tuple[str, frozenset[str], str | None]:
         return _remembered(pages[source], index, memo, keys[source])
 
-    out: dict[str, FinishedPage] = {}
-    with Prefill(missing, work, memo, workers) as ahead:
-        for source, page in pages.items():
-            ahead.take(source)
-            issue = index.sources.issue_for_source(source)
-            out[source] = _framed(page, index, issue, *_remembered(page, index, memo, keys[source]))
-    return out
+    made = remembered_map(keys, linked, memo, index.site.settings.jobs)
+    return {
+        source: _framed(page, index, index.sources.issue_for_source(source), *made[source])
+        for source, page in pages.items()
+    }
 
 
 def _link_key(page: RenderedPage, index: SiteIndex, memo: PageCache) -> str:

@@ -7,10 +7,11 @@ build every page misses, and the build would do them all on one core.
 
 :class:`Prefill` forks worker processes that run the same step, on a copy of the build's
 state, for the pages from the far end of the list, a chunk at a time, and remember what
-they make. The build process goes on from the front; before it does a page's step itself
-it calls :meth:`Prefill.take`. A chunk no worker has started is claimed (the build does
-those pages itself); a started one is waited for, and what the worker remembered joins the
-build's cache, where the step then finds it. The two ends meet in the middle.
+they make (or hand back what no cache holds: a page's HTML from the theme's template). The
+build process goes on from the front; before it does a page's step itself it calls
+:meth:`Prefill.take`. A chunk no worker has started is claimed (the build does those pages
+itself); a started one is waited for, and what the worker remembered joins the build's
+cache, where the step then finds it. The two ends meet in the middle.
 
 Correct by construction: a worker runs the very code the build runs, and its results reach
 the build only through the cache, keyed on everything the step reads. Where a worker saw
@@ -20,26 +21,36 @@ the page itself; a worker that fails or dies costs time, never a wrong page.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import multiprocessing
 import os
+import pickle
+import queue
 import sys
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from newsdesk.pagecache import PageCache
 
 #: Fewer pages than this to do: one process is as quick as forking workers.
 MINIMUM = 32
+#: Seconds between looks at whether the workers still run, while waiting for one.
+POLL = 0.2
+#: Seconds without a word from any worker after which they are taken to be stuck (a chunk
+#: takes well under one).
+SILENCE = 120.0
 #: Pages a worker does per chunk: small enough that the build waits little where the two
 #: ends meet, large enough that handing a chunk over is a small part of its cost.
 CHUNK = 8
 
-_jobs: dict[int, tuple[Callable[[str], object], PageCache, Any]] = {}
+T = TypeVar("T")
+_jobs: dict[int, tuple[Any, ...]] = {}
+"""What each started :class:`Prefill` hands its workers (through the fork): ``work``, the
+cache, the claims, the chunks, the queue back, ``before``."""
 _tokens = itertools.count()
 
 
@@ -57,9 +68,11 @@ class Prefill:
     """Workers doing ``work(item)`` for ``items`` from the end, remembering into ``memo``.
 
     ``work`` is the step as the build runs it for one item; in a worker it remembers its
-    result through ``memo``, which hands the entries back. Start it with :meth:`start`
-    (after which no other thread may be started before :meth:`close`), call :meth:`take`
-    before the build does an item itself, and :meth:`close` when the step is done.
+    result through ``memo``, which hands the entries back. What it returns, unless
+    ``None``, is handed to the build by :meth:`take` (for results no cache holds).
+
+    ``Prefill()`` does nothing. Start it with :meth:`start`, call :meth:`take` before the
+    build does an item itself, and :meth:`close` when the step is done.
     """
 
     def __init__(
@@ -68,8 +81,13 @@ class Prefill:
         work: Callable[[str], object] | None = None,
         memo: PageCache | None = None,
         workers: int = 0,
+        before: Callable[[], object] | None = None,
     ) -> None:
         self.items = list(items)
+        self.before = before
+        """Work that only saves the build time later (files it would write, and then only
+        rewrites where they differ): the first worker does it before its chunks, while the
+        build goes on from the front. Without workers nobody does it."""
         self.work = work
         self.memo = memo
         self.workers = workers
@@ -77,79 +95,127 @@ class Prefill:
         """Items whose chunk a worker did (what it remembered joined the cache)."""
         self._pid = os.getpid()
         self._token = next(_tokens)
-        self._pool: ProcessPoolExecutor | None = None
+        self._chunks: list[list[str]] = []
         self._chunk_of: dict[str, int] = {}
-        self._futures: list[Future[list[tuple[str, str]]]] = []
-        self._sizes: list[int] = []
         self._claims: Any = None
         """One byte per chunk, shared with the workers: 0 free, 1 the build's, 2 a
-        worker's. Not a lock: when both claim a chunk at once, both do it (and the build
-        uses its own), which costs a worker's time, never a result. (A cancelled future
-        would do, but Python 3.11's pool hangs on one when a worker dies.)"""
+        worker's. Not a lock: when two claim a chunk at once, both do it (and the build
+        uses its own), which costs a worker's time, never a result."""
+        self._queue: Any = None
+        """What the workers made: (chunk, entries, results), and ``None`` when one ends."""
+        self._processes: list[Any] = []
+        self._running = 0
+        """Workers that have not said they are done."""
+        self._received: dict[int, tuple[list[tuple[str, str]], dict[str, Any]]] = {}
+        self._results: dict[str, Any] = {}
 
     def start(self) -> Prefill:
-        """Fork the workers and hand them the chunks, the last items first; nothing is
+        """Fork the workers, which take the chunks from the last items on; nothing is
         started for too few items or no workers."""
         if self.work is None or self.memo is None:
             return self
         if self.workers < 1 or len(self.items) < MINIMUM:
             return self
-        # A process forked while another thread holds a lock can hang: the cache's writer
-        # thread is joined, and with any other thread running (a live preview's server)
-        # nothing is forked.
-        self.memo.flush()
+        # A process forked while another thread holds a lock can hang: with any other
+        # thread running (a live preview's server) nothing is forked.
         if threading.active_count() > 1:
             return self
         context = multiprocessing.get_context("fork")
-        ends = range(len(self.items), 0, -CHUNK)
-        self._claims = context.RawArray("b", len(ends))
-        _jobs[self._token] = (self.work, self.memo, self._claims)
+        for end in range(len(self.items), 0, -CHUNK):
+            self._chunks.append(self.items[max(0, end - CHUNK) : end])
+            for item in self._chunks[-1]:
+                self._chunk_of[item] = len(self._chunks) - 1
+        self._claims = context.RawArray("b", len(self._chunks))
+        # Not a pool: its feeding thread needs the GIL, which the build's busy thread
+        # holds for 5 ms at a time, so workers sat idle between chunks. Each worker goes
+        # through the chunks itself, and only the results travel.
+        self._queue = context.Queue()
+        _jobs[self._token] = (
+            self.work,
+            self.memo,
+            self._claims,
+            self._chunks,
+            self._queue,
+            self.before,
+        )
         try:
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=context,
-                initializer=_start_worker,
-                initargs=(self._token,),
-            )
-            for number, end in enumerate(ends):
-                chunk = self.items[max(0, end - CHUNK) : end]
-                self._futures.append(self._pool.submit(_run_chunk, self._token, number, chunk))
-                self._sizes.append(len(chunk))
-                for item in chunk:
-                    self._chunk_of[item] = number
-        except OSError:  # no fork (a limit on processes): the build does every item
-            self.close()
+            for _ in range(self.workers):
+                first = not self._processes
+                process = context.Process(
+                    target=_work_through, args=(self._token, first), daemon=True
+                )
+                process.start()
+                self._processes.append(process)
+                self._running += 1
+        except OSError:  # no fork (a limit on processes): the build does the rest
+            pass
         return self
 
-    def take(self, item: str) -> None:
+    def take(self, item: str) -> Any:
         """The build is about to do ``item``: claim its chunk if no worker started it,
-        else wait for the chunk and add what the worker remembered to the cache."""
+        else wait for the chunk and add what the worker remembered to the cache. Returns
+        what ``work`` returned for ``item`` in the worker when that was not ``None``."""
         if os.getpid() != self._pid:  # in a worker: it does its items itself
-            return
+            return None
         number = self._chunk_of.pop(item, None)
-        if number is None or self._claims[number] == 1:
-            return
-        if self._claims[number] == 0:
-            self._claims[number] = 1
-            return
-        self._claims[number] = 1  # waited for once
-        try:
-            entries = self._futures[number].result()
-        except Exception:  # a worker died (BrokenProcessPool) or failed: the build does these
-            return
-        self.memo.adopt(entries)
-        self.done_ahead += self._sizes[number]
+        if number is None:
+            return None
+        claimed, self._claims[number] = self._claims[number], 1
+        if claimed == 2 and self._wait_for(number):
+            entries, results = self._received.pop(number)
+            self.memo.adopt(entries)  # type: ignore[union-attr]
+            self._results.update(results)
+            self.done_ahead += len(self._chunks[number])
+        return self._results.pop(item, None)
+
+    def _wait_for(self, number: int) -> bool:
+        """Read the workers' results until chunk ``number`` is among them; ``False`` when
+        every worker has ended without it (one died, or failed)."""
+        while number not in self._received:
+            if not self._receive():
+                return False
+        return True
+
+    def _receive(self) -> bool:
+        """One chunk's results from the workers; ``False`` when none will come any more."""
+        silent = 0.0
+        while self._running:
+            try:
+                message = self._queue.get(timeout=POLL)
+            except queue.Empty:
+                silent += POLL
+                if all(p.exitcode is not None for p in self._processes):
+                    self._running = 0  # they died without saying so
+                elif silent >= SILENCE:  # stuck: the build does the rest itself
+                    for process in self._processes:
+                        process.kill()
+                    self._running = 0
+                continue
+            except (OSError, EOFError, ValueError, pickle.UnpicklingError):
+                self._running = 0  # a worker died mid-message
+                return False
+            if message is None:  # a worker went through every chunk
+                self._running -= 1
+                continue
+            number, entries, results = message
+            self._received[number] = (entries, results)
+            return True
+        return False
 
     def close(self) -> None:
-        """Stop the workers: the chunks they have not started are the build's (a chunk
-        still running is waited for)."""
+        """Stop the workers: the chunks they have not started are the build's; what they
+        are still making is read and dropped (a full pipe would keep them from ending)."""
         _jobs.pop(self._token, None)
-        if self._pool is not None:
-            for number in range(len(self._futures)):
+        if self._claims is not None:
+            for number in range(len(self._chunks)):
                 if self._claims[number] == 0:
                     self._claims[number] = 1
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        while self._receive():
+            pass
+        for process in self._processes:
+            process.join()
+        self._processes = []
+        self._received.clear()
         self._chunk_of.clear()
 
     def __enter__(self) -> Prefill:
@@ -159,10 +225,28 @@ class Prefill:
         self.close()
 
 
+def remembered_map(
+    keys: Mapping[str, str], made: Callable[[str], T], memo: PageCache, jobs: int
+) -> dict[str, T]:
+    """``made(item)`` for every item of ``keys`` (item → its key in ``memo``), in order,
+    where ``made`` recalls the item's entry or makes and remembers it. The items whose
+    entries are missing are made by worker processes too, from the last one on."""
+
+    def work(item: str) -> None:
+        made(item)
+
+    missing = [item for item, key in keys.items() if not memo.has(key)]
+    out: dict[str, T] = {}
+    with Prefill(missing, work, memo, workers_for(jobs)) as ahead:
+        for item in keys:
+            ahead.take(item)
+            out[item] = made(item)
+    return out
+
+
 def _start_worker(token: int) -> None:
     """In a new worker: what it logs is the build's business only when the build does the
-    page itself, so nothing is printed; remembered entries are collected, not queued for a
-    writer thread the fork did not copy."""
+    page itself, so nothing is printed; remembered entries are collected and handed back."""
     devnull = open(os.devnull, "w")  # noqa: SIM115 - the worker's whole life
     sys.stdout = sys.stderr = devnull
     for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
@@ -173,16 +257,28 @@ def _start_worker(token: int) -> None:
     _jobs[token][1].work_in_worker()
 
 
-def _run_chunk(token: int, number: int, items: list[str]) -> list[tuple[str, str]]:
-    """In a worker: unless the build claimed chunk ``number``, do its ``items`` and return
-    what was remembered meanwhile."""
-    work, memo, claims = _jobs[token]
-    if claims[number]:
-        return []
-    claims[number] = 2
-    for item in items:
-        try:
-            work(item)
-        except Exception:  # the build does this item itself and reports it
+def _work_through(token: int, first: bool) -> None:
+    """A worker: the build's work that does not wait (the first worker), then every chunk
+    the build has not claimed, from the first (the last items) on; each chunk's remembered
+    entries and results go to the build."""
+    _start_worker(token)
+    work, memo, claims, chunks, out, before = _jobs[token]
+    if first and before is not None:
+        with contextlib.suppress(Exception):
+            before()
+    for number, chunk in enumerate(chunks):
+        if claims[number]:
             continue
-    return memo.collected()
+        claims[number] = 2
+        results = {}
+        for item in chunk:
+            try:
+                result = work(item)
+            except Exception:  # the build does this item itself and reports it
+                continue
+            if result is not None:
+                results[item] = result
+        out.put((number, memo.collected(), results))
+    out.put(None)
+    out.close()
+    out.join_thread()

@@ -171,12 +171,16 @@ def write_renderings(
     state_dir: Path,
     renderings: list[IssueRendering],
     fingerprint: dict[str, Any] | None = None,
+    *,
+    stamp: bool = True,
 ) -> None:
-    """Write each rendering, remove those of issues no longer published, and stamp the build.
+    """Write each rendering whose file differs, remove those of issues no longer published,
+    and stamp the build.
 
     ``fingerprint`` is :func:`source_fingerprint` of the sources the build read, computed
     before it read them; without one, the stamp says the sources are unknown and the
-    ``newsdesk`` command rebuilds before using the renderings.
+    ``newsdesk`` command rebuilds before using the renderings. ``stamp=False`` writes the
+    files only (a head start: the build writes them again where they differ, and stamps).
     """
     folder = renderings_dir(state_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -192,7 +196,8 @@ def write_renderings(
     for old in folder.glob("*.json"):
         if old.name not in keep:
             old.unlink()
-    write_fingerprint(state_dir, fingerprint)
+    if stamp:
+        write_fingerprint(state_dir, fingerprint)
 
 
 def read_renderings(state_dir: Path, *, root: Path | None = None) -> list[IssueRendering]:

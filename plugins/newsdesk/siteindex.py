@@ -26,6 +26,7 @@ from newsdesk.glossary import Glossary, Term, build_glossary, definition_line, e
 from newsdesk.issues import Issue
 from newsdesk.linker import Linker
 from newsdesk.ports import Registry
+from newsdesk.prefill import remembered_map
 from newsdesk.rendering import TermNote
 from newsdesk.sources import Site, Sources, raise_unless_preview
 from newsdesk.urls import absolute_url
@@ -196,36 +197,43 @@ def _extracted_terms(sources: Sources, pages: Mapping[str, RenderedPage]) -> lis
 
 
 def claim_warnings(index: SiteIndex, memo: PageCache | None = None) -> list[str]:
-    """Port claims in the shown issues' prose that the registry contradicts."""
+    """Port claims in the shown issues' prose that the registry contradicts; with ``memo``,
+    an issue's are recalled when its text, the registry and the protocol names are the
+    same as in an earlier build."""
     if not index.site.settings.ports.check:  # ports.check: off
         return []
     names = index.protocol_names
-    salt = _digest((index.registry.rows, sorted(names.items()))) if memo is not None else ""
-    out: list[str] = []
-    for issue in index.sources.issues:
-        key = ""
-        if memo is not None:
-            key = memo.key(
-                step="claims",
-                salt=salt,
-                source=issue.source,
-                line=str(issue.body_line),
-                body=issue.body,
-            )
-            data = memo.recall(key)
-            if data is not None and isinstance(data.get("warnings"), list):
-                out += data["warnings"]
-                continue
-        found = [
-            str(problem)
-            for problem in check_claims(
-                issue.body, issue.source, issue.body_line, index.registry, names
-            )
-        ]
-        if memo is not None:
-            memo.remember(key, {"warnings": found})
-        out += found
-    return out
+    issues = {issue.source: issue for issue in index.sources.issues}
+
+    def checked(source: str) -> list[str]:
+        issue = issues[source]
+        found = check_claims(issue.body, issue.source, issue.body_line, index.registry, names)
+        return [str(problem) for problem in found]
+
+    if memo is None:
+        return [warning for source in issues for warning in checked(source)]
+    salt = _digest((index.registry.rows, sorted(names.items())))
+    keys = {
+        issue.source: memo.key(
+            step="claims",
+            salt=salt,
+            source=issue.source,
+            line=str(issue.body_line),
+            body=issue.body,
+        )
+        for issue in issues.values()
+    }
+
+    def remembered(source: str) -> list[str]:
+        data = memo.recall(keys[source])
+        if data is not None and isinstance(data.get("warnings"), list):
+            return data["warnings"]
+        found = checked(source)
+        memo.remember(keys[source], {"warnings": found})
+        return found
+
+    made = remembered_map(keys, remembered, memo, index.site.settings.jobs)
+    return [warning for found in made.values() for warning in found]
 
 
 def _digest(value: object) -> str:

@@ -6,6 +6,8 @@ Used by the plugin and the command line; the rest of the core never imports MkDo
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +194,7 @@ def prefill_conversions(config: Any, files: Any, cache: Any, jobs: int) -> Prefi
         handler
         for event in _PAGE_EVENTS
         for handler in config.plugins.events.get(event, ())
-        if not type(getattr(handler, "__self__", None)).__module__.startswith("newsdesk.")
+        if not _ours(handler)
     ]
     if others or cache.size() >= len(pages):
         return Prefill()
@@ -301,8 +303,6 @@ class SearchCache:
         self.index_page = index.add_entry_from_context
         self.settings = settings
         self.cache = cache
-        self.ahead = Prefill()
-        """Worker processes indexing pages ahead of the build (:func:`prefill_search`)."""
 
     def key(self, page: Any) -> str:
         """The page's key: its final content, URL, title, table of contents and search
@@ -325,7 +325,6 @@ class SearchCache:
 
     def add_entry_from_context(self, page: Any) -> None:
         """What the search plugin does for ``page``, or its remembered result."""
-        self.ahead.take(page.file.src_uri)
         key = self.key(page)
         data = self.cache.recall(key) if key else None
         entries = self.index.entries
@@ -373,23 +372,110 @@ def cache_search_entries(config: Any, cache: Any) -> SearchCache | None:
     return wrapped
 
 
-def prefill_search(search: SearchCache, files: Any, jobs: int) -> Prefill:
-    """When many pages' search entries are not in the cache, start worker processes that
-    index them from the last page on (:mod:`newsdesk.prefill`); every page's content must
-    be final. :meth:`SearchCache.add_entry_from_context` takes each page from them."""
-    pages = {f.src_uri: f.page for f in files.documentation_pages() if f.page is not None}
-    missing = []
-    for uri, page in pages.items():
-        key = search.key(page)
-        if key and not search.cache.has(key):
-            missing.append(uri)
-    search.ahead = Prefill(
-        missing,
-        lambda uri: search.add_entry_from_context(pages[uri]),
-        search.cache,
-        workers_for(jobs),
-    ).start()
-    return search.ahead
+#: The event of a page's build (between its context and its template) a worker making
+#: pages ahead of the build runs too (:class:`PageBuilding`).
+_BUILD_EVENTS = ("page_context",)
+
+
+class PageBuilding:
+    """Worker processes making pages' HTML from the theme's template ahead of MkDocs.
+
+    After every page's content is final (``on_env``), workers take the pages from the last
+    one on and do what MkDocs' ``_build_page`` does before its ``post_page`` event: the
+    page's template context, the ``page_context`` event (the search plugin's entries, which
+    reach the build through the page cache) and the template. The build goes on from the
+    first page; for a page a worker made, :meth:`take` (from newsdesk's ``on_page_context``,
+    which runs before any other plugin's) keeps the worker's HTML, and the environment's
+    templates (:meth:`wrap`) return it instead of rendering the page again. Template output
+    is not cached across builds, so warm builds use the workers too.
+    """
+
+    def __init__(self) -> None:
+        self.ahead = Prefill()
+        self._made: dict[str, str] = {}
+
+    def start(
+        self,
+        config: Any,
+        files: Any,
+        nav: Any,
+        env: Any,
+        cache: Any,
+        jobs: int,
+        before: Callable[[], object] | None = None,
+    ) -> None:
+        """Fork the workers, unless another plugin handles ``page_context`` (a worker would
+        run it too) or this MkDocs has no ``get_context`` to build a page's context with.
+        ``before`` is a head start on later work (:attr:`newsdesk.prefill.Prefill.before`)."""
+        try:
+            from mkdocs.commands.build import get_context
+            from mkdocs.structure.files import InclusionLevel
+        except ImportError:  # pragma: no cover - another engine
+            return
+        others = [
+            handler
+            for event in _BUILD_EVENTS
+            for handler in config.plugins.events.get(event, ())
+            if not _ours(handler)
+            and type(getattr(handler, "__self__", None)).__module__
+            not in ("material.plugins.search.plugin", "mkdocs.contrib.search")
+        ]
+        if others or nav is None:
+            return
+        doc_files = files.documentation_pages(inclusion=InclusionLevel.is_included)
+        pages = {f.src_uri: f.page for f in doc_files if f.page is not None}
+        render = env.get_template
+
+        def work(uri: str) -> str:
+            page = pages[uri]
+            config._current_page = page
+            page.active = True
+            try:
+                context = get_context(nav, doc_files, config, page)
+                template = render(page.meta.get("template", "main.html"))
+                context = config.plugins.on_page_context(context, page=page, config=config, nav=nav)
+                return template.render(context)
+            finally:
+                page.active = False
+                config._current_page = None
+
+        self.ahead = Prefill(list(pages), work, cache, workers_for(jobs), before).start()
+        env.get_template = partial(self._template, render)
+
+    def take(self, page: Any) -> None:
+        """MkDocs is about to build ``page``: keep its HTML if a worker made it."""
+        made = self.ahead.take(page.file.src_uri)
+        if isinstance(made, str):
+            self._made[page.file.src_uri] = made
+
+    def _template(self, get_template: Any, *args: Any, **kwargs: Any) -> Any:
+        return _Made(get_template(*args, **kwargs), self._made)
+
+    def close(self) -> None:
+        self.ahead.close()
+        self._made.clear()
+
+
+class _Made:
+    """A theme template that, for a page a worker made, returns the worker's HTML."""
+
+    def __init__(self, template: Any, made: dict[str, str]) -> None:
+        self._template = template
+        self._made = made
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        context = args[0] if args else kwargs
+        page = context.get("page") if hasattr(context, "get") else None
+        file = getattr(page, "file", None)
+        made = self._made.pop(file.src_uri, None) if file is not None else None
+        return made if made is not None else self._template.render(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._template, name)
+
+
+def _ours(handler: Any) -> bool:
+    return type(getattr(handler, "__self__", None)).__module__.startswith("newsdesk.")
 
 
 def _toc_items(toc: Any) -> list[Any]:

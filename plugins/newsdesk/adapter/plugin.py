@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from html import escape
@@ -30,7 +31,7 @@ from typing import Any
 import markdown
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
@@ -38,11 +39,11 @@ from newsdesk import feeds, pages, pdf, sharing
 from newsdesk.a11y import theme_fixes
 from newsdesk.adapter.config import NewsdeskConfig
 from newsdesk.adapter.engine import (
+    PageBuilding,
     cache_search_entries,
     engine_logger,
     page_cache_settings,
     prefill_conversions,
-    prefill_search,
     render_cached,
     settings_from_config,
 )
@@ -55,7 +56,7 @@ from newsdesk.latepages import finish_late_page, late_pages, stand_in_markdown
 from newsdesk.pagecache import PageCache, Unstable, cache_dir, environment_salt
 from newsdesk.prefill import Prefill
 from newsdesk.problems import BANNER_PLACES, BuildLog, banner_html, with_banner
-from newsdesk.rendering import source_fingerprint, write_renderings
+from newsdesk.rendering import IssueRendering, source_fingerprint, write_renderings
 from newsdesk.siteindex import RenderedPage, SiteIndex, index_site
 from newsdesk.sources import Site, Sources, read_sources
 
@@ -88,6 +89,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         self.rendered: dict[str, RenderedPage] = {}
         self.index: SiteIndex | None = None
         self.finished: dict[str, FinishedPage] = {}
+        self.renderings: list[IssueRendering] = []
         self.fingerprint: dict[str, Any] = {}
         self.problems = BuildLog()
         """Every warning and error of the current build: the preview's box shows them, and
@@ -100,8 +102,9 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         self._uncacheable = False
         self._converting = Prefill()
         """Worker processes converting pages ahead of MkDocs (a cold build)."""
-        self._indexing = Prefill()
-        """Worker processes indexing pages for search ahead of MkDocs (a cold build)."""
+        self._building = PageBuilding()
+        """Worker processes making pages from the theme's template ahead of MkDocs."""
+        self._nav: Any = None
 
     def load_config(self, options: dict[str, Any], config_file_path: str | None = None):
         """MkDocs validates the plugin's options: a mistyped option is an error here, not
@@ -142,6 +145,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         self._uncacheable = False
         self._stop_workers()
         self.sources, self.index, self.rendered, self.finished = None, None, {}, {}
+        self.renderings = []
         settings = settings_from_config(config, self.config)
         note = fallback_note(settings.language)
         if note:
@@ -218,6 +222,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
     def on_nav(self, nav, config: MkDocsConfig, files: Files):
         """Every page is known, none read yet: when the page cache lacks many pages (a cold
         build), worker processes start converting them from the last one on."""
+        self._nav = nav
         cache = self._page_cache(config)
         if cache is not None:
             self._converting = prefill_conversions(config, files, cache, self._site.settings.jobs)
@@ -299,11 +304,36 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         self._log(notes=index.notes, warnings=index.warnings + late.warnings)
         self.rendered = {}  # finished: MkDocs holds each page's content from here on
         if self.page_cache is not None:
-            # Every page's content is final from here: the search plugin indexes it next.
-            search = cache_search_entries(config, self.page_cache)
-            if search is not None:
-                self._indexing = prefill_search(search, files, self._site.settings.jobs)
+            # Every page's content is final from here: the search plugin indexes it next,
+            # and worker processes can make pages from the theme's template.
+            cache_search_entries(config, self.page_cache)
+            self._building.start(
+                config,
+                files,
+                self._nav,
+                env,
+                self.page_cache,
+                self._site.settings.jobs,
+                before=self._renderings_head_start(),
+            )
         return env
+
+    def _renderings_head_start(self) -> Callable[[], object] | None:
+        """The renderings as this build knows them so far, written by a worker while MkDocs
+        makes the pages; ``on_post_build`` writes again only those that differ (a problem
+        found since), and stamps them."""
+        if self.preview or self.index is None:
+            return None
+        self.renderings = issue_renderings(self.index, self.finished)
+        known = [replace(r, problems=self.problems.about(r.source)) for r in self.renderings]
+        return partial(write_renderings, self._site.settings.state_dir, known, stamp=False)
+
+    @event_priority(100)  # before the search plugin's: it finds a worker's entries then
+    def on_page_context(self, context, page: Page, config: MkDocsConfig, nav):
+        """MkDocs is about to make a page from the theme's template: if a worker made it,
+        its HTML and search entries are taken."""
+        self._building.take(page)
+        return context
 
     def _log(self, *, notes: tuple[str, ...] = (), warnings: tuple[str, ...] = ()) -> None:
         for note in notes:
@@ -357,11 +387,11 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
     def on_post_build(self, config: MkDocsConfig) -> None:
         """The site is written: phase 5 makes the renderings, from which the feeds, the
         PDFs and (with ``send_on_build``) the emails are made."""
-        self._indexing.close()
+        self._building.close()
         site, index = self._site, self.index
         if index is None:  # pragma: no cover - MkDocs calls on_env before on_post_build
             return
-        renderings = issue_renderings(index, self.finished)
+        renderings = self.renderings or issue_renderings(index, self.finished)
         site_dir = Path(config.site_dir)
         fg = feeds.build_feed(
             renderings,
@@ -431,8 +461,8 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
 
     def _stop_workers(self) -> None:
         self._converting.close()
-        self._indexing.close()
-        self._converting = self._indexing = Prefill()
+        self._building.close()
+        self._converting = Prefill()
 
     def on_serve(self, server, config: MkDocsConfig, builder):
         """``mkdocs serve``: watch the newsletters folder and the glossary file too."""
