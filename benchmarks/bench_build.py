@@ -36,15 +36,17 @@ _WARNING = re.compile(r"^WARNING\b", re.M)
 _PAGES = re.compile(r"newsdesk: pages: (\d+) converted, (\d+) from the cache")
 
 
-def build(root: Path, pages: list[tuple[int, int]] | None = None) -> tuple[float, int, int]:
+def build(
+    root: Path, pages: list[tuple[int, int]] | None = None, cpu: list[float] | None = None
+) -> tuple[float, int, int]:
     """Build the site at ``root``; return (seconds, peak memory in KiB, number of warnings
     logged).
 
     With ``pages``, the build logs at INFO and newsdesk's (converted, from the cache) count
-    is appended to it."""
+    is appended to it; with ``cpu``, its CPU seconds (worker processes included)."""
     quiet = [] if pages is not None else ["--quiet"]
     seconds, rss, proc = run_measured(
-        [MKDOCS, "build", *quiet, "-f", root / "mkdocs.yml", "-d", root / "site"]
+        [MKDOCS, "build", *quiet, "-f", root / "mkdocs.yml", "-d", root / "site"], cpu=cpu
     )
     log = proc.stdout + proc.stderr
     if pages is not None:
@@ -146,7 +148,13 @@ def run(
         "pairs' ratios (range in brackets), the targets' figure; the ratio of the two medians "
         "beside it. *Peak memory* is the median over the rounds of each `mkdocs build` "
         "process's maximum resident set size (`os.wait4`), ratio newsdesk/plain in brackets. "
-        "*Pages* is newsdesk's own count (converted / from the cache) in the last round."
+        "*Pages* is newsdesk's own count (converted / from the cache) in the last round. "
+        "newsdesk's builds use worker processes (one per core besides the build's own: one "
+        "here; `newsdesk.prefill`), plain MkDocs one process: *CPU time* is user + system "
+        "seconds of each build, its workers included (`os.wait4`), so it shows the whole "
+        "work; peak memory is the largest single process (a worker is a fork of the build "
+        "and shares its unchanged pages). *Cold, one process* is a cold build with `jobs: 1` "
+        "each round, against that round's cold plain build: what a one-core machine gets."
     )
     section.notes.append(
         "The corpora: *synthetic issues* as above; *real-shaped link digests* are modelled on "
@@ -190,9 +198,16 @@ class Sides:
     plain: list[float] = field(default_factory=list)
     newsdesk_rss: list[int] = field(default_factory=list)
     plain_rss: list[int] = field(default_factory=list)
+    newsdesk_cpu: list[float] = field(default_factory=list)
+    plain_cpu: list[float] = field(default_factory=list)
 
     def ratios(self) -> list[float]:
         return [a / b for a, b in zip(self.newsdesk, self.plain, strict=True)]
+
+    def cpu(self) -> str:
+        """Median CPU seconds of both sides (workers included): "plain / newsdesk s (×)"."""
+        nd, base = median(self.newsdesk_cpu), median(self.plain_cpu)
+        return f"{base:.1f} / {nd:.1f} s ({nd / base:.2f}×)"
 
     def memory(self) -> str:
         """Median peak memory of both sides: "plain / newsdesk MB (ratio×)"."""
@@ -205,6 +220,8 @@ class Sides:
 #: ``make bench`` within ~30 minutes on 2 cores.
 CACHE_FULL = [Corpus("synthetic", 1000, 300, 5), Corpus("newsletter", 1000, 300, 3)]
 CACHE_QUICK = [Corpus("synthetic", 3, 12, 1), Corpus("newsletter", 3, 12, 1)]
+#: The case of a cold build without worker processes.
+ONE_PROCESS = "cold, one process (jobs: 1)"
 
 
 def cache_cases(section: Section, corpus: Corpus, *, quick: bool) -> None:
@@ -222,13 +239,34 @@ def cache_cases(section: Section, corpus: Corpus, *, quick: bool) -> None:
     def measure(sides: Sides, newsdesk_first: bool) -> None:
         for newsdesk in (newsdesk_first, not newsdesk_first):
             if newsdesk:
-                seconds, rss, _ = build(project.root, pages)
+                seconds, rss, _ = build(project.root, pages, sides.newsdesk_cpu)
                 sides.newsdesk.append(seconds)
                 sides.newsdesk_rss.append(rss)
             else:
-                seconds, rss, _ = build(plain)
+                seconds, rss, _ = build(plain, cpu=sides.plain_cpu)
                 sides.plain.append(seconds)
                 sides.plain_rss.append(rss)
+
+    config = project.root / "mkdocs.yml"
+    settings = config.read_text(encoding="utf-8")
+
+    def one_process(sides: Sides, cold: Sides) -> None:
+        """A cold build with ``jobs: 1`` (no worker processes), against the plain build of
+        the same round's cold pair: what a one-core machine would see."""
+        empty_cache()
+        config.write_text(
+            settings.replace("  - newsdesk:\n", "  - newsdesk:\n      jobs: 1\n", 1),
+            encoding="utf-8",
+        )
+        try:
+            seconds, rss, _ = build(project.root, pages, sides.newsdesk_cpu)
+        finally:
+            config.write_text(settings, encoding="utf-8")
+        sides.newsdesk.append(seconds)
+        sides.newsdesk_rss.append(rss)
+        sides.plain.append(cold.plain[-1])
+        sides.plain_rss.append(cold.plain_rss[-1])
+        sides.plain_cpu.append(cold.plain_cpu[-1])
 
     def edit() -> None:
         line = f"\nAn edited line, number {next(counter)}.\n"
@@ -248,12 +286,16 @@ def cache_cases(section: Section, corpus: Corpus, *, quick: bool) -> None:
     }
     times = {case: Sides() for case in cases}
     last_pages: dict[str, tuple[int, int]] = {}
+    alone = ONE_PROCESS
+    times[alone] = Sides()
     for i in range(rounds):
         for case, before in cases.items():
             if before is not None:
                 before()
             measure(times[case], newsdesk_first=i % 2 == 0)
             last_pages[case] = pages[-1]
+        one_process(times[alone], times["cold (empty cache)"])
+        last_pages[alone] = pages[-1]
     times["first build"] = first
     last_pages["first build"] = first_pages
     report_cases(section, corpus, times, last_pages, quick=quick)
@@ -278,6 +320,7 @@ def report_cases(
         "Ratio (median of pairs)",
         "Ratio of medians",
         "Peak memory (plain / newsdesk)",
+        "CPU time (plain / newsdesk)",
         "Pages (converted / cached)",
     ]
     table = [header]
@@ -298,6 +341,7 @@ def report_cases(
                 f"{ratios[case]:.2f}{spread}",
                 f"{median(sides.newsdesk) / median(sides.plain):.2f}",
                 sides.memory(),
+                sides.cpu(),
                 f"{converted:,} / {cached:,}",
             ]
         )
@@ -312,6 +356,7 @@ def report_cases(
     section.tables.append(table)
     key = {"nothing changed": "warm", "one issue edited": "edit", "cold (empty cache)": "cold"}
     key["first build"] = "first"
+    key[ONE_PROCESS] = "one_process"
     cold = times["cold (empty cache)"]
     figures = {f"{name}_ratio_{issues}": ratios[case] for case, name in key.items()}
     figures |= {f"{name}_newsdesk_{issues}": median(times[c].newsdesk) for c, name in key.items()}
@@ -333,6 +378,24 @@ def report_cases(
     ):
         ratio = ratios[case]
         section.targets.append(Target(what, f"{ratio:.2f}", f"≤ {limit}", ratio <= limit))
+    section.targets.append(
+        Target(
+            f"cold build with one process (`jobs: 1`): {where}",
+            f"{ratios[ONE_PROCESS]:.2f}",
+            "reported",
+            None,
+            figure_only=True,
+        )
+    )
+    section.targets.append(
+        Target(
+            f"CPU time (plain / newsdesk), cold build: {where}",
+            cold.cpu(),
+            "reported",
+            None,
+            figure_only=True,
+        )
+    )
     section.targets.append(
         Target(
             f"first build: {where}",

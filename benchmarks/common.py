@@ -169,9 +169,12 @@ def run_measured(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     check: bool = True,
+    cpu: list[float] | None = None,
 ) -> tuple[float, int, subprocess.CompletedProcess[str]]:
     """Run a command; return its wall-clock seconds, its peak memory (maximum resident set
     size in KiB, of the process or its largest waited-for child) and the finished process.
+    With ``cpu``, its CPU seconds (user + system, its waited-for children's included: a
+    build's worker processes) are appended to it.
 
     The process is reaped with ``os.wait4``, whose usage is that one process's (unlike
     ``RUSAGE_CHILDREN``, the maximum over every child this process ever had). Its output
@@ -193,6 +196,8 @@ def run_measured(
             f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}"
             f"\n{proc.stderr[-4000:]}"
         )
+    if cpu is not None:
+        cpu.append(usage.ru_utime + usage.ru_stime)
     return seconds, usage.ru_maxrss, proc
 
 
