@@ -4,6 +4,7 @@ after every kind of change an author makes; warnings come back from the cache.""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 import shutil
@@ -277,42 +278,131 @@ def _rows(folder: Path) -> int:
         return db.execute("SELECT count(*) FROM entries").fetchone()[0]
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not prefill.workers_for(3), reason="no fork on this platform")
-def test_pages_made_by_worker_processes_are_the_pages_one_process_makes(tmp_path: Path) -> None:
-    """A cold build with worker processes (``jobs: 3``) against one without (``jobs: 1``):
-    the same site, renderings and warnings, those of pages a worker converted included."""
-    root = tmp_path / "letter"
-    generate_project(root, 40, 40, pdf=False)
-    # Broken links late in the list, where a worker converts the pages: warnings.
-    linkers = sorted((root / "newsletters").glob("2*.md"))[-8:]
-    for page in linkers:
-        with page.open("a", encoding="utf-8") as f:
-            f.write("\nSee [the lost issue](2001-01-01-lost.md).\n")
+_WORKERS = re.compile(
+    r"worker processes: (\d+) pages converted, (\d+) made from the theme's template"
+)
+
+
+def _build_with_jobs(
+    root: Path, site: Path, jobs: int, extra: str = "", *, ok: bool = True
+) -> tuple[str, dict[str, bytes]]:
+    """A cold build of ``root`` with ``jobs`` (and ``extra`` lines at the end of
+    mkdocs.yml); its log and its renderings (the stamp left out unless the build failed)."""
     config = root / "mkdocs.yml"
-    text = config.read_text(encoding="utf-8")
-    sites, renderings, logs = [], [], []
-    for jobs in (3, 1):
-        option = f"      jobs: {jobs}\n      newsletter_name:"
-        config.write_text(text.replace("      newsletter_name:", option, 1), encoding="utf-8")
-        shutil.rmtree(root / ".newsdesk", ignore_errors=True)
+    original = config.read_text(encoding="utf-8")
+    option = f"      jobs: {jobs}\n      newsletter_name:"
+    config.write_text(original.replace("      newsletter_name:", option, 1) + extra, "utf-8")
+    shutil.rmtree(root / ".newsdesk", ignore_errors=True)
+    try:
         proc = subprocess.run(
-            [str(MKDOCS), "build", "-f", str(config), "-d", str(tmp_path / f"site{jobs}")],
+            [str(MKDOCS), "build", "-f", str(config), "-d", str(site)],
             capture_output=True,
             text=True,
             env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
         )
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        sites.append(tmp_path / f"site{jobs}")
-        made = _tree(root / ".newsdesk" / "renderings")
+    finally:
+        config.write_text(original, encoding="utf-8")
+    assert (proc.returncode == 0) == ok, proc.stderr[-3000:]
+    made = _tree(root / ".newsdesk" / "renderings")
+    if ok:
         made.pop(".built")  # the stamp names mkdocs.yml's time, edited for each build
-        renderings.append(made)
-        logs.append(proc.stdout + proc.stderr)
-    ahead = re.search(r"(\d+) pages converted by worker processes", logs[0])
-    assert ahead and int(ahead.group(1)) > 0, logs[0][-2000:]
-    assert "worker processes" not in logs[1]
-    warnings = [sorted(m.group(2).strip() for m in _PROBLEM.finditer(log)) for log in logs]
+    return proc.stdout + proc.stderr, made
+
+
+@pytest.fixture(scope="module")
+def forty(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project with enough pages for worker processes (40 issues), with broken links
+    late in the list, where workers convert the pages: warnings."""
+    root = tmp_path_factory.mktemp("forty") / "letter"
+    generate_project(root, 40, 40, pdf=False)
+    for page in sorted((root / "newsletters").glob("2*.md"))[-8:]:
+        with page.open("a", encoding="utf-8") as f:
+            f.write("\nSee [the lost issue](2001-01-01-lost.md).\n")
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not prefill.workers_for(3), reason="no fork on this platform")
+def test_pages_made_by_worker_processes_are_the_pages_one_process_makes(
+    forty: Path, tmp_path: Path
+) -> None:
+    """A cold build with worker processes (``jobs: 3``) against one without (``jobs: 1``):
+    the same site, renderings and warnings, those of pages a worker converted included."""
+    log, renderings = _build_with_jobs(forty, tmp_path / "site3", 3)
+    alone, renderings_alone = _build_with_jobs(forty, tmp_path / "site1", 1)
+    ahead = _WORKERS.search(log)
+    assert ahead and int(ahead.group(1)) > 0 and int(ahead.group(2)) > 0, log[-2000:]
+    assert "worker processes" not in alone
+    warnings = [sorted(m.group(2).strip() for m in _PROBLEM.finditer(x)) for x in (log, alone)]
     assert warnings[0] == warnings[1]
-    assert sum("2001-01-01-lost.md" in w for w in warnings[0]) == len(linkers)
-    _assert_same(*sites)
-    assert renderings[0] == renderings[1]
+    assert sum("2001-01-01-lost.md" in w for w in warnings[0]) == 8
+    _assert_same(tmp_path / "site3", tmp_path / "site1")
+    assert renderings == renderings_alone
+
+
+LATE_ENV = """
+from mkdocs.plugins import event_priority
+
+
+@event_priority(-50)  # after newsdesk's, as mkdocs-autorefs' fixes pages' links
+def on_env(env, config, files):
+    for file in files.documentation_pages():
+        if file.page is not None and file.page.content:
+            file.page.content = file.page.content.replace("<p>", '<p data-late="1">', 1)
+    return env
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not prefill.workers_for(3), reason="no fork on this platform")
+def test_a_page_changed_after_the_workers_started_is_made_by_the_build(
+    forty: Path, tmp_path: Path
+) -> None:
+    """Another plugin's ``on_env`` that runs after newsdesk's changes every page: the
+    workers' HTML is not used, and the site is the site one process makes."""
+    (forty / "late_env.py").write_text(LATE_ENV, encoding="utf-8")
+    hooks = "\nhooks:\n  - late_env.py\n"
+    log, _ = _build_with_jobs(forty, tmp_path / "site3", 3, hooks)
+    _build_with_jobs(forty, tmp_path / "site1", 1, hooks)
+    ahead = _WORKERS.search(log)
+    assert ahead and int(ahead.group(2)) == 0, "no page from a worker's template"
+    page = next((tmp_path / "site3" / "issues").rglob("index.html")).read_text("utf-8")
+    assert 'data-late="1"' in page
+    _assert_same(tmp_path / "site3", tmp_path / "site1")
+
+
+FAILS = """
+def on_post_page(output, page, config):
+    if page.file.src_uri.endswith("about.md"):
+        raise RuntimeError("a plugin fails late in the build")
+    return output
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not prefill.workers_for(3), reason="no fork on this platform")
+def test_a_failed_build_leaves_no_renderings_that_look_current(forty: Path, tmp_path: Path) -> None:
+    """The workers write the renderings ahead; when the build then fails, the stamp says
+    the sources are unknown, so ``newsdesk send`` builds again instead of trusting them."""
+    (forty / "fails.py").write_text(FAILS, encoding="utf-8")
+    _, renderings = _build_with_jobs(
+        forty, tmp_path / "site", 3, "\nhooks:\n  - fails.py\n", ok=False
+    )
+    assert len(renderings) > 30, "the head start was written"
+    assert json.loads(renderings[".built"]) == {}, "and stamped as of unknown sources"
+
+
+def test_a_locked_database_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = pagecache.PageCache(tmp_path, "salt")
+    key = cache.key(page="a")
+    cache.remember(key, {"n": 1})
+    cache.prune()
+    monkeypatch.setattr(pagecache, "LOCK_WAIT", 0.1)
+    with closing(sqlite3.connect(tmp_path / pagecache.DATABASE)) as other:
+        other.execute("BEGIN EXCLUSIVE")  # another build writing, for longer than we wait
+        busy = pagecache.PageCache(tmp_path, "salt")
+        assert busy.recall(key) is None, "no cache this time, and no error"
+        busy.remember(busy.key(page="b"), {"n": 2})
+        busy.prune()
+        other.rollback()
+    assert pagecache.PageCache(tmp_path, "salt").recall(key) == {"n": 1}, "not made anew"

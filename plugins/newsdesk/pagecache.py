@@ -51,6 +51,11 @@ SCHEMA = 1
 FOLDER = "page-cache"
 #: The database of the entries, in :data:`FOLDER`.
 DATABASE = "entries.sqlite"
+#: Seconds to wait for a database another build holds locked.
+LOCK_WAIT = 30.0
+#: SQLite's errors that say the file is not a sound database (a locked or unreadable one
+#: is left alone).
+DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 #: Characters of remembered entries held before they are saved in one transaction.
 SAVE_EVERY = 16_000_000
 #: The libraries whose code shapes a page's HTML.
@@ -218,31 +223,50 @@ class PageCache:
         """In a worker process: what it remembered, to hand back to the build."""
 
     def key(self, **parts: str) -> str:
+        """The key of an entry made from ``parts`` (``step`` names the build step, the
+        page's conversion by default): the step, a prefix of the build's salt, a digest."""
         digest = hashlib.sha256(self.salt.encode())
         for name in sorted(parts):
             value = parts[name].encode("utf-8", "surrogatepass")
             digest.update(f"\0{name}\0{len(value)}\0".encode())
             digest.update(value)
-        return digest.hexdigest()
+        return f"{self._prefix(parts.get('step', 'page'))}{digest.hexdigest()}"
+
+    def _prefix(self, step: str) -> str:
+        return f"{step}-{self.salt[:12]}-"
 
     def _connect(self) -> sqlite3.Connection | None:
         """A connection to the database, made (and, if damaged, made anew) as needed; ``None``
-        when the folder cannot be written: no cache then, and no error."""
+        when it cannot be opened (a folder that cannot be written, a database another build
+        holds locked for long): no cache then, and no error."""
         path = self.folder / DATABASE
         for attempt in (1, 2):
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(path, timeout=30)
-                db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-                db.execute("PRAGMA synchronous = NORMAL")
-                db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, data TEXT)")
-                db.commit()
+                db = sqlite3.connect(path, timeout=LOCK_WAIT)
+                try:
+                    db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                    db.execute("PRAGMA synchronous = NORMAL")
+                    db.execute(
+                        "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, data TEXT)"
+                    )
+                    db.commit()
+                except BaseException:
+                    db.close()
+                    raise
                 return db
-            except sqlite3.DatabaseError:  # not a database (damaged): start afresh
-                if attempt == 2:
+            except sqlite3.DatabaseError as exc:
+                damaged = getattr(exc, "sqlite_errorname", "") in (
+                    "SQLITE_NOTADB",
+                    "SQLITE_CORRUPT",
+                )
+                if attempt == 2 or not damaged:
                     return None
-                for name in (DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm"):
-                    (self.folder / name).unlink(missing_ok=True)
+                try:  # not a database, or a damaged one: start afresh
+                    for name in (DATABASE, f"{DATABASE}-journal", f"{DATABASE}-wal"):
+                        (self.folder / name).unlink(missing_ok=True)
+                except OSError:
+                    return None
             except (OSError, sqlite3.Error):
                 return None
         return None  # pragma: no cover - the loop returns
@@ -267,9 +291,11 @@ class PageCache:
         """Whether an entry for ``key`` exists (without reading it)."""
         return key in self._pending or key in self._adopted or key in self._listing()
 
-    def size(self) -> int:
-        """How many entries the database held when the build started, plus those since."""
-        return len(self._listing())
+    def size(self, step: str = "page") -> int:
+        """How many entries of ``step`` made with this build's salt (by this version, with
+        these settings) the database held when the build started, plus those since."""
+        prefix = self._prefix(step)
+        return sum(1 for key in self._listing() if key.startswith(prefix))
 
     def recall(self, key: str) -> dict[str, Any] | None:
         """What :meth:`remember` stored under ``key``, or ``None``."""
@@ -402,8 +428,22 @@ class PageCache:
             db.close()
             self._db = None
 
-    def summary(self) -> str:
-        ahead = f"; {self.ahead} pages converted by worker processes" if self.ahead else ""
+    def close(self) -> None:
+        """Let go of the database without saving (a build that failed)."""
+        self._pending, self._pending_size = {}, 0
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def summary(self, templated: int = 0) -> str:
+        """The build's log line; ``templated``: pages worker processes made from the theme's
+        template."""
+        ahead = ""
+        if self.ahead or templated:
+            ahead = (
+                f"; worker processes: {self.ahead} pages converted, {templated} made from "
+                "the theme's template"
+            )
         return (
             f"newsdesk: pages: {self.misses} converted, {self.hits} from the cache; "
             f"links and port tables: {self.linked} made, {self.relinked} from the cache{ahead}"

@@ -31,6 +31,7 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from multiprocessing import connection
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ POLL = 0.2
 #: Seconds without a word from any worker after which they are taken to be stuck (a chunk
 #: takes well under one).
 SILENCE = 120.0
+#: Workers at most when ``jobs`` is 0: each is a copy of the build's memory as it changes.
+AUTO_MOST = 3
 #: Pages a worker does per chunk: small enough that the build waits little where the two
 #: ends meet, large enough that handing a chunk over is a small part of its cost.
 CHUNK = 8
@@ -50,18 +53,30 @@ CHUNK = 8
 T = TypeVar("T")
 _jobs: dict[int, tuple[Any, ...]] = {}
 """What each started :class:`Prefill` hands its workers (through the fork): ``work``, the
-cache, the claims, the chunks, the queue back, ``before``."""
+cache, the claims, the chunks, ``before``."""
 _tokens = itertools.count()
 
 
 def workers_for(jobs: int) -> int:
-    """How many worker processes to fork for the ``jobs`` setting (0: one per core besides
-    the build's own), or 0 where forking is not known to be safe: not on Linux."""
+    """How many worker processes to fork for the ``jobs`` setting: ``jobs - 1``, or with 0
+    one per core besides the build's own, at most :data:`AUTO_MOST`; 0 where forking is not
+    known to be safe (not on Linux)."""
     forks = "fork" in multiprocessing.get_all_start_methods()
     if not sys.platform.startswith("linux") or not forks:
         return 0
-    cores = len(os.sched_getaffinity(0))
-    return max(0, (jobs or cores) - 1)
+    if jobs:
+        return max(0, jobs - 1)
+    return max(0, min(len(os.sched_getaffinity(0)) - 1, AUTO_MOST))
+
+
+def alone() -> bool:
+    """Whether this process runs one thread: a process forked while another thread holds
+    a lock can hang (and Python 3.12 warns), so nothing is forked otherwise. Counts the
+    threads the system knows, C libraries' included, not only Python's."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return threading.active_count() == 1
 
 
 class Prefill:
@@ -101,24 +116,19 @@ class Prefill:
         """One byte per chunk, shared with the workers: 0 free, 1 the build's, 2 a
         worker's. Not a lock: when two claim a chunk at once, both do it (and the build
         uses its own), which costs a worker's time, never a result."""
-        self._queue: Any = None
-        """What the workers made: (chunk, entries, results), and ``None`` when one ends."""
+        self._readers: dict[Any, Any] = {}
+        """Each running worker's end of its pipe → the worker: (chunk, entries, results)
+        come through it, then the end of the file when the worker ends (or dies)."""
         self._processes: list[Any] = []
-        self._running = 0
-        """Workers that have not said they are done."""
         self._received: dict[int, tuple[list[tuple[str, str]], dict[str, Any]]] = {}
         self._results: dict[str, Any] = {}
 
     def start(self) -> Prefill:
         """Fork the workers, which take the chunks from the last items on; nothing is
-        started for too few items or no workers."""
+        started for too few items or no workers, or while another thread runs."""
         if self.work is None or self.memo is None:
             return self
-        if self.workers < 1 or len(self.items) < MINIMUM:
-            return self
-        # A process forked while another thread holds a lock can hang: with any other
-        # thread running (a live preview's server) nothing is forked.
-        if threading.active_count() > 1:
+        if self.workers < 1 or len(self.items) < MINIMUM or not alone():
             return self
         context = multiprocessing.get_context("fork")
         for end in range(len(self.items), 0, -CHUNK):
@@ -126,28 +136,21 @@ class Prefill:
             for item in self._chunks[-1]:
                 self._chunk_of[item] = len(self._chunks) - 1
         self._claims = context.RawArray("b", len(self._chunks))
-        # Not a pool: its feeding thread needs the GIL, which the build's busy thread
-        # holds for 5 ms at a time, so workers sat idle between chunks. Each worker goes
-        # through the chunks itself, and only the results travel.
-        self._queue = context.Queue()
-        _jobs[self._token] = (
-            self.work,
-            self.memo,
-            self._claims,
-            self._chunks,
-            self._queue,
-            self.before,
-        )
+        # Not a process pool: its feeding thread needs the GIL, which the build's busy
+        # thread holds 5 ms at a time, so workers sat idle between chunks. Each worker goes
+        # through the chunks itself and sends what it made through a pipe of its own.
+        _jobs[self._token] = (self.work, self.memo, self._claims, self._chunks, self.before)
         try:
-            for _ in range(self.workers):
-                first = not self._processes
+            for number in range(self.workers):
+                reader, writer = context.Pipe(duplex=False)
                 process = context.Process(
-                    target=_work_through, args=(self._token, first), daemon=True
+                    target=_work_through, args=(self._token, number == 0, writer), daemon=True
                 )
                 process.start()
+                writer.close()  # the worker's alone: its end of file when it ends or dies
                 self._processes.append(process)
-                self._running += 1
-        except OSError:  # no fork (a limit on processes): the build does the rest
+                self._readers[reader] = process
+        except Exception:  # no fork (a limit on processes, a daemonic parent): fewer workers
             pass
         return self
 
@@ -179,28 +182,31 @@ class Prefill:
     def _receive(self) -> bool:
         """One chunk's results from the workers; ``False`` when none will come any more."""
         silent = 0.0
-        while self._running:
-            try:
-                message = self._queue.get(timeout=POLL)
-            except queue.Empty:
+        while self._readers:
+            ready = connection.wait(list(self._readers), timeout=POLL)
+            if not ready:
                 silent += POLL
-                if all(p.exitcode is not None for p in self._processes):
-                    self._running = 0  # they died without saying so
-                elif silent >= SILENCE:  # stuck: the build does the rest itself
-                    for process in self._processes:
-                        process.kill()
-                    self._running = 0
+                if silent >= SILENCE:  # stuck: the build does the rest itself
+                    self._stop()
                 continue
-            except (OSError, EOFError, ValueError, pickle.UnpicklingError):
-                self._running = 0  # a worker died mid-message
-                return False
-            if message is None:  # a worker went through every chunk
-                self._running -= 1
-                continue
-            number, entries, results = message
-            self._received[number] = (entries, results)
-            return True
+            for reader in ready:
+                try:
+                    number, entries, results = reader.recv()
+                except (EOFError, OSError, ValueError, TypeError, pickle.UnpicklingError):
+                    # The worker ended (or died mid-message): nothing more comes from it.
+                    self._readers.pop(reader).join()
+                    reader.close()
+                    continue
+                self._received[number] = (entries, results)
+                return True
         return False
+
+    def _stop(self) -> None:
+        for reader, process in self._readers.items():
+            process.kill()
+            process.join()
+            reader.close()
+        self._readers.clear()
 
     def close(self) -> None:
         """Stop the workers: the chunks they have not started are the build's; what they
@@ -212,10 +218,10 @@ class Prefill:
                     self._claims[number] = 1
         while self._receive():
             pass
-        for process in self._processes:
-            process.join()
+        self._stop()
         self._processes = []
         self._received.clear()
+        self._results.clear()
         self._chunk_of.clear()
 
     def __enter__(self) -> Prefill:
@@ -257,12 +263,21 @@ def _start_worker(token: int) -> None:
     _jobs[token][1].work_in_worker()
 
 
-def _work_through(token: int, first: bool) -> None:
-    """A worker: the build's work that does not wait (the first worker), then every chunk
-    the build has not claimed, from the first (the last items) on; each chunk's remembered
-    entries and results go to the build."""
+def _work_through(token: int, first: bool, out: Any) -> None:
+    """A worker: the build's head start (the first worker), then every chunk the build has
+    not claimed, from the first (the last items) on; each chunk's remembered entries and
+    results go to the build through ``out``, sent by a thread of the worker's so that a
+    full pipe (the build reads when it needs a chunk) does not stop the work."""
     _start_worker(token)
-    work, memo, claims, chunks, out, before = _jobs[token]
+    work, memo, claims, chunks, before = _jobs[token]
+    outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def send() -> None:
+        for message in iter(outbox.get, None):
+            out.send(message)
+
+    sender = threading.Thread(target=send)
+    sender.start()
     if first and before is not None:
         with contextlib.suppress(Exception):
             before()
@@ -278,7 +293,7 @@ def _work_through(token: int, first: bool) -> None:
                 continue
             if result is not None:
                 results[item] = result
-        out.put((number, memo.collected(), results))
-    out.put(None)
+        outbox.put((number, memo.collected(), results))
+    outbox.put(None)
+    sender.join()
     out.close()
-    out.join_thread()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from newsdesk.errors import NewsdeskError
+from newsdesk.pagecache import capture_logs, replay
 from newsdesk.prefill import Prefill, workers_for
 from newsdesk.settings import Settings, from_mapping
 
@@ -181,8 +182,9 @@ _PAGE_EVENTS = ("pre_page", "page_read_source", "page_markdown")
 
 
 def prefill_conversions(config: Any, files: Any, cache: Any, jobs: int) -> Prefill:
-    """When the page cache holds fewer entries than there are pages (a cold build), start
-    worker processes that read and convert pages from the last one on, as MkDocs does:
+    """When the page cache holds fewer conversions (made by this version with these
+    settings) than there are pages (a cold build), start worker processes that read and
+    convert pages from the last one on, as MkDocs does:
     ``on_pre_page``, the source, ``on_page_markdown``, the conversion
     (:mod:`newsdesk.prefill`). :func:`render_cached` takes each page from them.
 
@@ -196,17 +198,21 @@ def prefill_conversions(config: Any, files: Any, cache: Any, jobs: int) -> Prefi
         for handler in config.plugins.events.get(event, ())
         if not _ours(handler)
     ]
-    if others or cache.size() >= len(pages):
+    if others or cache.size("page") >= len(pages):
         return Prefill()
 
-    def work(uri: str) -> None:
+    def work(uri: str) -> None:  # MkDocs' _populate_page up to the conversion
         page = files.get_file_from_path(uri).page
-        page = config.plugins.on_pre_page(page, config=config, files=files)
-        page.read_source(config)
-        page.markdown = config.plugins.on_page_markdown(
-            page.markdown, page=page, config=config, files=files
-        )
-        page.render(config, files)
+        config._current_page = page
+        try:
+            page = config.plugins.on_pre_page(page, config=config, files=files)
+            page.read_source(config)
+            page.markdown = config.plugins.on_page_markdown(
+                page.markdown, page=page, config=config, files=files
+            )
+            page.render(config, files)
+        finally:
+            config._current_page = None
 
     return Prefill(pages, work, cache, workers_for(jobs)).start()
 
@@ -219,7 +225,7 @@ def render_cached(page: Any, config: Any, files: Any, *, cache: Any, ahead: Pref
     from mkdocs.structure.pages import Page
     from mkdocs.structure.toc import get_toc
 
-    from newsdesk.pagecache import PageEntry, capture_logs, replay
+    from newsdesk.pagecache import PageEntry
 
     if page.markdown is None:
         Page.render(page, config, files)  # MkDocs' own error
@@ -383,16 +389,31 @@ class PageBuilding:
     After every page's content is final (``on_env``), workers take the pages from the last
     one on and do what MkDocs' ``_build_page`` does before its ``post_page`` event: the
     page's template context, the ``page_context`` event (the search plugin's entries, which
-    reach the build through the page cache) and the template. The build goes on from the
-    first page; for a page a worker made, :meth:`take` (from newsdesk's ``on_page_context``,
-    which runs before any other plugin's) keeps the worker's HTML, and the environment's
-    templates (:meth:`wrap`) return it instead of rendering the page again. Template output
-    is not cached across builds, so warm builds use the workers too.
+    reach the build through the page cache) and the template, with what that logged. The
+    build goes on from the first page; for a page a worker made, :meth:`take` (from
+    newsdesk's ``on_page_context``, which runs before any other plugin's) keeps the
+    worker's HTML and logs its messages again, and the environment's templates return that
+    HTML instead of rendering the page again. Template output is not cached across builds,
+    so warm builds use the workers too.
+
+    A worker's HTML is used only while what the templates read is what the workers read:
+    every page's URL, title, content, table of contents and front matter, the navigation
+    (the same object), and the settings themes show. Another plugin's ``on_env`` that runs
+    after newsdesk's and changes a page (mkdocs-autorefs fixes links there), or a plugin
+    that replaces the navigation, makes the build render every page itself.
     """
 
     def __init__(self) -> None:
         self.ahead = Prefill()
+        self.used = 0
+        """Pages of this build whose HTML a worker made."""
         self._made: dict[str, str] = {}
+        self._nav: Any = None
+        self._pages: dict[str, Any] = {}
+        self._config: Any = None
+        self._state: int | None = None
+        """:func:`_site_state` when the workers were forked; ``None`` once checked."""
+        self._trusted = False
 
     def start(
         self,
@@ -406,7 +427,8 @@ class PageBuilding:
     ) -> None:
         """Fork the workers, unless another plugin handles ``page_context`` (a worker would
         run it too) or this MkDocs has no ``get_context`` to build a page's context with.
-        ``before`` is a head start on later work (:attr:`newsdesk.prefill.Prefill.before`)."""
+        ``before`` is a head start on later work (:attr:`newsdesk.prefill.Prefill.before`).
+        For ``mkdocs build`` only: not the live preview, not ``--dirty``."""
         try:
             from mkdocs.commands.build import get_context
             from mkdocs.structure.files import InclusionLevel
@@ -425,35 +447,69 @@ class PageBuilding:
         doc_files = files.documentation_pages(inclusion=InclusionLevel.is_included)
         pages = {f.src_uri: f.page for f in doc_files if f.page is not None}
         render = env.get_template
+        logger = engine_logger()
 
-        def work(uri: str) -> str:
+        def work(uri: str) -> tuple[str, list[list[Any]]]:  # _build_page up to post_page
             page = pages[uri]
             config._current_page = page
             page.active = True
             try:
-                context = get_context(nav, doc_files, config, page)
-                template = render(page.meta.get("template", "main.html"))
-                context = config.plugins.on_page_context(context, page=page, config=config, nav=nav)
-                return template.render(context)
+                with capture_logs(logger, "") as logs:
+                    context = get_context(nav, doc_files, config, page)
+                    template = render(page.meta.get("template", "main.html"))
+                    context = config.plugins.on_page_context(
+                        context, page=page, config=config, nav=nav
+                    )
+                    html = template.render(context)
+                return html, logs.records
             finally:
                 page.active = False
                 config._current_page = None
 
+        self._nav, self._pages, self._config = nav, pages, config
+        self.used = 0
+        self._state = _site_state(pages, nav, config)
+        self._trusted = True
         self.ahead = Prefill(list(pages), work, cache, workers_for(jobs), before).start()
         env.get_template = partial(self._template, render)
 
-    def take(self, page: Any) -> None:
-        """MkDocs is about to build ``page``: keep its HTML if a worker made it."""
-        made = self.ahead.take(page.file.src_uri)
-        if isinstance(made, str):
-            self._made[page.file.src_uri] = made
+    def take(self, page: Any, nav: Any) -> None:
+        """MkDocs is about to build ``page`` with ``nav``: keep its HTML if a worker made
+        it and what the templates read is unchanged since the workers were forked."""
+        if self._state is not None:  # the first page: has anything changed since?
+            now = _site_state(self._pages, self._nav, self._config)
+            self._trusted = now == self._state
+            self._state = None
+        made = self.ahead.take(page.file.src_uri)  # search entries: keyed, used either way
+        if made is None or not self._trusted or nav is not self._nav:
+            return
+        html, logs = made
+        replay(logs)
+        self._made[page.file.src_uri] = html
+        self.used += 1
 
     def _template(self, get_template: Any, *args: Any, **kwargs: Any) -> Any:
         return _Made(get_template(*args, **kwargs), self._made)
 
     def close(self) -> None:
         self.ahead.close()
+        self.ahead = Prefill()
         self._made.clear()
+        self._pages = {}
+
+
+def _site_state(pages: dict[str, Any], nav: Any, config: Any) -> int:
+    """What a page's template reads besides the page itself, as one number: every page's
+    URL, title, content, table of contents and front matter, the navigation object, and
+    the settings themes show (``extra``, stylesheets and scripts, the theme's settings)."""
+    shown = []
+    for uri, page in pages.items():
+        toc = repr(_toc_items(page.toc))
+        shown.append((uri, page.url, str(page.title), hash(page.content or ""), page.meta, toc))
+    settings = tuple(
+        repr(config.get(name)) for name in ("extra", "extra_css", "extra_javascript", "theme")
+    )
+    return hash((id(nav), repr(shown), settings))
 
 
 class _Made:

@@ -56,7 +56,12 @@ from newsdesk.latepages import finish_late_page, late_pages, stand_in_markdown
 from newsdesk.pagecache import PageCache, Unstable, cache_dir, environment_salt
 from newsdesk.prefill import Prefill
 from newsdesk.problems import BANNER_PLACES, BuildLog, banner_html, with_banner
-from newsdesk.rendering import IssueRendering, source_fingerprint, write_renderings
+from newsdesk.rendering import (
+    IssueRendering,
+    source_fingerprint,
+    write_fingerprint,
+    write_renderings,
+)
 from newsdesk.siteindex import RenderedPage, SiteIndex, index_site
 from newsdesk.sources import Site, Sources, read_sources
 
@@ -84,6 +89,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
 
     def __init__(self) -> None:
         self.command = "build"
+        self.dirty = False
         self.site: Site | None = None
         self.sources: Sources | None = None
         self.rendered: dict[str, RenderedPage] = {}
@@ -118,6 +124,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         """Once per ``mkdocs`` command: remember it (``serve`` previews drafts) and start
         listening to the engine's log (link lines, the build log)."""
         self.command = command
+        self.dirty = dirty
         logging.getLogger(f"{ENGINE_LOGGER}.structure.pages").addFilter(_LINK_LINES)
         self.problems.attach(ENGINE_LOGGER)
 
@@ -224,7 +231,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         build), worker processes start converting them from the last one on."""
         self._nav = nav
         cache = self._page_cache(config)
-        if cache is not None:
+        if cache is not None and not self.dirty:  # --dirty converts only edited pages
             self._converting = prefill_conversions(config, files, cache, self._site.settings.jobs)
         return nav
 
@@ -305,8 +312,10 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         self.rendered = {}  # finished: MkDocs holds each page's content from here on
         if self.page_cache is not None:
             # Every page's content is final from here: the search plugin indexes it next,
-            # and worker processes can make pages from the theme's template.
             cache_search_entries(config, self.page_cache)
+        if self.page_cache is not None and not self.preview and not self.dirty:
+            # and worker processes can make pages from the theme's template (`mkdocs build`
+            # only: the preview builds drafts too, --dirty only edited pages).
             self._building.start(
                 config,
                 files,
@@ -321,9 +330,11 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
     def _renderings_head_start(self) -> Callable[[], object] | None:
         """The renderings as this build knows them so far, written by a worker while MkDocs
         makes the pages; ``on_post_build`` writes again only those that differ (a problem
-        found since), and stamps them."""
+        found since), and stamps them. Until then the stamp says the sources are unknown,
+        so ``newsdesk send`` does not take what a failed build left for current."""
         if self.preview or self.index is None:
             return None
+        write_fingerprint(self._site.settings.state_dir, None)
         self.renderings = issue_renderings(self.index, self.finished)
         known = [replace(r, problems=self.problems.about(r.source)) for r in self.renderings]
         return partial(write_renderings, self._site.settings.state_dir, known, stamp=False)
@@ -332,7 +343,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
     def on_page_context(self, context, page: Page, config: MkDocsConfig, nav):
         """MkDocs is about to make a page from the theme's template: if a worker made it,
         its HTML and search entries are taken."""
-        self._building.take(page)
+        self._building.take(page, nav)
         return context
 
     def _log(self, *, notes: tuple[str, ...] = (), warnings: tuple[str, ...] = ()) -> None:
@@ -387,6 +398,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
     def on_post_build(self, config: MkDocsConfig) -> None:
         """The site is written: phase 5 makes the renderings, from which the feeds, the
         PDFs and (with ``send_on_build``) the emails are made."""
+        made_ahead = self._building.used
         self._building.close()
         site, index = self._site, self.index
         if index is None:  # pragma: no cover - MkDocs calls on_env before on_post_build
@@ -415,7 +427,7 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
             )
         if self.page_cache is not None:
             self.page_cache.prune()
-            log.info(self.page_cache.summary())
+            log.info(self.page_cache.summary(made_ahead))
         if site.settings.email.send_on_build and not self.preview:
             self._send(renderings)
         self._refresh_banners(site_dir)
@@ -456,8 +468,10 @@ class NewsdeskPlugin(BasePlugin[NewsdeskConfig]):
         log.info(report.summary)
 
     def on_build_error(self, error: Exception) -> None:
-        """The build failed: stop the worker processes."""
+        """The build failed: stop the worker processes, let go of the page cache."""
         self._stop_workers()
+        if self.page_cache is not None:
+            self.page_cache.close()
 
     def _stop_workers(self) -> None:
         self._converting.close()
