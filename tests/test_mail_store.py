@@ -310,7 +310,8 @@ def test_processes_racing_to_create_the_secret_agree(tmp_path, monkeypatch):
 
     monkeypatch.delenv("NEWSDESK_SECRET", raising=False)
     state = tmp_path / ".newsdesk"
-    with multiprocessing.get_context("fork").Pool(8) as pool:
+    # spawn, not fork: pytest-xdist runs threads here, and forking those warns (3.12+)
+    with multiprocessing.get_context("spawn").Pool(8) as pool:
         secrets = pool.map(_load_secret_in_a_child, [str(state)] * 32)
     assert len(set(secrets)) == 1 and len(secrets[0]) == 64
     assert [p.name for p in state.iterdir()] == ["secret"]  # no temporary file left

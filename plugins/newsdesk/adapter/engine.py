@@ -223,14 +223,21 @@ def render_cached(page: Any, config: Any, files: Any, *, cache: Any, ahead: Pref
     anchor links, with the messages the conversion logged logged again. A worker converting
     pages ahead (``ahead``, :func:`prefill_conversions`) may have made that result."""
     from mkdocs.structure.pages import Page
-    from mkdocs.structure.toc import get_toc
-
-    from newsdesk.pagecache import PageEntry
 
     if page.markdown is None:
         Page.render(page, config, files)  # MkDocs' own error
         return
     ahead.take(page.file.src_uri)
+    key = _page_key(page, cache)
+    entry = cache.get(key, lambda uri: _describe(files.get_file_from_path(uri)))
+    if entry is None:
+        _render_and_remember(page, config, files, cache, key)
+    else:
+        _restore(page, files, entry)
+
+
+def _page_key(page: Any, cache: Any) -> str:
+    """The page cache's key of a page's conversion (see :mod:`newsdesk.pagecache`)."""
     file = page.file
     raw = ""
     if file.abs_src_path:
@@ -238,43 +245,55 @@ def render_cached(page: Any, config: Any, files: Any, *, cache: Any, ahead: Pref
             raw = Path(file.abs_src_path).read_text(encoding="utf-8-sig")
         except OSError:
             raw = "\0unreadable"
-    key = cache.key(
+    return cache.key(
         src_uri=file.src_uri,
         url=file.url,
         inclusion=file.inclusion.name,
         markdown=page.markdown,
         raw=raw,
     )
-    entry = cache.get(key, lambda uri: _describe(files.get_file_from_path(uri)))
-    if entry is None:
-        recording = _RecordingFiles(files)
-        # The engine's logger does not pass records on to the root logger, where
-        # Python-Markdown's and the extensions' end up: both are listened to.
-        with capture_logs(engine_logger(), "") as logs:
-            Page.render(page, config, recording)
-        toc_tokens = _toc_tokens(page)
-        links = {
-            target.src_uri: dict(anchors)
-            for target, anchors in (page.links_to_anchors or {}).items()
-        }
-        entry = PageEntry(
-            content=page.content,
-            toc=toc_tokens,
-            title=page._title_from_render,
-            anchors=sorted(page.present_anchor_ids or ()),
-            links_to_anchors=links,
-            lookups=recording.lookups,
-            logs=logs.records,
-        )
-        if toc_tokens is not None:
-            cache.put(key, entry)
-        return
+
+
+def _render_and_remember(page: Any, config: Any, files: Any, cache: Any, key: str) -> None:
+    """MkDocs' conversion of ``page``, remembered with the files it looked up and what it
+    logged."""
+    from mkdocs.structure.pages import Page
+
+    from newsdesk.pagecache import PageEntry
+
+    recording = _RecordingFiles(files)
+    # The engine's logger does not pass records on to the root logger, where
+    # Python-Markdown's and the extensions' end up: both are listened to.
+    with capture_logs(engine_logger(), "") as logs:
+        Page.render(page, config, recording)
+    toc_tokens = _toc_tokens(page)
+    links = {
+        target.src_uri: dict(anchors) for target, anchors in (page.links_to_anchors or {}).items()
+    }
+    entry = PageEntry(
+        content=page.content,
+        toc=toc_tokens,
+        title=page._title_from_render,
+        anchors=sorted(page.present_anchor_ids or ()),
+        links_to_anchors=links,
+        lookups=recording.lookups,
+        logs=logs.records,
+    )
+    if toc_tokens is not None:
+        cache.put(key, entry)
+
+
+def _restore(page: Any, files: Any, entry: Any) -> None:
+    """``page`` as its remembered conversion left it; what that logged is logged again."""
+    from mkdocs.structure.toc import get_toc
+
     replay(entry.logs)
     page.content = entry.content
     page.toc = get_toc(entry.toc)
     page._title_from_render = entry.title
     page.present_anchor_ids = set(entry.anchors)
     if logging.getLogger("mkdocs.structure.pages").getEffectiveLevel() > logging.DEBUG:
+        file = page.file
         page.links_to_anchors = {
             (file if uri == file.src_uri else files.get_file_from_path(uri)): dict(anchors)
             for uri, anchors in entry.links_to_anchors.items()
