@@ -140,8 +140,9 @@ class Settings:
     """Remember each page's conversion in ``.newsdesk/page-cache`` (see
     :mod:`newsdesk.pagecache`)."""
     jobs: int = 0
-    """Processes a build uses for the pages the cache does not have (a cold build):
-    0 = one per core, 1 = the build's own process only (:mod:`newsdesk.prefill`)."""
+    """Processes a build uses: for the pages the cache does not have (a cold build), and
+    for making pages from the theme's template; 0 = one per core (at most 4), 1 = the
+    build's own process only (:mod:`newsdesk.prefill`)."""
     glossary: GlossarySettings = GlossarySettings(Path("newsletters/glossary.yml"))
     ports: PortsSettings = PortsSettings()
     pdf: PdfSettings = PdfSettings()
