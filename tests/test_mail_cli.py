@@ -540,6 +540,30 @@ def test_secrets_from_the_environment_are_always_their_exact_text(letter, monkey
     assert smtp.password == password and smtp.username == "2024"
 
 
+@pytest.mark.parametrize("password", ["right horse", "12345678", "on"])
+def test_a_secret_mkdocs_yml_takes_from_another_variable_is_not_overruled(
+    letter, monkeypatch, password
+):
+    """mkdocs.yml names its own variable: newsdesk's usual one, set too, does not win."""
+    from newsdesk.adapter.engine import load_settings
+    from newsdesk.errors import NewsdeskError
+
+    config = letter.root / "mkdocs.yml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "password: !ENV [NEWSDESK_SMTP_PASSWORD, null]", "password: !ENV [MY_SMTP_PASSWORD]"
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("MY_SMTP_PASSWORD", password)
+    monkeypatch.setenv("NEWSDESK_SMTP_PASSWORD", "a stale one")
+    if password == "on":  # YAML reads it as true from any other variable: say so
+        with pytest.raises(NewsdeskError, match="!ENV \\[NEWSDESK_SMTP_PASSWORD\\]"):
+            load_settings(config)
+    else:
+        assert load_settings(config).email.smtp.password == password
+
+
 @pytest.mark.slow
 def test_preview_and_test_send_of_a_draft_and_a_scheduled_issue(letter):
     """An author sees a draft's email before publishing, and sends one test message to

@@ -7,6 +7,7 @@ on those settings (:mod:`newsdesk.settings`): one place, whichever front end rea
 
 from __future__ import annotations
 
+import yaml
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config, ValidationError
 
@@ -49,7 +50,9 @@ class Secret(c.BaseConfigOption[str | None]):
 
     ``!ENV`` hands MkDocs the variable's value after YAML's implicit typing, so a password
     ``12345678`` would arrive as a number, ``on`` as true and ``null`` as nothing. When
-    ``env`` (the variable the shipped mkdocs.yml names) is set, its raw text is used instead.
+    ``env`` (the variable the shipped mkdocs.yml names) is set and the value is what its
+    text reads as in YAML (or there is no value), its raw text is used instead. A value
+    from elsewhere – mkdocs.yml naming another variable, say – is not overruled by ``env``.
     """
 
     def __init__(self, env: str) -> None:
@@ -59,15 +62,32 @@ class Secret(c.BaseConfigOption[str | None]):
 
     def run_validation(self, value: object) -> str | None:
         raw = environment.get(self.env)
-        if raw is not None:
+        if raw is not None and (value is None or _same(value, _yaml_typed(raw))):
             return raw
         if value is None or isinstance(value, str):
             return value
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
         raise ValidationError(
-            f"YAML read this value as {value!r}; put it in quotes, or set {self.env}"
+            f"YAML read this value as {value!r}; put it in quotes, or take it from "
+            f"!ENV [{self.env}], whose text is used as it is"
         )
+
+
+def _yaml_typed(text: str) -> object:
+    """``text`` as YAML's implicit typing reads a plain scalar (what ``!ENV`` returns)."""
+    loader = yaml.SafeLoader("")
+    try:
+        tag = loader.resolve(yaml.ScalarNode, text, (True, False))
+        return loader.construct_object(yaml.ScalarNode(tag, text))
+    except yaml.YAMLError:
+        return text
+    finally:
+        loader.dispose()
+
+
+def _same(a: object, b: object) -> bool:
+    return type(a) is type(b) and (a == b or (a != a and b != b))  # NaN is itself here
 
 
 class GlossaryConfig(Config):
