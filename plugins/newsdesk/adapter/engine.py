@@ -192,13 +192,7 @@ def prefill_conversions(config: Any, files: Any, cache: Any, jobs: int) -> Prefi
     what another plugin does there may reach beyond the worker's process.
     """
     pages = [f.src_uri for f in files.documentation_pages() if f.page is not None]
-    others = [
-        handler
-        for event in _PAGE_EVENTS
-        for handler in config.plugins.events.get(event, ())
-        if not _ours(handler)
-    ]
-    if others or cache.size("page") >= len(pages):
+    if _others_handle(config, _PAGE_EVENTS) or cache.size("page") >= len(pages):
         return Prefill()
 
     def work(uri: str) -> None:  # MkDocs' _populate_page up to the conversion
@@ -319,50 +313,7 @@ def _toc_tokens(page: Any) -> list[dict[str, Any]] | None:
 # The search index -------------------------------------------------------------------------
 
 
-class SearchCache:
-    """Material's search entries of each page, remembered across builds (see
-    :func:`cache_search_entries`)."""
-
-    def __init__(self, index: Any, settings: str, cache: Any) -> None:
-        self.index = index
-        self.index_page = index.add_entry_from_context
-        self.settings = settings
-        self.cache = cache
-
-    def key(self, page: Any) -> str:
-        """The page's key: its final content, URL, title, table of contents and search
-        metadata, and the search settings; "" when the metadata has no stable text."""
-        from newsdesk.pagecache import Unstable, stable_repr
-
-        try:
-            meta = stable_repr({k: page.meta.get(k) for k in ("search", "tags", "title")})
-        except Unstable:
-            return ""
-        return self.cache.key(
-            step="search",
-            settings=self.settings,
-            content=page.content or "",
-            url=page.url,
-            title=str(page.title),
-            toc=repr(_toc_items(page.toc)),
-            meta=meta,
-        )
-
-    def add_entry_from_context(self, page: Any) -> None:
-        """What the search plugin does for ``page``, or its remembered result."""
-        key = self.key(page)
-        data = self.cache.recall(key) if key else None
-        entries = self.index.entries
-        if data is not None and isinstance(data.get("entries"), list):
-            entries.extend(data["entries"])
-            return
-        before = len(entries)
-        self.index_page(page)
-        if key:
-            self.cache.remember(key, {"entries": entries[before:]})
-
-
-def cache_search_entries(config: Any, cache: Any) -> SearchCache | None:
+def cache_search_entries(config: Any, cache: Any) -> None:
     """Remember what Material's search plugin indexes for each page, across builds.
 
     Indexing parses every page's final HTML again (``html.parser``): on a rebuild whose
@@ -370,9 +321,8 @@ def cache_search_entries(config: Any, cache: Any) -> SearchCache | None:
     ``search_index.add_entry_from_context`` is wrapped for this build so that a page whose
     final content, URL, title, table of contents and search metadata are the same as in an
     earlier build (with the same search settings; the page cache's key covers Material's
-    version) gets the same entries without the parse. Nothing is wrapped (``None``) when
-    the plugin is missing or off, or when it reads a dictionary file (jieba) the key cannot
-    know of.
+    version) gets the same entries without the parse. Nothing is wrapped when the plugin
+    is missing or off, or when it reads a dictionary file (jieba) the key cannot know of.
     """
     from newsdesk.pagecache import Unstable, stable_repr
 
@@ -381,25 +331,52 @@ def cache_search_entries(config: Any, cache: Any) -> SearchCache | None:
     )
     index = getattr(search, "search_index", None)
     if index is None or not hasattr(index, "add_entry_from_context"):
-        return None
+        return
     options = dict(search.config)
     if (
         not options.get("enabled", True)
         or options.get("jieba_dict")
         or options.get("jieba_dict_user")
     ):
-        return None
+        return
     try:
-        wrapped = SearchCache(index, stable_repr(options), cache)
+        settings = stable_repr(options)
     except Unstable:
-        return None
-    index.add_entry_from_context = wrapped.add_entry_from_context
-    return wrapped
+        return
+    index_page = index.add_entry_from_context
+
+    def add_entry_from_context(page: Any) -> None:
+        try:
+            meta = stable_repr({k: page.meta.get(k) for k in ("search", "tags", "title")})
+        except Unstable:
+            index_page(page)
+            return
+        key = cache.key(
+            step="search",
+            settings=settings,
+            content=page.content or "",
+            url=page.url,
+            title=str(page.title),
+            toc=repr(_toc_items(page.toc)),
+            meta=meta,
+        )
+        data = cache.recall(key)
+        if data is not None and isinstance(data.get("entries"), list):
+            index.entries.extend(data["entries"])
+            return
+        before = len(index.entries)
+        index_page(page)
+        cache.remember(key, {"entries": index.entries[before:]})
+
+    index.add_entry_from_context = add_entry_from_context
 
 
 #: The event of a page's build (between its context and its template) a worker making
 #: pages ahead of the build runs too (:class:`PageBuilding`).
 _BUILD_EVENTS = ("page_context",)
+#: Plugins whose ``page_context`` a worker runs as well as the build: the search plugins,
+#: whose entries reach the build through the page cache.
+_SEARCH_PLUGINS = ("material.plugins.search.plugin", "mkdocs.contrib.search")
 
 
 class PageBuilding:
@@ -453,15 +430,7 @@ class PageBuilding:
             from mkdocs.structure.files import InclusionLevel
         except ImportError:  # pragma: no cover - another engine
             return
-        others = [
-            handler
-            for event in _BUILD_EVENTS
-            for handler in config.plugins.events.get(event, ())
-            if not _ours(handler)
-            and type(getattr(handler, "__self__", None)).__module__
-            not in ("material.plugins.search.plugin", "mkdocs.contrib.search")
-        ]
-        if others or nav is None:
+        if _others_handle(config, _BUILD_EVENTS, _SEARCH_PLUGINS) or nav is None:
             return
         doc_files = files.documentation_pages(inclusion=InclusionLevel.is_included)
         pages = {f.src_uri: f.page for f in doc_files if f.page is not None}
@@ -549,8 +518,15 @@ class _Made:
         return getattr(self._template, name)
 
 
-def _ours(handler: Any) -> bool:
-    return type(getattr(handler, "__self__", None)).__module__.startswith("newsdesk.")
+def _others_handle(config: Any, events: tuple[str, ...], allowed: tuple[str, ...] = ()) -> bool:
+    """Whether a plugin besides newsdesk (and the modules ``allowed``) handles one of
+    ``events``: a worker that runs those events would run it too."""
+    for event in events:
+        for handler in config.plugins.events.get(event, ()):
+            module = type(getattr(handler, "__self__", None)).__module__
+            if not module.startswith("newsdesk.") and module not in allowed:
+                return True
+    return False
 
 
 def _toc_items(toc: Any) -> list[Any]:
