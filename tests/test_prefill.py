@@ -76,7 +76,7 @@ def test_no_workers_for_few_items_or_none_asked(tmp_path: Path) -> None:
     results, done_ahead = _run(memo, workers=0)
     assert done_ahead == 0 and {r["pid"] for r in results.values()} == {os.getpid()}
     few = prefill.Prefill(ITEMS[: prefill.MINIMUM - 1], len, memo, 2).start()
-    assert few._processes == []
+    assert not few._readers, "no worker forked"
     few.close()
     # Another thread running (a live preview's server): nothing is forked.
     stop = threading.Event()
@@ -84,7 +84,7 @@ def test_no_workers_for_few_items_or_none_asked(tmp_path: Path) -> None:
     thread.start()
     try:
         busy = prefill.Prefill(ITEMS, len, memo, 2).start()
-        assert busy._processes == []
+        assert not busy._readers, "no worker forked"
         busy.close()
     finally:
         stop.set()

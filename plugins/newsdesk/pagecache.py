@@ -82,7 +82,7 @@ def clear(state_dir: Path) -> int:
     folder = cache_dir(state_dir)
     if not folder.is_dir():
         return 0
-    count = sum(1 for _ in folder.glob("*.json"))  # newsdesk before 0.4: a file each
+    count = sum(1 for _ in folder.glob("*.json"))  # the cache's earlier form: a file each
     try:
         with contextlib.closing(sqlite3.connect(folder / DATABASE)) as db:
             count += db.execute("SELECT count(*) FROM entries").fetchone()[0]
@@ -212,9 +212,9 @@ class PageCache:
         self._db: sqlite3.Connection | None = None
         """This thread's connection, for reading."""
         self._pending: dict[str, str] = {}
-        """Entries remembered and not saved yet, by key. They are saved in batches, in one
-        transaction each (:meth:`flush`): a writer thread saving them one by one took the
-        GIL from the build often enough to slow every page's conversion by a third."""
+        """Entries remembered and not saved yet, by key. They are saved in batches, one
+        transaction each, from the build's own thread (:meth:`flush`): no writer thread
+        competes with the build for the GIL."""
         self._pending_size = 0
         self._adopted: dict[str, str | None] = {}
         """Entries a worker process made this build (:mod:`newsdesk.prefill`), by key; the
@@ -256,11 +256,7 @@ class PageCache:
                     raise
                 return db
             except sqlite3.DatabaseError as exc:
-                damaged = getattr(exc, "sqlite_errorname", "") in (
-                    "SQLITE_NOTADB",
-                    "SQLITE_CORRUPT",
-                )
-                if attempt == 2 or not damaged:
+                if attempt == 2 or getattr(exc, "sqlite_errorname", "") not in DAMAGED:
                     return None
                 try:  # not a database, or a damaged one: start afresh
                     for name in (DATABASE, f"{DATABASE}-journal", f"{DATABASE}-wal"):
@@ -324,7 +320,7 @@ class PageCache:
 
     def remember(self, key: str, data: dict[str, Any]) -> None:
         """Store ``data`` (JSON-safe) under ``key``; a folder that cannot be written is not
-        an error. The entry is saved in the background: :meth:`flush` waits for it."""
+        an error. The entry is saved with the next batch (:meth:`flush`)."""
         self._used.add(key)
         text = json.dumps(data, ensure_ascii=False, check_circular=False)
         if self._collected is not None:  # in a worker: handed back to the build
@@ -408,7 +404,7 @@ class PageCache:
     def prune(self) -> None:
         """Finish saving, then delete the entries this build did not use."""
         self.flush()
-        for old in self.folder.glob("*.json"):  # entries of newsdesk before 0.4: a file each
+        for old in self.folder.glob("*.json"):  # the cache's earlier form: a file each
             old.unlink(missing_ok=True)
         db = self._reader()
         if db is None:

@@ -119,7 +119,6 @@ class Prefill:
         self._readers: dict[Any, Any] = {}
         """Each running worker's end of its pipe → the worker: (chunk, entries, results)
         come through it, then the end of the file when the worker ends (or dies)."""
-        self._processes: list[Any] = []
         self._received: dict[int, tuple[list[tuple[str, str]], dict[str, Any]]] = {}
         self._results: dict[str, Any] = {}
 
@@ -148,7 +147,6 @@ class Prefill:
                 )
                 process.start()
                 writer.close()  # the worker's alone: its end of file when it ends or dies
-                self._processes.append(process)
                 self._readers[reader] = process
         except Exception:  # no fork (a limit on processes, a daemonic parent): fewer workers
             pass
@@ -219,7 +217,6 @@ class Prefill:
         while self._receive():
             pass
         self._stop()
-        self._processes = []
         self._received.clear()
         self._results.clear()
         self._chunk_of.clear()
